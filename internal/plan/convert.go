@@ -1,0 +1,71 @@
+package plan
+
+import (
+	"encoding/base64"
+	"strconv"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/wsgibench/wsgibench/internal/load"
+	"github.com/wsgibench/wsgibench/internal/proc"
+	"github.com/wsgibench/wsgibench/internal/results"
+)
+
+// convert turns what the generator and the sampler measured into the
+// results record. Throughput (rps) counts 2xx responses only: a server that
+// answers fast with errors must not look fast.
+func convert(res *load.Result, usage proc.Stats) results.Trial {
+	secs := res.Elapsed.Seconds()
+	ok := res.Requests - res.Errors.Status
+	t := results.Trial{
+		Requests:  res.Requests,
+		DurationS: secs,
+		Errors: results.Errors{
+			Total: res.Errors.Total(), Connect: res.Errors.Connect, Reset: res.Errors.Reset,
+			Timeout: res.Errors.Timeout, Status: res.Errors.Status, Protocol: res.Errors.Protocol,
+		},
+		ConnectionsOpened: res.ConnectionsOpened,
+		LatencyMS:         summarize(res.Latency),
+		TargetRate:        res.TargetRate,
+		LateSends:         res.LateSends,
+		RSSPeakBytes:      usage.PeakRSSBytes,
+		PSSPeakBytes:      usage.PeakPSSBytes,
+		CPUSeconds:        usage.CPU.Seconds(),
+		Processes:         usage.MaxProcs,
+		GeneratorCPUS:     res.GeneratorCPU.Seconds(),
+		GeneratorBound:    res.GeneratorBound,
+		Warnings:          append([]string(nil), res.Warnings...),
+	}
+	if secs > 0 {
+		t.RPS = float64(ok) / secs
+	}
+	if len(res.StatusCounts) > 0 {
+		t.StatusCounts = map[string]int64{}
+		for code, n := range res.StatusCounts {
+			t.StatusCounts[strconv.Itoa(code)] = n
+		}
+	}
+	if res.TargetRate > 0 && res.Uncorrected != nil {
+		u := summarize(res.Uncorrected)
+		t.UncorrectedMS = &u
+	}
+	if enc, err := res.Latency.Encode(hdrhistogram.V2CompressedEncodingCookieBase); err == nil {
+		t.Histogram = base64.StdEncoding.EncodeToString(enc)
+	}
+	for _, s := range res.Timeline {
+		t.Timeline = append(t.Timeline, results.Second{Requests: s.Requests, Errors: s.Errors, P99MS: float64(s.P99us) / 1000})
+	}
+	return t
+}
+
+// summarize reads percentiles (µs) into milliseconds.
+func summarize(h *hdrhistogram.Histogram) results.Latency {
+	if h == nil || h.TotalCount() == 0 {
+		return results.Latency{}
+	}
+	ms := func(q float64) float64 { return float64(h.ValueAtQuantile(q)) / 1000 }
+	return results.Latency{
+		Mean: h.Mean() / 1000, P50: ms(50), P75: ms(75), P90: ms(90), P99: ms(99),
+		P999: ms(99.9), P9999: ms(99.99), Max: float64(h.Max()) / 1000,
+	}
+}

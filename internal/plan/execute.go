@@ -1,0 +1,503 @@
+package plan
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/wsgibench/wsgibench/internal/load"
+	"github.com/wsgibench/wsgibench/internal/proc"
+	"github.com/wsgibench/wsgibench/internal/pyapp"
+	"github.com/wsgibench/wsgibench/internal/results"
+	"github.com/wsgibench/wsgibench/internal/server"
+	"github.com/wsgibench/wsgibench/internal/workload"
+)
+
+// ResultsName is the results file's name inside the output directory.
+const ResultsName = "results.json"
+
+// withDefaults fills what the user left unset.
+func (o Options) withDefaults() Options {
+	if o.Connections <= 0 {
+		o.Connections = 32
+	}
+	if o.Duration <= 0 {
+		o.Duration = 5 * time.Second
+	}
+	if o.Warmup < 0 {
+		o.Warmup = 0
+	}
+	if o.Trials <= 0 {
+		o.Trials = 3
+	}
+	if o.Host == "" {
+		o.Host = "127.0.0.1"
+	}
+	if o.ReadyTimeout <= 0 {
+		o.ReadyTimeout = 15 * time.Second
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 10 * time.Second
+	}
+	if len(o.Workloads) == 0 {
+		if o.App == "" {
+			o.Workloads = []string{workload.Default}
+		} else {
+			o.Workloads = []string{"GET /"}
+		}
+	}
+	if o.ReadyPath == "" {
+		o.ReadyPath = "/"
+		if o.App == "" {
+			o.ReadyPath = "/plaintext"
+		}
+	}
+	if o.Out == "" {
+		o.Out = "wsgibench-out"
+	}
+	return o
+}
+
+// checkLoopback refuses to bind or load anything but this machine.
+func checkLoopback(host string) error {
+	if host == "localhost" {
+		return nil
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("host %q is not a loopback address: wsgibench only loads servers on 127.0.0.0/8 or ::1", host)
+	}
+	return nil
+}
+
+// Execute runs the plan and returns the results file it wrote to
+// Out/results.json. The file is rewritten after every finished trial; on
+// cancellation the returned error wraps context.Canceled and the file holds
+// every trial that finished.
+func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*results.File, error) {
+	r, cells, err := prepare(ctx, o, log)
+	if err != nil {
+		return nil, err
+	}
+	defer r.close()
+	o = r.o
+	steps := Order(len(cells), o.Trials, o.Seed)
+	det := r.det
+	srvCPUs, genCPUs, shared := r.cpus.server, r.cpus.generator, r.cpus.shared
+	if !shared {
+		if err := load.PinSelf(genCPUs); err != nil {
+			fmt.Fprintf(log, "wsgibench: warning: could not pin the load generator to CPUs %v: %v\n", genCPUs, err)
+		}
+	}
+	chosen := map[string]bool{}
+	for _, c := range cells {
+		chosen[c.Status.Adapter.ID] = true
+	}
+
+	file := &results.File{
+		Schema: results.Schema, Tool: tool, Started: time.Now().UTC(),
+		Machine: describeMachine(),
+		Python: results.Python{Executable: det.Python.Executable, Version: det.Python.Version,
+			Prefix: det.Python.Prefix, Venv: det.Python.InVenv()},
+		Plan: results.Plan{App: r.app, AppDir: r.userAppDir(), Bundled: o.App == "", Workloads: o.Workloads,
+			Connections: o.Connections, Rate: o.Rate, Duration: results.Duration(o.Duration),
+			Warmup: results.Duration(o.Warmup), Trials: o.Trials, Seed: o.Seed},
+	}
+	file.Machine.ServerCPUs, file.Machine.GeneratorCPUs, file.Machine.SharedCPUs = srvCPUs, genCPUs, shared
+	if shared {
+		file.Warnings = append(file.Warnings, "server and load generator share one CPU: they compete, and absolute numbers understate the server")
+	}
+	loadModel := "closed"
+	if o.Rate > 0 {
+		loadModel = "open"
+	}
+	for _, c := range cells {
+		a := c.Status.Adapter
+		file.Runs = append(file.Runs, results.Run{
+			Server: a.ID, Version: c.Status.Version, Model: string(a.Model), Language: a.Language,
+			Shape: results.Shape(c.Shape), Workload: c.Workload.Name, LoadModel: loadModel,
+			Connections: o.Connections, Rate: o.Rate, Trials: []results.Trial{},
+		})
+	}
+	outPath := filepath.Join(o.Out, ResultsName)
+	if err := results.Write(outPath, file); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(log, "wsgibench: %d servers, %d cells, %d trials of %s (+%s warm-up); Python %s; server CPUs %v, generator CPUs %v\n",
+		len(chosen), len(cells), len(steps), o.Duration, o.Warmup, det.Python.Executable, srvCPUs, genCPUs)
+
+	for i, st := range steps {
+		if ctx.Err() != nil {
+			break
+		}
+		c, run := cells[st.Cell], &file.Runs[st.Cell]
+		if run.Error != "" {
+			continue // it failed before; do not keep trying
+		}
+		prefix := fmt.Sprintf("[%d/%d] %-18s %-6s %-9s trial %d/%d", i+1, len(steps), c.Status.Adapter.ID, c.Shape, c.Workload.Name, st.Trial+1, o.Trials)
+		trial, launch, err := r.trial(ctx, c, st.Trial)
+		if ctx.Err() != nil {
+			break // an interrupted trial is not a finished one
+		}
+		if run.Argv == nil {
+			run.Argv, run.Settings = launch.Argv, launch.Settings
+		}
+		file.Plan.Order = append(file.Plan.Order, fmt.Sprintf("%d/%d", st.Cell, st.Trial))
+		if err != nil {
+			run.Error = err.Error()
+			fmt.Fprintf(log, "%s  FAILED: %s\n", prefix, oneLine(err.Error()))
+		} else {
+			run.Trials = append(run.Trials, trial)
+			fmt.Fprintf(log, "%s  %8.0f req/s  p50 %7.2f ms  p99 %8.2f ms  errors %d%s\n", prefix,
+				trial.RPS, trial.LatencyMS.P50, trial.LatencyMS.P99, trial.Errors.Total, flags(trial))
+		}
+		if err := results.Write(outPath, file); err != nil {
+			return file, err
+		}
+	}
+	file.Finished = time.Now().UTC()
+	file.Complete = ctx.Err() == nil
+	if err := results.Write(outPath, file); err != nil {
+		return file, err
+	}
+	if ctx.Err() != nil {
+		return file, fmt.Errorf("interrupted; %d finished trials are in %s: %w", countTrials(file), outPath, ctx.Err())
+	}
+	return file, nil
+}
+
+// prepare validates the options, detects servers, expands the cells, and
+// sets up the app in a private temporary directory. The caller must close
+// the runner.
+func prepare(ctx context.Context, o Options, log io.Writer) (*runner, []Cell, error) {
+	o = o.withDefaults()
+	if err := checkLoopback(o.Host); err != nil {
+		return nil, nil, err
+	}
+	wls := make([]workload.Workload, 0, len(o.Workloads))
+	for _, spec := range o.Workloads {
+		w, err := workload.Parse(spec)
+		if err != nil {
+			return nil, nil, err
+		}
+		if w.Bundled && o.App != "" {
+			return nil, nil, fmt.Errorf("workload %s needs the bundled app's endpoints; with --app use --workload \"GET /your/path\"", w.Name)
+		}
+		wls = append(wls, w)
+	}
+	if o.Port != 0 {
+		if err := proc.CheckPortFree(net.JoinHostPort(o.Host, fmt.Sprint(o.Port))); err != nil {
+			return nil, nil, err
+		}
+	}
+	det, statuses, err := server.Detect(ctx, o.Python)
+	if err != nil {
+		return nil, nil, err
+	}
+	chosen, err := Select(statuses, o.Servers)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := os.MkdirAll(o.Out, 0o755); err != nil {
+		return nil, nil, fmt.Errorf("output directory: %w", err)
+	}
+	srvCPUs, genCPUs, shared := SplitCPUs(allowedCPUs())
+	shapes := o.Shapes
+	if len(shapes) == 0 {
+		shapes = DefaultShapes(len(srvCPUs))
+	}
+	cells := Cells(chosen, shapes, wls)
+	work, err := os.MkdirTemp("", "wsgibench-")
+	if err != nil {
+		return nil, nil, err
+	}
+	r := &runner{o: o, det: det, work: work, log: log,
+		tag: fmt.Sprintf("wsgibench-%d-%x", os.Getpid(), rand.Uint32())}
+	r.cpus.server, r.cpus.generator, r.cpus.shared = srvCPUs, genCPUs, shared
+	if !shared {
+		r.serverCPUs = srvCPUs
+	}
+	if err := r.prepareApp(ctx); err != nil {
+		r.close()
+		return nil, nil, err
+	}
+	return r, cells, nil
+}
+
+// close removes the temporary directory after a last sweep for processes:
+// proc guarantees none is left already; if the sweep ever finds one, that
+// is a bug worth shouting about.
+func (r *runner) close() {
+	if n := proc.KillTagged(r.tag); n > 0 {
+		fmt.Fprintf(r.log, "wsgibench: warning: killed %d leftover server processes\n", n)
+	}
+	os.RemoveAll(r.work)
+}
+
+func countTrials(f *results.File) int {
+	n := 0
+	for _, r := range f.Runs {
+		n += len(r.Trials)
+	}
+	return n
+}
+
+func flags(t results.Trial) string {
+	var s []string
+	if t.GeneratorBound {
+		s = append(s, "GENERATOR-BOUND")
+	}
+	if len(t.Warnings) > 0 {
+		s = append(s, fmt.Sprintf("%d warnings", len(t.Warnings)))
+	}
+	if len(s) == 0 {
+		return ""
+	}
+	return "  [" + strings.Join(s, ", ") + "]"
+}
+
+func oneLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}
+
+// runner holds what every trial of one Execute shares.
+type runner struct {
+	o          Options
+	det        *server.Detection
+	work       string // private temporary directory, removed at the end
+	log        io.Writer
+	tag        string
+	serverCPUs []int // nil when the CPUs are shared: no pinning
+	cpus       struct {
+		server, generator []int
+		shared            bool
+	}
+	app        string // module:callable
+	appDir     string
+	templateDB string // seeded once; copied fresh for every trial
+	n          int    // launches so far, to name their directories
+}
+
+func (r *runner) userAppDir() string {
+	if r.o.App == "" {
+		return ""
+	}
+	return r.appDir
+}
+
+// prepareApp writes and seeds the bundled app (once per run, not per
+// worker or trial), or locates the user's, and imports it once so a bad
+// module:callable fails here in a second with Python's own words.
+func (r *runner) prepareApp(ctx context.Context) error {
+	py := r.det.Python.Executable
+	if r.o.App == "" {
+		r.app = pyapp.Module + ":" + pyapp.Callable
+		r.appDir = filepath.Join(r.work, "app")
+		if err := pyapp.Write(r.appDir); err != nil {
+			return err
+		}
+		r.templateDB = filepath.Join(r.work, "template.db")
+		if err := pyapp.Seed(ctx, py, r.appDir, r.templateDB); err != nil {
+			return fmt.Errorf("seeding the reference app's database: %w", err)
+		}
+	} else {
+		if !strings.Contains(r.o.App, ":") {
+			r.o.App += ":application"
+		}
+		r.app = r.o.App
+		dir := r.o.Chdir
+		if dir == "" {
+			dir = "."
+		}
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return err
+		}
+		if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
+			return fmt.Errorf("--chdir %s is not a directory", abs)
+		}
+		r.appDir = abs
+	}
+	// The checker lives apart from the app so it never shadows a module.
+	checkDir := filepath.Join(r.work, "check")
+	if err := pyapp.Write(checkDir); err != nil {
+		return err
+	}
+	if err := pyapp.Check(ctx, py, checkDir, r.appDir, r.app); err != nil {
+		return fmt.Errorf("--app %s: %w", r.app, err)
+	}
+	return nil
+}
+
+// appEnv is the environment the application needs.
+func (r *runner) appEnv(db string) []string {
+	env := []string{"PYTHONUNBUFFERED=1"}
+	if r.templateDB != "" {
+		env = append(env, "WSGIBENCH_DB="+db)
+	}
+	return env
+}
+
+// mergeEnv sets KEY=VALUE pairs over a base environment.
+func mergeEnv(base []string, sets ...string) []string {
+	out := make([]string, 0, len(base)+len(sets))
+	keys := map[string]bool{}
+	for _, kv := range sets {
+		k, _, _ := strings.Cut(kv, "=")
+		keys[k] = true
+	}
+	for _, kv := range base {
+		k, _, _ := strings.Cut(kv, "=")
+		if !keys[k] {
+			out = append(out, kv)
+		}
+	}
+	return append(out, sets...)
+}
+
+// started is a server that answered its readiness probe.
+type started struct {
+	group  *proc.Group
+	addr   string
+	launch server.Launch
+}
+
+// start launches a cell's server afresh (fresh database copy, fresh port,
+// its own directory) and waits until it answers. The caller stops it.
+func (r *runner) start(ctx context.Context, c Cell) (*started, error) {
+	a := c.Status.Adapter
+	port := r.o.Port
+	if port == 0 {
+		p, err := proc.FreePort(r.o.Host)
+		if err != nil {
+			return nil, err
+		}
+		port = p
+	}
+	r.n++
+	dir := filepath.Join(r.work, fmt.Sprintf("%03d-%s", r.n, a.ID))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	db := filepath.Join(dir, "db", "app.db")
+	if r.templateDB != "" {
+		if err := os.MkdirAll(filepath.Dir(db), 0o755); err != nil {
+			return nil, err
+		}
+		if err := pyapp.CopyDB(r.templateDB, db); err != nil {
+			return nil, err
+		}
+	}
+	appEnv := r.appEnv(db)
+	target := server.Target{
+		Python: r.det.Python, App: r.app, AppDir: r.appDir, Host: r.o.Host, Port: port, Dir: dir,
+		Env: appEnv, Tools: c.Status.Tools, Root: os.Geteuid() == 0,
+	}
+	launch, err := a.Command(target, c.Shape)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", a.ID, err)
+	}
+	s := &started{addr: target.Addr(), launch: launch}
+	for name, content := range launch.Files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			return s, err
+		}
+	}
+	if launch.NeedsWorldReadable {
+		if err := r.openUp(dir, db); err != nil {
+			return s, err
+		}
+	}
+	pythonPath := r.appDir
+	if old := os.Getenv("PYTHONPATH"); old != "" {
+		pythonPath += ":" + old
+	}
+	env := mergeEnv(os.Environ(), append(append(appEnv, "PYTHONPATH="+pythonPath), launch.Env...)...)
+	g, err := proc.Start(ctx, proc.Spec{
+		Name: a.ID, Argv: launch.Argv, Env: env, Dir: r.appDir, CPUs: r.serverCPUs, Tag: r.tag,
+		LogFile: filepath.Join(dir, "server.log"),
+	})
+	if err != nil {
+		return s, fmt.Errorf("starting %s: %w", a.ID, err)
+	}
+	s.group = g
+	if err := proc.WaitHTTP(ctx, g, s.addr, r.o.ReadyPath, r.o.ReadyTimeout); err != nil {
+		g.Stop()
+		return s, err
+	}
+	return s, nil
+}
+
+// trial starts the server afresh, warms it up, measures one interval while
+// sampling its process tree, and stops it.
+func (r *runner) trial(ctx context.Context, c Cell, index int) (results.Trial, server.Launch, error) {
+	a := c.Status.Adapter
+	s, err := r.start(ctx, c)
+	if s == nil {
+		return results.Trial{}, server.Launch{}, err
+	}
+	if err != nil {
+		return results.Trial{}, s.launch, err
+	}
+	g := s.group
+	defer g.Stop()
+	cfg := load.Config{Addr: s.addr, Mix: c.Workload.Mix, Connections: r.o.Connections, Rate: r.o.Rate,
+		Timeout: r.o.Timeout, Seed: r.o.Seed + int64(index)}
+	if r.o.Warmup > 0 {
+		cfg.Duration = r.o.Warmup
+		if _, err := load.Run(ctx, cfg); err != nil {
+			return results.Trial{}, s.launch, fmt.Errorf("%s warm-up: %w", a.ID, err)
+		}
+	}
+	startedAt := time.Now().UTC()
+	sampler := g.StartSampling(200 * time.Millisecond)
+	cfg.Duration = r.o.Duration
+	res, err := load.Run(ctx, cfg)
+	usage := sampler.Stop()
+	if err != nil {
+		return results.Trial{}, s.launch, fmt.Errorf("%s: load: %w", a.ID, err)
+	}
+	var warnings []string
+	select {
+	case <-g.Done():
+		warnings = append(warnings, fmt.Sprintf("the server exited during the trial: %s", strings.Join(g.Output(3), " | ")))
+	default:
+	}
+	if err := g.Stop(); err != nil {
+		warnings = append(warnings, "stopping the server: "+err.Error())
+	}
+	t := convert(res, usage)
+	t.Index, t.Started = index, startedAt
+	t.Warnings = append(t.Warnings, warnings...)
+	if res.Requests == 0 {
+		return t, s.launch, fmt.Errorf("%s answered no request in %s (errors: %+v)", a.ID, r.o.Duration, res.Errors)
+	}
+	return t, s.launch, nil
+}
+
+// openUp lets a server that drops root privileges (Apache's children run as
+// www-data) read the app and write the database. Only wsgibench's own
+// temporary files are touched, never the user's app directory.
+func (r *runner) openUp(dir, db string) error {
+	for _, d := range []string{r.work, dir, filepath.Dir(db)} {
+		if err := os.Chmod(d, 0o777); err != nil {
+			return err
+		}
+	}
+	if r.templateDB != "" {
+		if err := os.Chmod(r.appDir, 0o755); err != nil {
+			return err
+		}
+		if err := os.Chmod(db, 0o666); err != nil {
+			return err
+		}
+	}
+	return nil
+}

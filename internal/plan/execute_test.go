@@ -1,0 +1,71 @@
+package plan
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wsgibench/wsgibench/internal/proc"
+	"github.com/wsgibench/wsgibench/internal/results"
+)
+
+func TestMain(m *testing.M) {
+	proc.Main()
+	os.Exit(m.Run())
+}
+
+func needPython(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat("/usr/bin/python3"); err != nil {
+		t.Skip("no /usr/bin/python3")
+	}
+	if testing.Short() {
+		t.Skip("starts real servers")
+	}
+}
+
+// TestExecuteTwoServers is the end-to-end path: detect, seed, start real
+// servers, load them, sample their trees, stop them, write results.json.
+func TestExecuteTwoServers(t *testing.T) {
+	needPython(t)
+	out := t.TempDir()
+	o := Options{Python: "/usr/bin/python3", Servers: []string{"gunicorn-gthread", "waitress"},
+		Duration: 1500 * time.Millisecond, Warmup: 300 * time.Millisecond, Trials: 2, Connections: 8, Out: out}
+	var log strings.Builder
+	f, err := Execute(context.Background(), o, &log, "test")
+	t.Log(log.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	disk, err := results.Read(filepath.Join(out, ResultsName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !disk.Complete || len(disk.Runs) != len(f.Runs) {
+		t.Fatalf("file on disk: complete=%v runs=%d", disk.Complete, len(disk.Runs))
+	}
+	for _, r := range disk.Runs {
+		if r.Error != "" {
+			t.Errorf("%s: %s", r.Key(), r.Error)
+			continue
+		}
+		if len(r.Trials) != 2 {
+			t.Errorf("%s: %d trials", r.Key(), len(r.Trials))
+		}
+		for _, tr := range r.Trials {
+			if tr.Requests <= 0 || tr.LatencyMS.P50 <= 0 || tr.LatencyMS.P50 > tr.LatencyMS.P99 ||
+				tr.RSSPeakBytes <= 0 || tr.CPUSeconds <= 0 || tr.RPS <= 0 {
+				t.Errorf("%s trial %d implausible: %+v", r.Key(), tr.Index, tr)
+			}
+			if tr.Errors.Total > tr.Requests/100 {
+				t.Errorf("%s trial %d: %d errors of %d requests (%v)", r.Key(), tr.Index, tr.Errors.Total, tr.Requests, tr.StatusCounts)
+			}
+		}
+	}
+	if left := proc.Tagged(""); len(left) > 0 {
+		t.Logf("tagged processes (any run): %v", left)
+	}
+}

@@ -1,0 +1,150 @@
+// Package plan expands what a user asked for (servers, shapes, workloads,
+// trials) into the cells of a comparison and runs them: each trial against a
+// freshly started server, in an interleaved, seeded-random order so that
+// drift on a shared machine (thermal throttling, a noisy neighbour) hits every
+// server alike instead of whichever happened to run last.
+package plan
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/wsgibench/wsgibench/internal/server"
+	"github.com/wsgibench/wsgibench/internal/workload"
+)
+
+// Options is what the user asked for.
+type Options struct {
+	Python       string
+	Servers      []string       // adapter IDs; empty = every available one
+	Shapes       []server.Shape // requested shapes; empty = DefaultShapes
+	Workloads    []string       // workload specs; empty = workload.Default
+	Connections  int
+	Rate         float64 // open-model target rate; 0 = closed model
+	Duration     time.Duration
+	Warmup       time.Duration
+	Trials       int
+	Seed         int64
+	App          string // module:callable; empty = the bundled reference app
+	Chdir        string // the user's app directory
+	Host         string // loopback address to bind servers to
+	Port         int    // 0 = a free port per trial
+	ReadyPath    string // readiness probe path; default /plaintext for the bundled app, / otherwise
+	ReadyTimeout time.Duration
+	Timeout      time.Duration // per request
+	Out          string        // output directory
+}
+
+// DefaultShapes sizes shapes to the CPUs the server gets: one that is all
+// processes (gunicorn's rule of thumb, 2×CPUs+1) and one that is threads in
+// few processes. Adapters map each onto what they support (see
+// server.Adapter.Effective), so every server is offered the same total
+// concurrency.
+func DefaultShapes(serverCPUs int) []server.Shape {
+	c := max(serverCPUs, 1)
+	return []server.Shape{{Workers: 2*c + 1, Threads: 1}, {Workers: c, Threads: 8}}
+}
+
+// Cell is one (server, effective shape, workload) combination.
+type Cell struct {
+	Status   server.Status
+	Shape    server.Shape
+	Workload workload.Workload
+}
+
+// Key names a cell in messages.
+func (c Cell) Key() string {
+	return fmt.Sprintf("%s %s %s", c.Status.Adapter.ID, c.Shape, c.Workload.Name)
+}
+
+// Step is one trial of one cell.
+type Step struct {
+	Cell  int // index into the cells
+	Trial int
+}
+
+// Select picks the adapters to run. Unknown IDs and unavailable servers that
+// were named explicitly are errors; with no names, every available server.
+func Select(statuses []server.Status, names []string) ([]server.Status, error) {
+	if len(names) == 0 {
+		var out []server.Status
+		for _, s := range statuses {
+			if s.Available {
+				out = append(out, s)
+			}
+		}
+		if len(out) == 0 {
+			return nil, fmt.Errorf("no WSGI server is available for this Python; run scripts/setup.sh or pip install one")
+		}
+		return out, nil
+	}
+	byID := map[string]server.Status{}
+	for _, s := range statuses {
+		byID[s.Adapter.ID] = s
+	}
+	var out []server.Status
+	for _, n := range names {
+		s, ok := byID[n]
+		if !ok {
+			return nil, fmt.Errorf("unknown server %q (known: %s)", n, strings.Join(server.IDs(), ", "))
+		}
+		if !s.Available {
+			return nil, fmt.Errorf("server %s is not available: %s", n, s.Reason)
+		}
+		if !slices.ContainsFunc(out, func(o server.Status) bool { return o.Adapter.ID == n }) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// Cells expands servers × shapes × workloads, mapping each requested shape
+// to the server's effective one and dropping duplicates (waitress offered
+// 3×1 and 1×3 runs 1×3 once).
+func Cells(servers []server.Status, shapes []server.Shape, workloads []workload.Workload) []Cell {
+	var cells []Cell
+	for _, s := range servers {
+		var seen []server.Shape
+		for _, req := range shapes {
+			eff := s.Adapter.Effective(req)
+			if slices.Contains(seen, eff) {
+				continue
+			}
+			seen = append(seen, eff)
+			for _, w := range workloads {
+				cells = append(cells, Cell{Status: s, Shape: eff, Workload: w})
+			}
+		}
+	}
+	return cells
+}
+
+// Order interleaves trials: round t runs trial t of every cell, in a
+// seeded-random permutation per round. The same seed gives the same order.
+func Order(cells, trials int, seed int64) []Step {
+	rng := rand.New(rand.NewPCG(uint64(seed), 0x77736769))
+	var steps []Step
+	for t := 0; t < trials; t++ {
+		for _, c := range rng.Perm(cells) {
+			steps = append(steps, Step{Cell: c, Trial: t})
+		}
+	}
+	return steps
+}
+
+// SplitCPUs divides the CPUs this process may use between the server and the
+// load generator. The generator gets a quarter (at least one), the server
+// the rest; with a single CPU they share it, which the results say.
+func SplitCPUs(cpus []int) (server, generator []int, shared bool) {
+	switch len(cpus) {
+	case 0:
+		return nil, nil, true
+	case 1:
+		return cpus, cpus, true
+	}
+	g := max(1, len(cpus)/4)
+	return slices.Clone(cpus[:len(cpus)-g]), slices.Clone(cpus[len(cpus)-g:]), false
+}

@@ -1,0 +1,584 @@
+"""wsgibench reference application: a small CRUD app plus TechEmpower-style tests.
+
+A plain PEP 3333 application that only uses the standard library, so it runs
+unchanged under every server wsgibench drives and on any Python >= 3.8.
+
+Environment
+-----------
+WSGIBENCH_DB   path of the SQLite database made by wsgibench_seed.py (required).
+               Also read from the WSGI environ, for servers such as mod_wsgi
+               whose SetEnv only reaches the request environ.
+WSGIBENCH_DSN  reserved for a PostgreSQL store (postgresql://...); see make_store.
+
+Endpoints
+---------
+GET    /                      small JSON index (handy as a readiness probe)
+GET    /items?limit=&offset=  {"items": [...], "limit": n, "offset": n}
+POST   /items                 {"name", "price_cents", "qty"} -> 201 item
+GET    /items/{id}            item or 404
+PUT    /items/{id}            any of name/price_cents/qty -> 200 item or 404
+DELETE /items/{id}            204 or 404
+GET    /plaintext             Hello, World!
+GET    /json                  {"message": "Hello, World!"}
+GET    /db                    one random world row
+GET    /queries?n=            n (1..500) random world rows
+GET    /fortunes              HTML table of fortunes
+GET    /updates?n=            n (1..500) world rows updated in one transaction
+GET    /sleep?ms=             time.sleep (I/O to monkey-patching servers)
+GET    /cpu?us=               burn that many microseconds of thread CPU time
+
+HEAD is accepted wherever GET is and answered like werkzeug does: same
+headers, empty body.
+"""
+
+import datetime
+import html
+import json
+import os
+import random
+import re
+import sqlite3
+import sys
+import threading
+import time
+import traceback
+from http import HTTPStatus
+from urllib.parse import parse_qs
+
+__all__ = ["application", "app", "make_store", "SQLiteStore"]
+
+WORLD_ROWS = 10000  # wsgibench_seed.py always seeds exactly this many
+MAX_QUERIES = 500
+MAX_BODY = 1 << 20
+MAX_SLEEP_MS = 60000
+MAX_CPU_US = 10000000
+BUSY_TIMEOUT_MS = 5000
+WRITE_ATTEMPTS = 5  # after busy_timeout has already waited, retry this often
+
+EXTRA_FORTUNE = "Additional fortune added at request time."
+
+_STATUS = dict((s.value, "%d %s" % (s.value, s.phrase)) for s in HTTPStatus)
+
+
+class HTTPError(Exception):
+    def __init__(self, code, message, headers=()):
+        Exception.__init__(self, message)
+        self.code = code
+        self.message = message
+        self.headers = list(headers)
+
+
+class ConfigError(Exception):
+    """The app is deployed wrongly (e.g. no database configured)."""
+
+
+class Busy(Exception):
+    """The database stayed locked through busy_timeout and all retries."""
+
+
+def _is_busy(exc):
+    msg = str(exc).lower()
+    return "locked" in msg or "busy" in msg
+
+
+def _now():
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (now.microsecond // 1000)
+
+
+def _item(row):
+    return {
+        "id": row[0],
+        "name": row[1],
+        "price_cents": row[2],
+        "qty": row[3],
+        "updated_at": row[4],
+    }
+
+
+_ITEM_COLS = "id, name, price_cents, qty, updated_at"
+
+
+class SQLiteStore(object):
+    """All database access of the app.
+
+    The methods are the whole contract: a PostgreSQL store only has to
+    provide the same methods (see make_store).
+
+    Connections are opened lazily, one per (process, thread or greenlet):
+
+    * never at import time, so a server that imports the app in a master
+      process and then forks (gunicorn --preload, uWSGI without lazy-apps)
+      hands the workers no connection at all;
+    * the thread-local is keyed by os.getpid(): SQLite connections must not
+      be used across fork, and a forked child keeps its parent's
+      thread-local contents, so a child that sees another pid starts over.
+      The parent's connections are kept referenced (not closed) in the
+      child, because closing them there is not safe either;
+    * threading.local is looked up when first needed rather than at import,
+      so after gevent/eventlet monkey-patching it is greenlet-local and two
+      greenlets never interleave statements on one connection;
+    * check_same_thread stays at its default (True), which would catch any
+      mistake in the above.
+    """
+
+    def __init__(self, path):
+        self.path = path
+        self._slot = None  # (pid, threading.local); swapped whole, no lock
+        self._inherited = []  # slots from a parent process, never closed
+
+    def _connect(self):
+        if not os.path.exists(self.path):
+            raise ConfigError("database %r does not exist (run wsgibench_seed.py)" % self.path)
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000.0, isolation_level=None)
+        # The seeder set journal_mode=WAL once; it is persistent in the file.
+        conn.execute("PRAGMA busy_timeout = %d" % BUSY_TIMEOUT_MS)
+        conn.execute("PRAGMA synchronous = NORMAL")
+        return conn
+
+    def conn(self):
+        pid = os.getpid()
+        slot = self._slot
+        if slot is None or slot[0] != pid:
+            if slot is not None:
+                self._inherited.append(slot)
+            slot = (pid, threading.local())
+            self._slot = slot
+        local = slot[1]
+        c = getattr(local, "conn", None)
+        if c is None:
+            c = self._connect()
+            local.conn = c
+        return c
+
+    def owner_pid(self):
+        """The pid the current connections belong to (for tests)."""
+        slot = self._slot
+        return slot[0] if slot else None
+
+    # transactions
+
+    def _write(self, fn):
+        """Run fn(conn) in one BEGIN IMMEDIATE transaction.
+
+        IMMEDIATE takes the write lock up front, so busy_timeout applies to
+        it; a deferred transaction that later upgrades to a write can fail
+        with SQLITE_BUSY straight away. Whatever still comes back busy is
+        retried a few times with a short, jittered pause.
+        """
+        conn = self.conn()
+        for attempt in range(WRITE_ATTEMPTS):
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    result = fn(conn)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+                return result
+            except sqlite3.OperationalError as e:
+                if not _is_busy(e):
+                    raise
+                if attempt == WRITE_ATTEMPTS - 1:
+                    raise Busy(str(e))
+                time.sleep(0.005 * (attempt + 1) + random.random() * 0.01)
+        raise Busy("database is locked")
+
+    def _read(self, sql, params=()):
+        conn = self.conn()
+        for attempt in range(WRITE_ATTEMPTS):
+            try:
+                return conn.execute(sql, params).fetchall()
+            except sqlite3.OperationalError as e:
+                if not _is_busy(e):
+                    raise
+                if attempt == WRITE_ATTEMPTS - 1:
+                    raise Busy(str(e))
+                time.sleep(0.005 * (attempt + 1))
+        raise Busy("database is locked")
+
+    # items
+
+    def get_item(self, item_id):
+        rows = self._read("SELECT " + _ITEM_COLS + " FROM items WHERE id = ?", (item_id,))
+        return _item(rows[0]) if rows else None
+
+    def list_items(self, limit, offset):
+        rows = self._read(
+            "SELECT " + _ITEM_COLS + " FROM items ORDER BY id LIMIT ? OFFSET ?", (limit, offset)
+        )
+        return [_item(r) for r in rows]
+
+    def create_item(self, name, price_cents, qty):
+        ts = _now()
+
+        def tx(conn):
+            cur = conn.execute(
+                "INSERT INTO items (name, price_cents, qty, updated_at) VALUES (?, ?, ?, ?)",
+                (name, price_cents, qty, ts),
+            )
+            return cur.lastrowid
+
+        new_id = self._write(tx)
+        return {"id": new_id, "name": name, "price_cents": price_cents, "qty": qty, "updated_at": ts}
+
+    def update_item(self, item_id, fields):
+        cols = sorted(fields)
+        sets = ", ".join("%s = ?" % c for c in cols) + ", updated_at = ?"
+        params = [fields[c] for c in cols] + [_now(), item_id]
+
+        def tx(conn):
+            cur = conn.execute("UPDATE items SET " + sets + " WHERE id = ?", params)
+            if cur.rowcount == 0:
+                return None
+            row = conn.execute("SELECT " + _ITEM_COLS + " FROM items WHERE id = ?", (item_id,)).fetchone()
+            return _item(row)
+
+        return self._write(tx)
+
+    def delete_item(self, item_id):
+        return self._write(lambda conn: conn.execute("DELETE FROM items WHERE id = ?", (item_id,)).rowcount > 0)
+
+    # TechEmpower tables
+
+    def get_world(self, world_id):
+        rows = self._read("SELECT id, randomnumber FROM world WHERE id = ?", (world_id,))
+        return {"id": rows[0][0], "randomNumber": rows[0][1]} if rows else None
+
+    def update_worlds(self, worlds):
+        """worlds: list of {"id", "randomNumber"}; one transaction."""
+        params = [(w["randomNumber"], w["id"]) for w in worlds]
+        self._write(lambda conn: conn.executemany("UPDATE world SET randomnumber = ? WHERE id = ?", params))
+
+    def fortunes(self):
+        return [(r[0], r[1]) for r in self._read("SELECT id, message FROM fortune")]
+
+
+def make_store(environ=None):
+    """Build the store from the process environment (or the WSGI environ).
+
+    Extension point for PostgreSQL: when WSGIBENCH_DSN=postgresql://... is
+    set, return a store with SQLiteStore's methods built on psycopg2 (one
+    connection per (pid, thread) the same way; %s placeholders; INSERT ...
+    RETURNING id instead of lastrowid). It is not implemented yet.
+    """
+    env = environ or {}
+    dsn = os.environ.get("WSGIBENCH_DSN") or env.get("WSGIBENCH_DSN")
+    if dsn:
+        raise ConfigError("WSGIBENCH_DSN is set but the PostgreSQL store is not implemented yet")
+    path = os.environ.get("WSGIBENCH_DB") or env.get("WSGIBENCH_DB")
+    if not path:
+        raise ConfigError("WSGIBENCH_DB is not set (path of a database made by wsgibench_seed.py)")
+    return SQLiteStore(path)
+
+
+_store = None
+
+
+def _get_store(environ):
+    global _store
+    s = _store
+    if s is None:
+        s = make_store(environ)
+        _store = s
+    return s
+
+
+# responses
+
+
+def _response(code, body, content_type, headers=()):
+    h = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
+    h.extend(headers)
+    return code, h, body
+
+
+def _json(code, obj, headers=()):
+    body = json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return _response(code, body, "application/json", headers)
+
+
+def _error(code, message, headers=()):
+    return _json(code, {"error": message}, headers)
+
+
+# request helpers
+
+
+def _query(environ):
+    return parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+
+
+def _int_param(q, names, default, lo, hi, strict):
+    """First of names in the query, clamped to [lo, hi].
+
+    strict: a non-integer is a 400; otherwise it means the default
+    (TechEmpower's rule for queries/updates).
+    """
+    for name in names:
+        if name in q:
+            raw = q[name][0]
+            try:
+                v = int(raw)
+            except ValueError:
+                if strict:
+                    raise HTTPError(400, "%s must be an integer" % name)
+                v = default
+            return max(lo, min(hi, v))
+    return default
+
+
+def _read_body(environ):
+    """Read the request body as bytes.
+
+    With a Content-Length, exactly that many bytes (in a loop: read(n) may
+    legally return less). Without one, only a server that de-chunked the
+    request and says so with wsgi.input_terminated may be read to EOF;
+    reading past the end of anything else can block forever.
+    """
+    stream = environ["wsgi.input"]
+    cl = environ.get("CONTENT_LENGTH", "")
+    if cl:
+        try:
+            n = int(cl)
+        except ValueError:
+            raise HTTPError(400, "invalid Content-Length")
+        if n < 0:
+            raise HTTPError(400, "invalid Content-Length")
+        if n > MAX_BODY:
+            raise HTTPError(413, "request body larger than %d bytes" % MAX_BODY)
+        chunks = []
+        left = n
+        while left > 0:
+            chunk = stream.read(left)
+            if not chunk:
+                raise HTTPError(400, "request body shorter than Content-Length")
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    if environ.get("wsgi.input_terminated"):
+        chunks = []
+        total = 0
+        while True:
+            chunk = stream.read(65536)
+            if not chunk:
+                return b"".join(chunks)
+            total += len(chunk)
+            if total > MAX_BODY:
+                raise HTTPError(413, "request body larger than %d bytes" % MAX_BODY)
+            chunks.append(chunk)
+    raise HTTPError(411, "Content-Length required")
+
+
+def _json_body(environ):
+    raw = _read_body(environ)
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise HTTPError(400, "body is not valid JSON")
+
+
+_LIMITS = {"price_cents": (0, 2 ** 31 - 1), "qty": (0, 2 ** 31 - 1)}
+
+
+def _item_fields(data, partial):
+    if not isinstance(data, dict):
+        raise HTTPError(400, "body must be a JSON object")
+    out = {}
+    for key in ("name", "price_cents", "qty"):
+        if key not in data:
+            if partial:
+                continue
+            raise HTTPError(400, "missing field %r" % key)
+        v = data[key]
+        if key == "name":
+            if not isinstance(v, str) or not v.strip() or len(v) > 200:
+                raise HTTPError(400, "name must be a non-empty string of at most 200 characters")
+        else:
+            lo, hi = _LIMITS[key]
+            if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+                raise HTTPError(400, "%s must be an integer in [%d, %d]" % (key, lo, hi))
+        out[key] = v
+    if not out:
+        raise HTTPError(400, "nothing to update: give name, price_cents or qty")
+    return out
+
+
+# handlers: (environ, store, match) -> (code, headers, body)
+
+
+def h_index(environ, store, m):
+    return _json(200, {"app": "wsgibench", "endpoints": sorted(_EXACT) + ["/items/{id}"]})
+
+
+def h_plaintext(environ, store, m):
+    return _response(200, b"Hello, World!", "text/plain")
+
+
+def h_json(environ, store, m):
+    return _json(200, {"message": "Hello, World!"})
+
+
+def h_db(environ, store, m):
+    return _json(200, store.get_world(random.randint(1, WORLD_ROWS)))
+
+
+def h_queries(environ, store, m):
+    n = _int_param(_query(environ), ("n", "queries"), 1, 1, MAX_QUERIES, False)
+    return _json(200, [store.get_world(random.randint(1, WORLD_ROWS)) for _ in range(n)])
+
+
+def h_updates(environ, store, m):
+    n = _int_param(_query(environ), ("n", "queries"), 1, 1, MAX_QUERIES, False)
+    # Distinct ids, written in id order: the usual way to keep concurrent
+    # multi-row updates from deadlocking on databases with row locks.
+    worlds = [store.get_world(i) for i in sorted(random.sample(range(1, WORLD_ROWS + 1), n))]
+    for w in worlds:
+        w["randomNumber"] = random.randint(1, WORLD_ROWS)
+    store.update_worlds(worlds)
+    return _json(200, worlds)
+
+
+def h_fortunes(environ, store, m):
+    rows = store.fortunes()
+    rows.append((0, EXTRA_FORTUNE))
+    rows.sort(key=lambda r: r[1])
+    parts = ["<!DOCTYPE html><html><head><title>Fortunes</title></head><body><table>"
+             "<tr><th>id</th><th>message</th></tr>"]
+    for fid, msg in rows:
+        parts.append("<tr><td>%d</td><td>%s</td></tr>" % (fid, html.escape(msg, quote=True)))
+    parts.append("</table></body></html>")
+    return _response(200, "".join(parts).encode("utf-8"), "text/html; charset=utf-8")
+
+
+def h_sleep(environ, store, m):
+    ms = _int_param(_query(environ), ("ms",), 0, 0, MAX_SLEEP_MS, True)
+    time.sleep(ms / 1000.0)  # attribute looked up now, so monkey-patching applies
+    return _json(200, {"slept_ms": ms})
+
+
+_cpu_clock = getattr(time, "thread_time", time.perf_counter)
+
+
+def h_cpu(environ, store, m):
+    """Spin until this thread has used us microseconds of CPU.
+
+    Thread CPU time, not wall time: a request that waits for the GIL still
+    does the same amount of work, which is what a CPU-bound view costs.
+    """
+    us = _int_param(_query(environ), ("us",), 0, 0, MAX_CPU_US, True)
+    deadline = _cpu_clock() + us / 1e6
+    x = 0
+    while _cpu_clock() < deadline:
+        for i in range(100):
+            x = (x * 31 + i) & 0xFFFFFFFF
+    return _json(200, {"cpu_us": us, "x": x})
+
+
+def h_items_list(environ, store, m):
+    q = _query(environ)
+    limit = _int_param(q, ("limit",), 20, 1, 100, True)
+    offset = _int_param(q, ("offset",), 0, 0, 2 ** 62, True)
+    return _json(200, {"items": store.list_items(limit, offset), "limit": limit, "offset": offset})
+
+
+def h_items_create(environ, store, m):
+    f = _item_fields(_json_body(environ), partial=False)
+    item = store.create_item(f["name"], f["price_cents"], f["qty"])
+    return _json(201, item, [("Location", "/items/%d" % item["id"])])
+
+
+def _not_found_item(item_id):
+    return _error(404, "item %d not found" % item_id)
+
+
+def h_item_get(environ, store, m):
+    item_id = int(m.group(1))
+    item = store.get_item(item_id)
+    return _json(200, item) if item else _not_found_item(item_id)
+
+
+def h_item_put(environ, store, m):
+    item_id = int(m.group(1))
+    f = _item_fields(_json_body(environ), partial=True)
+    item = store.update_item(item_id, f)
+    return _json(200, item) if item else _not_found_item(item_id)
+
+
+def h_item_delete(environ, store, m):
+    item_id = int(m.group(1))
+    if not store.delete_item(item_id):
+        return _not_found_item(item_id)
+    return 204, [], b""  # 204 carries neither body nor Content-Type/Length
+
+
+_EXACT = {
+    "/": {"GET": h_index},
+    "/plaintext": {"GET": h_plaintext},
+    "/json": {"GET": h_json},
+    "/db": {"GET": h_db},
+    "/queries": {"GET": h_queries},
+    "/updates": {"GET": h_updates},
+    "/fortunes": {"GET": h_fortunes},
+    "/sleep": {"GET": h_sleep},
+    "/cpu": {"GET": h_cpu},
+    "/items": {"GET": h_items_list, "POST": h_items_create},
+}
+_ITEM_RE = re.compile(r"/items/([0-9]{1,18})\Z")
+_ITEM_METHODS = {"GET": h_item_get, "PUT": h_item_put, "DELETE": h_item_delete}
+_NEEDS_DB = frozenset(["/db", "/queries", "/updates", "/fortunes", "/items"])
+
+
+def _dispatch(environ):
+    path = environ.get("PATH_INFO", "") or "/"
+    method = environ.get("REQUEST_METHOD", "GET")
+    match = None
+    methods = _EXACT.get(path)
+    if methods is None:
+        match = _ITEM_RE.match(path)
+        if match is None:
+            return _error(404, "not found")
+        methods = _ITEM_METHODS
+    handler = methods.get("GET" if method == "HEAD" else method)
+    if handler is None:
+        allow = sorted(list(methods) + (["HEAD"] if "GET" in methods else []))
+        return _error(405, "method not allowed", [("Allow", ", ".join(allow))])
+    store = None
+    if match is not None or path in _NEEDS_DB:
+        store = _get_store(environ)
+    return handler(environ, store, match)
+
+
+def _log(environ, message):
+    errors = environ.get("wsgi.errors") or sys.stderr
+    try:
+        errors.write(message if message.endswith("\n") else message + "\n")
+        errors.flush()
+    except Exception:
+        pass
+
+
+def application(environ, start_response):
+    try:
+        code, headers, body = _dispatch(environ)
+    except HTTPError as e:
+        code, headers, body = _error(e.code, e.message, e.headers)
+    except ConfigError as e:
+        _log(environ, "wsgibench_app: %s" % e)
+        code, headers, body = _error(500, "server misconfigured: %s" % e)
+    except Busy as e:
+        _log(environ, "wsgibench_app: database busy: %s" % e)
+        code, headers, body = _error(503, "database busy", [("Retry-After", "1")])
+    except Exception:
+        _log(environ, "wsgibench_app: error in %s %s\n%s" % (
+            environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"), traceback.format_exc()))
+        code, headers, body = _error(500, "internal server error")
+    start_response(_STATUS[code], headers)
+    if environ.get("REQUEST_METHOD") == "HEAD":
+        return [b""]
+    return [body]
+
+
+app = application

@@ -1,0 +1,230 @@
+// Package results is the on-disk record of a wsgibench run: the boundary
+// between running and reporting. Everything a report shows is derived from
+// this file alone, so reports re-render without re-running and two runs can
+// be compared later.
+//
+// The file is rewritten atomically after every finished trial, so an
+// interrupted run loses nothing that finished.
+package results
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Schema names this format; readers refuse others.
+const Schema = "wsgibench/v1"
+
+// File is a whole results file.
+type File struct {
+	Schema   string    `json:"schema"`
+	Tool     string    `json:"tool"` // wsgibench version that wrote it
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished,omitzero"`
+	Complete bool      `json:"complete"` // false while running, or when interrupted
+	Machine  Machine   `json:"machine"`
+	Python   Python    `json:"python"`
+	Plan     Plan      `json:"plan"`
+	Runs     []Run     `json:"runs"`
+	Warnings []string  `json:"warnings,omitempty"`
+}
+
+// Machine describes where the numbers were measured.
+type Machine struct {
+	Hostname      string `json:"hostname"`
+	OS            string `json:"os"`
+	Kernel        string `json:"kernel"`
+	Arch          string `json:"arch"`
+	CPUModel      string `json:"cpu_model"`
+	CPUs          int    `json:"cpus"`
+	MemoryBytes   int64  `json:"memory_bytes"`
+	ServerCPUs    []int  `json:"server_cpus"`
+	GeneratorCPUs []int  `json:"generator_cpus"`
+	// SharedCPUs is true when server and generator could not be pinned
+	// apart and compete for the same CPUs.
+	SharedCPUs bool `json:"shared_cpus"`
+}
+
+// Python is the interpreter the app ran in.
+type Python struct {
+	Executable string `json:"executable"`
+	Version    string `json:"version"`
+	Prefix     string `json:"prefix"`
+	Venv       bool   `json:"venv"`
+}
+
+// Plan records the settings the run used.
+type Plan struct {
+	App         string   `json:"app"`
+	AppDir      string   `json:"app_dir,omitempty"`
+	Bundled     bool     `json:"bundled_app"`
+	Workloads   []string `json:"workloads"`
+	Connections int      `json:"connections"`
+	Rate        float64  `json:"rate,omitempty"` // open model target, 0 = closed
+	Duration    Duration `json:"duration"`
+	Warmup      Duration `json:"warmup"`
+	Trials      int      `json:"trials"`
+	Seed        int64    `json:"seed"`
+	Order       []string `json:"order,omitempty"` // the order trials ran in: run index/trial
+}
+
+// Duration is a time.Duration that reads and writes as "10s".
+type Duration time.Duration
+
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Shape is processes × threads; Threads 0 means a thread per connection.
+type Shape struct {
+	Workers int `json:"workers"`
+	Threads int `json:"threads"`
+}
+
+func (s Shape) String() string {
+	if s.Threads == 0 {
+		return fmt.Sprintf("%dxconn", s.Workers)
+	}
+	return fmt.Sprintf("%dx%d", s.Workers, s.Threads)
+}
+
+// Run is one (server, shape, workload) cell of the plan and its trials.
+type Run struct {
+	Server      string            `json:"server"`
+	Version     string            `json:"version"`
+	Model       string            `json:"model"` // the server's concurrency model
+	Language    string            `json:"language"`
+	Shape       Shape             `json:"shape"`
+	Workload    string            `json:"workload"`
+	LoadModel   string            `json:"load_model"` // closed or open
+	Connections int               `json:"connections"`
+	Rate        float64           `json:"rate,omitempty"`
+	Argv        []string          `json:"argv,omitempty"`
+	Settings    map[string]string `json:"settings,omitempty"`
+	Trials      []Trial           `json:"trials"`
+	// Error is set when the server could not be run at all (it would not
+	// start, or crashed); Trials then holds what finished before.
+	Error    string   `json:"error,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// Key identifies a run within a file.
+func (r Run) Key() string { return r.Server + " " + r.Shape.String() + " " + r.Workload }
+
+// Trial is one measured interval against a freshly started server.
+type Trial struct {
+	Index             int              `json:"index"`
+	Started           time.Time        `json:"started"`
+	Requests          int64            `json:"requests"`
+	DurationS         float64          `json:"duration_s"`
+	RPS               float64          `json:"rps"`
+	Errors            Errors           `json:"errors"`
+	StatusCounts      map[string]int64 `json:"status_counts,omitempty"`
+	ConnectionsOpened int64            `json:"connections_opened"`
+	LatencyMS         Latency          `json:"latency_ms"`
+	// UncorrectedMS is latency from the actual send time (open model only):
+	// what a closed-loop tool would have reported.
+	UncorrectedMS *Latency `json:"uncorrected_latency_ms,omitempty"`
+	// Histogram is the HdrHistogram (µs) in its compressed base64 encoding,
+	// so trials can be merged without losing the tail.
+	Histogram     string  `json:"histogram,omitempty"`
+	TargetRate    float64 `json:"target_rate,omitempty"`
+	LateSends     int64   `json:"late_sends,omitempty"`
+	RSSPeakBytes  int64   `json:"rss_peak_bytes"`
+	PSSPeakBytes  int64   `json:"pss_peak_bytes"`
+	CPUSeconds    float64 `json:"cpu_seconds"` // whole server process tree, during the measured interval
+	Processes     int     `json:"processes"`
+	GeneratorCPUS float64 `json:"generator_cpu_seconds"`
+	// GeneratorBound means the load generator used ≥ 90% of its CPU: the
+	// trial measured the generator, not the server, and is not ranked.
+	GeneratorBound bool     `json:"generator_bound"`
+	Timeline       []Second `json:"timeline,omitempty"`
+	Warnings       []string `json:"warnings,omitempty"`
+}
+
+// Errors counts failed requests by class.
+type Errors struct {
+	Total    int64 `json:"total"`
+	Connect  int64 `json:"connect"`
+	Reset    int64 `json:"reset"`
+	Timeout  int64 `json:"timeout"`
+	Status   int64 `json:"status"` // non-2xx responses
+	Protocol int64 `json:"protocol"`
+}
+
+// Latency is a percentile summary in milliseconds.
+type Latency struct {
+	Mean  float64 `json:"mean"`
+	P50   float64 `json:"p50"`
+	P75   float64 `json:"p75"`
+	P90   float64 `json:"p90"`
+	P99   float64 `json:"p99"`
+	P999  float64 `json:"p999"`
+	P9999 float64 `json:"p9999"`
+	Max   float64 `json:"max"`
+}
+
+// Second is one second of a trial's timeline.
+type Second struct {
+	Requests int64   `json:"requests"`
+	Errors   int64   `json:"errors"`
+	P99MS    float64 `json:"p99_ms"`
+}
+
+// Write stores f at path atomically (write to a temporary file, then
+// rename), so a reader or a crash never sees half a file.
+func Write(path string, f *File) error {
+	b, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding results: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".results-*.json")
+	if err != nil {
+		return fmt.Errorf("writing results: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing results: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing results: %w", err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("writing results: %w", err)
+	}
+	return nil
+}
+
+// Read loads a results file, refusing other schemas.
+func Read(path string) (*File, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var f File
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("%s is not a wsgibench results file: %v", path, err)
+	}
+	if f.Schema != Schema {
+		return nil, fmt.Errorf("%s has schema %q, this wsgibench reads %q", path, f.Schema, Schema)
+	}
+	return &f, nil
+}

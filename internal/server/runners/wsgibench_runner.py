@@ -1,0 +1,39 @@
+"""Shared start-up for wsgibench's runner scripts.
+
+Some servers have no command line that binds a port and sizes a thread pool
+(gevent.pywsgi, eventlet.wsgi, Twisted's thread pool, tornado's
+WSGIContainer, paste, werkzeug, wsgiref, bjoern, meinheld). Their runners
+use only each server's public API, the way its documentation shows; this
+module parses the common flags and imports the application. Stdlib only.
+"""
+import argparse
+import importlib
+import os
+import sys
+
+
+def parse(description):
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--host", required=True)
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--chdir", default="")
+    p.add_argument("app", help="module:callable")
+    return p.parse_args()
+
+
+def load_app(args):
+    if args.chdir:
+        os.chdir(args.chdir)
+        sys.path.insert(0, args.chdir)
+    module, _, name = args.app.partition(":")
+    obj = importlib.import_module(module)
+    for part in (name or "application").split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def family(host):
+    import socket
+    return socket.AF_INET6 if ":" in host else socket.AF_INET

@@ -1,0 +1,116 @@
+package server
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// uWSGI is a C server embedding Python. Debian ships it as a binary plus a
+// python3 plugin built against /usr/bin/python3, so it can only serve that
+// interpreter or a virtualenv made from it; a pip-installed uwsgi in the
+// user's virtualenv is a single binary with its Python built in, and is
+// preferred when present because it is what that user would deploy.
+func init() {
+	register(&Adapter{
+		ID: "uwsgi", Family: "uwsgi", Model: ProcessThread, Language: "C",
+		Workers: true, Threads: true,
+		Detect:  detectUWSGI,
+		Command: uwsgiCommand,
+	})
+}
+
+const uwsgiPluginDir = "/usr/lib/uwsgi/plugins"
+
+func detectUWSGI(d *Detection) (string, string, Tools) {
+	tools := Tools{"somaxconn": readSomaxconn()}
+	// A uwsgi beside a non-system interpreter was pip-installed into it.
+	if p := d.firstExisting(d.Python.BinDir() + "/uwsgi"); p != "" && d.Python.BinDir() != "/usr/bin" {
+		tools["uwsgi"] = p
+	} else {
+		bin, err := d.look("uwsgi", "/usr/bin/uwsgi")
+		if err != nil {
+			return "", "uwsgi not installed (Debian: uwsgi-core uwsgi-plugin-python3; elsewhere: pip install uwsgi)", nil
+		}
+		// Debian builds one plugin per Python version (python311_plugin.so),
+		// each linked against that /usr/bin/python3.X.
+		mm := strings.ReplaceAll(d.Python.MajorMinor(), ".", "")
+		plugin := uwsgiPluginDir + "/python" + mm + "_plugin.so"
+		if !d.Exists(plugin) {
+			return "", "uwsgi's plugin for Python " + d.Python.MajorMinor() + " is missing (Debian: uwsgi-plugin-python3; elsewhere: pip install uwsgi)", nil
+		}
+		if d.Python.BasePrefix != "/usr" {
+			return "", fmt.Sprintf("the system uwsgi plugin embeds /usr/bin/python%s, not %s; pip install uwsgi into that environment",
+				d.Python.MajorMinor(), d.Python.Executable), nil
+		}
+		tools["uwsgi"] = bin
+		tools["uwsgi-plugin"] = "python" + mm
+	}
+	v, err := d.Output(tools["uwsgi"], "--version")
+	if err != nil {
+		return "", fmt.Sprintf("%s --version failed: %v", tools["uwsgi"], err), nil
+	}
+	return v, "", tools
+}
+
+func readSomaxconn() string {
+	b, err := os.ReadFile("/proc/sys/net/core/somaxconn")
+	if err != nil {
+		return "128"
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// uwsgiListen is the accept backlog: uWSGI refuses to start when it is larger
+// than net.core.somaxconn, so it is capped there.
+func uwsgiListen(t Target) int {
+	n, err := strconv.Atoi(t.Tools["somaxconn"])
+	if err != nil || n <= 0 {
+		n = 128
+	}
+	return min(n, 1024)
+}
+
+func uwsgiCommand(t Target, s Shape) (Launch, error) {
+	bin := t.Tools["uwsgi"]
+	if bin == "" {
+		return Launch{}, fmt.Errorf("uwsgi binary not detected")
+	}
+	argv := []string{bin}
+	if p := t.Tools["uwsgi-plugin"]; p != "" {
+		argv = append(argv, "--plugin", p)
+	}
+	listen := uwsgiListen(t)
+	argv = append(argv,
+		"--http11-socket", t.Addr(), // HTTP/1.1 with keep-alive, no router process in between
+		"--master",
+		"--processes", fmt.Sprint(s.Workers),
+		"--threads", fmt.Sprint(s.Threads),
+		"--enable-threads", // without it, threads the app starts never run
+		"--thunder-lock",   // serialise accept() across processes
+		"--die-on-term",    // SIGTERM stops instead of reloading (uWSGI 2.0 default)
+		"--need-app",       // exit if the app does not load instead of serving 500s
+		"--strict",
+		"--single-interpreter",
+		"--disable-logging", // no request log, as for every server
+		"--buffer-size", "32768",
+		"--listen", fmt.Sprint(listen),
+		"--chdir", t.AppDir,
+		"--pythonpath", t.AppDir,
+		"--wsgi", t.App,
+		"--vacuum",
+	)
+	settings := map[string]string{
+		"mode": "http11-socket (keep-alive)", "master": "true",
+		"processes": fmt.Sprint(s.Workers), "threads": fmt.Sprint(s.Threads),
+		"enable-threads": "true", "thunder-lock": "true", "die-on-term": "true",
+		"single-interpreter": "true", "disable-logging": "true",
+		"buffer-size": "32768", "listen": fmt.Sprint(listen), "lazy-apps": "false",
+	}
+	if t.Python.InVenv() && t.Tools["uwsgi-plugin"] != "" {
+		argv = append(argv, "--virtualenv", t.Python.Prefix)
+		settings["virtualenv"] = t.Python.Prefix
+	}
+	return Launch{Argv: argv, Settings: settings, Shape: s}, nil
+}
