@@ -116,6 +116,11 @@ type Run struct {
 	Argv        []string          `json:"argv,omitempty"`
 	Settings    map[string]string `json:"settings,omitempty"`
 	Trials      []Trial           `json:"trials"`
+	// Summary is the trials reduced to medians with 95% confidence
+	// intervals (filled when the run finishes).
+	Summary *Summary `json:"summary,omitempty"`
+	// Capacity is the highest open-model rate that met the latency goal.
+	Capacity *Capacity `json:"capacity,omitempty"`
 	// Error is set when the server could not be run at all (it would not
 	// start, or crashed); Trials then holds what finished before.
 	Error    string   `json:"error,omitempty"`
@@ -154,6 +159,51 @@ type Trial struct {
 	GeneratorBound bool     `json:"generator_bound"`
 	Timeline       []Second `json:"timeline,omitempty"`
 	Warnings       []string `json:"warnings,omitempty"`
+}
+
+// Estimate is a median with a 95% confidence interval over trials.
+type Estimate struct {
+	Median float64 `json:"median"`
+	Lo     float64 `json:"lo"`
+	Hi     float64 `json:"hi"`
+	N      int     `json:"n"`
+}
+
+// Summary reduces a run's trials.
+type Summary struct {
+	RPS          Estimate `json:"rps"`
+	P50MS        Estimate `json:"p50_ms"`
+	P99MS        Estimate `json:"p99_ms"`
+	P999MS       Estimate `json:"p999_ms"`
+	PSSBytes     Estimate `json:"pss_bytes"`
+	RSSBytes     Estimate `json:"rss_bytes"`
+	CPUSeconds   Estimate `json:"cpu_seconds"`
+	CPUMsPerKReq Estimate `json:"cpu_ms_per_1k_requests"`
+	ErrorRate    Estimate `json:"error_rate"` // errors / (requests + connect errors)
+	// Warnings: too few trials, high variance, errors, generator-bound
+	// trials, CPU contention; shown as footnotes.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// Capacity is the answer to "how much load can it take at my latency
+// goal": the highest open-model rate with p99 under the goal and errors
+// under MaxErrorRate, found by stepping up the rate then bisecting.
+type Capacity struct {
+	GoalP99MS    float64        `json:"goal_p99_ms"`
+	MaxErrorRate float64        `json:"max_error_rate"`
+	RPS          float64        `json:"rps"`   // the highest passing rate (0 if none passed)
+	Limit        string         `json:"limit"` // what failed above it: "p99", "errors", "rate not achieved", or "search ceiling"
+	Steps        []CapacityStep `json:"steps"`
+}
+
+// CapacityStep is one probe of the capacity search.
+type CapacityStep struct {
+	Rate           float64 `json:"rate"`
+	Achieved       float64 `json:"achieved_rps"`
+	P99MS          float64 `json:"p99_ms"`
+	ErrorRate      float64 `json:"error_rate"`
+	Pass           bool    `json:"pass"`
+	GeneratorBound bool    `json:"generator_bound,omitempty"`
 }
 
 // Errors counts failed requests by class.
