@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,13 +29,13 @@ func (o Options) withDefaults() Options {
 		o.Connections = 32
 	}
 	if o.Duration <= 0 {
-		o.Duration = 5 * time.Second
+		o.Duration = 3 * time.Second
 	}
 	if o.Warmup < 0 {
 		o.Warmup = 0
 	}
 	if o.Trials <= 0 {
-		o.Trials = 3
+		o.Trials = 5
 	}
 	if o.Host == "" {
 		o.Host = "127.0.0.1"
@@ -60,6 +61,15 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Out == "" {
 		o.Out = "wsgibench-out"
+	}
+	if o.LatencyGoal <= 0 {
+		o.LatencyGoal = 100 * time.Millisecond
+	}
+	if o.CapacityProbe <= 0 {
+		o.CapacityProbe = 2 * time.Second
+	}
+	if o.CapacityProbes <= 0 {
+		o.CapacityProbes = 8
 	}
 	return o
 }
@@ -161,6 +171,11 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 			return file, err
 		}
 	}
+	if !o.NoCapacity && o.Rate == 0 && ctx.Err() == nil {
+		if err := r.capacities(ctx, cells, file, outPath); err != nil {
+			return file, err
+		}
+	}
 	file.Finished = time.Now().UTC()
 	file.Complete = ctx.Err() == nil
 	if err := results.Write(outPath, file); err != nil {
@@ -238,6 +253,42 @@ func (r *runner) close() {
 		fmt.Fprintf(r.log, "wsgibench: warning: killed %d leftover server processes\n", n)
 	}
 	os.RemoveAll(r.work)
+}
+
+// capacities searches each server's capacity at its best closed-loop shape,
+// writing the results file after each search.
+func (r *runner) capacities(ctx context.Context, cells []Cell, file *results.File, outPath string) error {
+	best := bestCells(cells, file.Runs)
+	idx := make([]int, 0, len(best))
+	for i := range best {
+		idx = append(idx, i)
+	}
+	slices.Sort(idx)
+	for n, i := range idx {
+		if ctx.Err() != nil {
+			return nil
+		}
+		c := cells[i]
+		began := time.Now()
+		capy, err := r.capacity(ctx, c, best[i])
+		if ctx.Err() != nil {
+			return nil // an interrupted search is not a result
+		}
+		run := &file.Runs[i]
+		prefix := fmt.Sprintf("[capacity %d/%d] %-18s %-6s %-9s", n+1, len(idx), c.Status.Adapter.ID, c.Shape, c.Workload.Name)
+		if err != nil {
+			run.Warnings = append(run.Warnings, "capacity search failed: "+oneLine(err.Error()))
+			fmt.Fprintf(r.log, "%s  FAILED: %s\n", prefix, oneLine(err.Error()))
+		} else {
+			run.Capacity = capy
+			fmt.Fprintf(r.log, "%s  %8.0f req/s at p99 ≤ %v (limit: %s; %d probes, %s)\n", prefix, capy.RPS,
+				r.o.LatencyGoal, capy.Limit, len(capy.Steps), time.Since(began).Round(time.Second))
+		}
+		if err := results.Write(outPath, file); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func countTrials(f *results.File) int {

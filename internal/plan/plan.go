@@ -36,6 +36,12 @@ type Options struct {
 	ReadyTimeout time.Duration
 	Timeout      time.Duration // per request
 	Out          string        // output directory
+	// Capacity search (see capacity.go): off with NoCapacity, and skipped
+	// for open-model plans, which already fix the rate.
+	NoCapacity     bool
+	LatencyGoal    time.Duration // p99 goal; default 100ms
+	CapacityProbe  time.Duration // measured time per probed rate; default 2s
+	CapacityProbes int           // probes per search; default 8
 }
 
 // DefaultShapes sizes shapes to the CPUs the server gets: one that is all

@@ -17,7 +17,7 @@ func testTarget() Target {
 		Python: Python{Executable: "/venv/bin/python", Version: "3.11.2", Prefix: "/venv", BasePrefix: "/usr"},
 		App:    "wsgibench_app:application", AppDir: "/run/app",
 		Host: "127.0.0.1", Port: 8123, Dir: "/run/launch",
-		Env:   []string{"WSGIBENCH_DB=/run/db.sqlite"},
+		Env: []string{"WSGIBENCH_DB=/run/db.sqlite"},
 		Tools: Tools{"uwsgi": "/usr/bin/uwsgi", "uwsgi-plugin": "python311", "somaxconn": "4096",
 			"apache": "/usr/sbin/apache2", "apache-modules": "/usr/lib/apache2/modules",
 			"mod_wsgi": "/usr/lib/apache2/modules/mod_wsgi.so-3.11"},

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wsgibench/wsgibench/internal/plan"
+	"github.com/wsgibench/wsgibench/internal/report"
+	"github.com/wsgibench/wsgibench/internal/results"
+	"github.com/wsgibench/wsgibench/internal/server"
+)
+
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("run", stderr)
+	var o plan.Options
+	fs.StringVar(&o.Python, "python", "", "Python interpreter the app runs in (default: $VIRTUAL_ENV's python, else /usr/bin/python3)")
+	servers := fs.String("servers", "", "comma-separated server IDs (default: every available one; see 'wsgibench servers')")
+	workers := fs.String("workers", "", "processes per server, comma-separated list (overrides the default shapes)")
+	threads := fs.String("threads", "", "threads per process, comma-separated list (overrides the default shapes)")
+	workloads := fs.String("workload", "", "comma-separated workloads: crud (default), plaintext, json, db, queries, fortunes, updates, io, cpu; or \"GET /path\" for your app")
+	fs.DurationVar(&o.Duration, "duration", 3*time.Second, "measured time per trial")
+	fs.DurationVar(&o.Warmup, "warmup", time.Second, "unmeasured load before each trial")
+	fs.IntVar(&o.Connections, "connections", 32, "concurrent connections")
+	fs.Float64Var(&o.Rate, "rate", 0, "open-model target rate in req/s (0 = closed loop)")
+	fs.IntVar(&o.Trials, "trials", 5, "trials per server, shape and workload (≥ 5 lets a rank-sum test separate servers at p < 0.05)")
+	fs.Int64Var(&o.Seed, "seed", 1, "seed for trial order and request variables")
+	fs.StringVar(&o.App, "app", "", "your WSGI app as module:callable (default: the bundled reference CRUD app)")
+	fs.StringVar(&o.Chdir, "chdir", "", "directory to import --app from (default: current directory)")
+	fs.StringVar(&o.Host, "host", "127.0.0.1", "loopback address servers bind to")
+	fs.IntVar(&o.Port, "port", 0, "port servers bind to (default: a free port per trial)")
+	fs.StringVar(&o.ReadyPath, "ready-path", "", "path polled until the server answers 2xx (default /plaintext, or / with --app)")
+	fs.DurationVar(&o.ReadyTimeout, "ready-timeout", 15*time.Second, "how long a server may take to become ready")
+	fs.DurationVar(&o.Timeout, "timeout", 10*time.Second, "per-request timeout")
+	fs.DurationVar(&o.LatencyGoal, "latency-goal", 100*time.Millisecond, "p99 goal for the capacity search")
+	noCapacity := fs.Bool("no-capacity", false, "skip the capacity search (highest open-model rate meeting --latency-goal)")
+	fs.DurationVar(&o.CapacityProbe, "capacity-probe", 2*time.Second, "measured time per rate probed by the capacity search")
+	fs.StringVar(&o.Out, "out", "wsgibench-out", "output directory for results.json and summary.md")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	o.NoCapacity = *noCapacity
+	o.Servers = splitList(*servers)
+	o.Workloads = splitList(*workloads)
+	shapes, err := parseShapes(*workers, *threads)
+	if err != nil {
+		return err
+	}
+	o.Shapes = shapes
+
+	file, err := plan.Execute(ctx, o, stderr, version)
+	if file != nil {
+		if werr := writeSummary(o.Out, file); werr != nil && err == nil {
+			err = werr
+		}
+		fmt.Fprintln(stdout)
+		report.Table(stdout, file)
+		fmt.Fprintf(stdout, "\nresults: %s\nsummary: %s\n", filepath.Join(o.Out, plan.ResultsName), filepath.Join(o.Out, "summary.md"))
+	}
+	if err != nil {
+		return err
+	}
+	var failed []string
+	for _, r := range file.Runs {
+		if r.Error != "" {
+			failed = append(failed, r.Server+" "+r.Shape.String())
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%d of %d runs failed (%s); see summary.md", len(failed), len(file.Runs), strings.Join(failed, ", "))
+	}
+	return nil
+}
+
+func writeSummary(dir string, f *results.File) error {
+	var b strings.Builder
+	if err := report.Markdown(&b, f); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "summary.md"), []byte(b.String()), 0o644)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func parseInts(flag, s string) ([]int, error) {
+	var out []int
+	for _, p := range splitList(s) {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 1024 {
+			return nil, fmt.Errorf("--%s: %q is not a number from 1 to 1024", flag, p)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// parseShapes crosses --workers and --threads lists; either alone keeps
+// the other at 1.
+func parseShapes(workers, threads string) ([]server.Shape, error) {
+	ws, err := parseInts("workers", workers)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := parseInts("threads", threads)
+	if err != nil {
+		return nil, err
+	}
+	if len(ws) == 0 && len(ts) == 0 {
+		return nil, nil
+	}
+	if len(ws) == 0 {
+		ws = []int{1}
+	}
+	if len(ts) == 0 {
+		ts = []int{1}
+	}
+	var shapes []server.Shape
+	for _, w := range ws {
+		for _, t := range ts {
+			shapes = append(shapes, server.Shape{Workers: w, Threads: t})
+		}
+	}
+	return shapes, nil
+}
+
+func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("report", stderr)
+	out := fs.String("out", "", "directory to write summary.md into (default: the results file's directory)")
+	// Accept the results file before or after the flags.
+	var path string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		path, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flagErrHelp) {
+			return errHelp
+		}
+		return errUsageShown
+	}
+	if path == "" && fs.NArg() > 0 {
+		path = fs.Arg(0)
+	}
+	if path == "" {
+		return fmt.Errorf("report: which results file? usage: wsgibench report results.json [--out DIR]")
+	}
+	f, err := results.Read(path)
+	if err != nil {
+		return err
+	}
+	dir := *out
+	if dir == "" {
+		dir = filepath.Dir(path)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := writeSummary(dir, f); err != nil {
+		return err
+	}
+	report.Table(stdout, f)
+	fmt.Fprintf(stdout, "\nsummary: %s\n", filepath.Join(dir, "summary.md"))
+	return nil
+}

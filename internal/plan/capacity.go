@@ -1,0 +1,193 @@
+package plan
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/wsgibench/wsgibench/internal/load"
+	"github.com/wsgibench/wsgibench/internal/results"
+	"github.com/wsgibench/wsgibench/internal/stats"
+)
+
+// Capacity search: the highest open-model rate a server sustains with p99
+// (measured from the intended send time) under the goal and errors under
+// MaxErrorRate. Closed-loop throughput says how fast a server drains a
+// queue that is always full; capacity at a latency goal says how much
+// traffic it can take while still answering in time, which is what sizing a
+// deployment needs.
+//
+// The search runs on one server instance per cell: it starts at half the
+// closed-loop throughput, steps up by half again until a probe fails, then
+// bisects between the last pass and the first failure until they are within
+// capacityResolution of each other or the probe budget is spent.
+
+// MaxErrorRate is the error budget of a passing probe (0.1%).
+const MaxErrorRate = 0.001
+
+const (
+	capacityResolution = 0.05 // stop bisecting when the bracket is within 5%
+	capacityGrowth     = 1.5
+	capacityCeiling    = 200_000 // req/s: beyond this, loopback itself is the limit
+)
+
+// capacityProber measures one rate. A function type so the search is
+// testable without servers.
+type capacityProber func(ctx context.Context, rate float64) (results.CapacityStep, error)
+
+// searchCapacity runs the step-up-then-bisect search with at most probes
+// probes, starting from the closed-loop throughput hint.
+func searchCapacity(ctx context.Context, probe capacityProber, hint, goalMS float64, probes int) (*results.Capacity, error) {
+	c := &results.Capacity{GoalP99MS: goalMS, MaxErrorRate: MaxErrorRate}
+	rate := math.Max(hint/2, 10)
+	pass, fail := 0.0, math.Inf(1)
+	for i := 0; i < probes; i++ {
+		step, err := probe(ctx, math.Round(rate))
+		if err != nil {
+			return c, err
+		}
+		c.Steps = append(c.Steps, step)
+		if step.Pass {
+			pass = step.Rate
+			c.RPS = step.Rate
+		} else {
+			fail = step.Rate
+			c.Limit = failReason(step, goalMS)
+			if step.GeneratorBound && step.Achieved < 0.99*step.Rate {
+				break // the generator, not the server, ran out: going on measures us
+			}
+		}
+		switch {
+		case math.IsInf(fail, 1):
+			rate = pass * capacityGrowth
+			if rate > capacityCeiling {
+				c.Limit = "search ceiling"
+				return c, nil
+			}
+		case fail-pass <= capacityResolution*math.Max(pass, 1):
+			return c, nil
+		default:
+			rate = (pass + fail) / 2
+		}
+	}
+	if math.IsInf(fail, 1) && c.Limit == "" {
+		c.Limit = "probe budget (capacity is at least this)"
+	}
+	return c, nil
+}
+
+func failReason(s results.CapacityStep, goalMS float64) string {
+	switch {
+	case s.GeneratorBound && s.Achieved < 0.99*s.Rate:
+		return "generator-bound"
+	case s.ErrorRate >= MaxErrorRate:
+		return "errors"
+	case s.P99MS > goalMS:
+		return "p99"
+	default:
+		return "rate not achieved"
+	}
+}
+
+// judge decides whether a probe passed.
+func judge(res *load.Result, goalMS float64) results.CapacityStep {
+	attempts := res.Requests + res.Errors.Connect + res.Errors.Timeout + res.Errors.Reset + res.Errors.Protocol
+	errRate := 0.0
+	if attempts > 0 {
+		errRate = float64(res.Errors.Total()) / float64(attempts)
+	} else {
+		errRate = 1
+	}
+	p99 := math.Inf(1)
+	if res.Latency != nil && res.Latency.TotalCount() > 0 {
+		p99 = float64(res.Latency.ValueAtQuantile(99)) / 1000
+	}
+	s := results.CapacityStep{
+		Rate: res.TargetRate, Achieved: res.AchievedRate, P99MS: p99, ErrorRate: errRate,
+		GeneratorBound: res.GeneratorBound,
+	}
+	if math.IsInf(p99, 1) {
+		s.P99MS = 0
+	}
+	s.Pass = !math.IsInf(p99, 1) && p99 <= goalMS && errRate < MaxErrorRate && res.AchievedRate >= 0.99*res.TargetRate
+	return s
+}
+
+// capacity runs the search for one cell on a fresh server.
+func (r *runner) capacity(ctx context.Context, c Cell, hint float64) (*results.Capacity, error) {
+	s, err := r.start(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	defer s.group.Stop()
+	goal := float64(r.o.LatencyGoal) / float64(time.Millisecond)
+	seed := r.o.Seed
+	probe := func(ctx context.Context, rate float64) (results.CapacityStep, error) {
+		select {
+		case <-s.group.Done():
+			return results.CapacityStep{}, fmt.Errorf("%s exited during the capacity search: %s", c.Status.Adapter.ID, lastOutput(s))
+		default:
+		}
+		seed++
+		cfg := load.Config{Addr: s.addr, Mix: c.Workload.Mix, Connections: r.o.Connections, Rate: rate,
+			Timeout: r.o.Timeout, Seed: seed}
+		// A short run at the same rate first drains whatever the previous
+		// (possibly overloaded) probe left queued, and warms up.
+		cfg.Duration = r.o.CapacityProbe / 4
+		if _, err := load.Run(ctx, cfg); err != nil {
+			return results.CapacityStep{}, err
+		}
+		cfg.Duration = r.o.CapacityProbe
+		res, err := load.Run(ctx, cfg)
+		if err != nil {
+			return results.CapacityStep{}, err
+		}
+		if ctx.Err() != nil {
+			return results.CapacityStep{}, ctx.Err()
+		}
+		return judge(res, goal), nil
+	}
+	return searchCapacity(ctx, probe, hint, goal, r.o.CapacityProbes)
+}
+
+func lastOutput(s *started) string {
+	out := s.group.Output(1)
+	if len(out) == 0 {
+		return "no output"
+	}
+	return out[0]
+}
+
+// bestCells picks, per (server, workload), the cell with the highest median
+// closed-loop throughput: capacity is searched at each server's best shape.
+func bestCells(cells []Cell, runs []results.Run) map[int]float64 {
+	best := map[string]int{}
+	rps := map[int]float64{}
+	for i, run := range runs {
+		if run.Error != "" || len(run.Trials) == 0 {
+			continue
+		}
+		var xs []float64
+		for _, t := range run.Trials {
+			if !t.GeneratorBound {
+				xs = append(xs, t.RPS)
+			}
+		}
+		if len(xs) == 0 {
+			for _, t := range run.Trials {
+				xs = append(xs, t.RPS)
+			}
+		}
+		rps[i] = stats.Median(xs)
+		key := cells[i].Status.Adapter.ID + "\x00" + cells[i].Workload.Name
+		if j, ok := best[key]; !ok || rps[i] > rps[j] {
+			best[key] = i
+		}
+	}
+	out := map[int]float64{}
+	for _, i := range best {
+		out[i] = rps[i]
+	}
+	return out
+}

@@ -1,0 +1,93 @@
+package plan
+
+import (
+	"context"
+	"testing"
+
+	"github.com/wsgibench/wsgibench/internal/results"
+)
+
+// simulated is a server whose p99 stays low until the knee, then explodes.
+func simulated(knee float64, calls *int) capacityProber {
+	return func(ctx context.Context, rate float64) (results.CapacityStep, error) {
+		*calls++
+		p99 := 5.0
+		if rate > knee {
+			p99 = 5 + (rate-knee)*10
+		}
+		s := results.CapacityStep{Rate: rate, Achieved: rate, P99MS: p99}
+		s.Pass = p99 <= 100
+		return s, nil
+	}
+}
+
+func TestSearchCapacity(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		knee, hint  float64
+		probes      int
+		wantLo      float64
+		wantHi      float64
+		wantLimit   string
+		wantMaxCall int
+	}{
+		// Pass limit is knee+9.5 (p99 = 100 there).
+		{"knee above hint", 1500, 1000, 10, 1400, 1510, "p99", 10},
+		{"knee below half the hint", 200, 1000, 10, 190, 210, "p99", 10},
+		{"budget runs out while still passing", 1e9, 1000, 3, 1125, 1125, "probe budget (capacity is at least this)", 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			calls := 0
+			c, err := searchCapacity(context.Background(), simulated(tc.knee, &calls), tc.hint, 100, tc.probes)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.RPS < tc.wantLo || c.RPS > tc.wantHi {
+				t.Errorf("capacity %.0f, want in [%.0f, %.0f]; steps %+v", c.RPS, tc.wantLo, tc.wantHi, c.Steps)
+			}
+			if c.Limit != tc.wantLimit {
+				t.Errorf("limit %q, want %q", c.Limit, tc.wantLimit)
+			}
+			if calls > tc.wantMaxCall || len(c.Steps) != calls {
+				t.Errorf("%d probes, %d steps recorded", calls, len(c.Steps))
+			}
+			// Every passing step is at or below the reported capacity.
+			for _, s := range c.Steps {
+				if s.Pass && s.Rate > c.RPS {
+					t.Errorf("passing step %.0f above capacity %.0f", s.Rate, c.RPS)
+				}
+			}
+		})
+	}
+}
+
+func TestSearchCapacityStopsWhenGeneratorBound(t *testing.T) {
+	calls := 0
+	probe := func(ctx context.Context, rate float64) (results.CapacityStep, error) {
+		calls++
+		if rate > 800 {
+			return results.CapacityStep{Rate: rate, Achieved: 800, P99MS: 3, GeneratorBound: true}, nil
+		}
+		return results.CapacityStep{Rate: rate, Achieved: rate, P99MS: 3, Pass: true}, nil
+	}
+	c, _ := searchCapacity(context.Background(), probe, 1000, 100, 10)
+	if c.Limit != "generator-bound" || calls != 3 {
+		t.Errorf("limit %q after %d probes; want generator-bound after 3 (500 pass, 750 pass, 1125 bound)", c.Limit, calls)
+	}
+}
+
+func TestFailReason(t *testing.T) {
+	for _, tc := range []struct {
+		s    results.CapacityStep
+		want string
+	}{
+		{results.CapacityStep{Rate: 100, Achieved: 100, P99MS: 500}, "p99"},
+		{results.CapacityStep{Rate: 100, Achieved: 100, P99MS: 5, ErrorRate: 0.01}, "errors"},
+		{results.CapacityStep{Rate: 100, Achieved: 50, P99MS: 5}, "rate not achieved"},
+		{results.CapacityStep{Rate: 100, Achieved: 50, P99MS: 5, GeneratorBound: true}, "generator-bound"},
+	} {
+		if got := failReason(tc.s, 100); got != tc.want {
+			t.Errorf("failReason(%+v) = %q, want %q", tc.s, got, tc.want)
+		}
+	}
+}
