@@ -33,7 +33,8 @@ func TestExecuteTwoServers(t *testing.T) {
 	needPython(t)
 	out := t.TempDir()
 	o := Options{Python: "/usr/bin/python3", Servers: []string{"gunicorn-gthread", "waitress"},
-		Duration: 1500 * time.Millisecond, Warmup: 300 * time.Millisecond, Trials: 2, Connections: 8, Out: out}
+		Duration: 1500 * time.Millisecond, Warmup: 300 * time.Millisecond, Trials: 2, Connections: 8, Out: out,
+		CapacityProbe: 500 * time.Millisecond, CapacityProbes: 4}
 	var log strings.Builder
 	f, err := Execute(context.Background(), o, &log, "test")
 	t.Log(log.String())
