@@ -18,7 +18,7 @@ type serverInfo struct {
 	Version   string `json:"version"`
 	Model     string `json:"model"`
 	Language  string `json:"language"`
-	Reason    string `json:"reason,omitempty"`
+	Reason    string `json:"reason"`
 	Note      string `json:"note,omitempty"`
 }
 
