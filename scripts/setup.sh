@@ -14,6 +14,7 @@ PACKAGES=(
   apache2 libapache2-mod-wsgi-py3
   nginx wrk
   procps util-linux curl ca-certificates
+  chromium fonts-dejavu-core  # the HTML report's browser test (headless)
 )
 # Services these packages start on install; wsgibench runs private
 # instances of its own, so newly installed ones are stopped again.

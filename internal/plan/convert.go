@@ -1,7 +1,6 @@
 package plan
 
 import (
-	"encoding/base64"
 	"strconv"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
@@ -49,8 +48,9 @@ func convert(res *load.Result, usage proc.Stats) results.Trial {
 		u := summarize(res.Uncorrected)
 		t.UncorrectedMS = &u
 	}
+	// Encode already yields the base64 text form HdrHistogram tools read.
 	if enc, err := res.Latency.Encode(hdrhistogram.V2CompressedEncodingCookieBase); err == nil {
-		t.Histogram = base64.StdEncoding.EncodeToString(enc)
+		t.Histogram = string(enc)
 	}
 	for _, s := range res.Timeline {
 		t.Timeline = append(t.Timeline, results.Second{Requests: s.Requests, Errors: s.Errors, P99MS: float64(s.P99us) / 1000})

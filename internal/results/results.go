@@ -30,6 +30,10 @@ type File struct {
 	Plan     Plan      `json:"plan"`
 	Runs     []Run     `json:"runs"`
 	Warnings []string  `json:"warnings,omitempty"`
+	// Verdict and Ranking answer "which server should I run my app on",
+	// derived from Runs by package rank; reports render them as stored.
+	Verdict *Verdict `json:"verdict,omitempty"`
+	Ranking []Rank   `json:"ranking,omitempty"`
 }
 
 // Machine describes where the numbers were measured.
@@ -167,6 +171,9 @@ type Estimate struct {
 	Lo     float64 `json:"lo"`
 	Hi     float64 `json:"hi"`
 	N      int     `json:"n"`
+	// Confidence is the interval's actual coverage: 0.95 once there are
+	// enough trials, less with fewer (then [Lo, Hi] is [min, max]).
+	Confidence float64 `json:"confidence,omitempty"`
 }
 
 // Summary reduces a run's trials.
@@ -183,6 +190,44 @@ type Summary struct {
 	// Warnings: too few trials, high variance, errors, generator-bound
 	// trials, CPU contention; shown as footnotes.
 	Warnings []string `json:"warnings,omitempty"`
+}
+
+// Verdict says how the ranking was made: on what profile, workload and
+// goal, and what the reader must know to trust it.
+type Verdict struct {
+	Headline  string   `json:"headline"` // one sentence: the winner, or who ties
+	Profile   string   `json:"profile"`  // a profile name, or "custom"
+	Weights   []Weight `json:"weights"`
+	Workload  string   `json:"workload"`
+	GoalP99MS float64  `json:"goal_p99_ms,omitempty"`
+	Alpha     float64  `json:"alpha"`
+	// MinScoreGap is the score difference (points of 100) below which
+	// places are called ties even when a test is significant.
+	MinScoreGap float64 `json:"min_score_gap"`
+	// CapacityFrom says what the capacity metric was measured as: the
+	// capacity search, or closed-loop req/s when a search is missing.
+	CapacityFrom string   `json:"capacity_from,omitempty"`
+	Notes        []string `json:"notes,omitempty"`
+}
+
+// Weight is one metric's weight in a ranking profile.
+type Weight struct {
+	Metric string  `json:"metric"`
+	Weight float64 `json:"weight"`
+}
+
+// Rank is one server's place, at its best measured shape.
+type Rank struct {
+	Position int     `json:"position"` // tied servers share a position
+	Server   string  `json:"server"`
+	Shape    Shape   `json:"shape"`
+	Workload string  `json:"workload"`
+	Score    float64 `json:"score"` // 0-100, 100 = best on every weighted metric
+	// Reasons say in plain words why it is here and not a place higher or lower.
+	Reasons  []string `json:"reasons"`
+	TiedWith []string `json:"tied_with,omitempty"`
+	// Metrics are the medians it was scored on, by metric key.
+	Metrics map[string]float64 `json:"metrics,omitempty"`
 }
 
 // Capacity is the answer to "how much load can it take at my latency
