@@ -61,7 +61,8 @@ func commands() []command {
 		{"servers", "list the WSGI servers wsgibench knows and which are installed", cmdServers},
 		{"run", "benchmark servers around an app and write results.json + summary.md", cmdRun},
 		{"load", "load-test one URL on loopback, wrk-style", cmdLoad},
-		{"report", "re-render summaries from a results.json without re-running", cmdReport},
+		{"report", "re-render summary.md and report.html from a results.json without re-running", cmdReport},
+		{"compare", "show what changed between two results files, benchstat-style", cmdCompare},
 		{"version", "print the version", cmdVersion},
 	}
 }

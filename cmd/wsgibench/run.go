@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wsgibench/wsgibench/internal/plan"
+	"github.com/wsgibench/wsgibench/internal/rank"
 	"github.com/wsgibench/wsgibench/internal/report"
 	"github.com/wsgibench/wsgibench/internal/results"
 	"github.com/wsgibench/wsgibench/internal/server"
@@ -36,11 +38,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.StringVar(&o.Host, "host", "127.0.0.1", "loopback address servers bind to")
 	fs.IntVar(&o.Port, "port", 0, "port servers bind to (default: a free port per trial)")
 	fs.StringVar(&o.ReadyPath, "ready-path", "", "path polled until the server answers 2xx (default /plaintext, or / with --app)")
-	fs.DurationVar(&o.ReadyTimeout, "ready-timeout", 15*time.Second, "how long a server may take to become ready")
+	fs.DurationVar(&o.ReadyTimeout, "ready-timeout", 10*time.Second, "how long a server may take to become ready")
 	fs.DurationVar(&o.Timeout, "timeout", 10*time.Second, "per-request timeout")
 	fs.DurationVar(&o.LatencyGoal, "latency-goal", 100*time.Millisecond, "p99 goal for the capacity search")
 	noCapacity := fs.Bool("no-capacity", false, "skip the capacity search (highest open-model rate meeting --latency-goal)")
 	fs.DurationVar(&o.CapacityProbe, "capacity-probe", 2*time.Second, "measured time per rate probed by the capacity search")
+	profile := fs.String("profile", rank.DefaultProfile, "ranking priorities: "+profileNames()+", or weights like capacity=3,p99=2,memory=1")
 	fs.StringVar(&o.Out, "out", "wsgibench-out", "output directory for results.json and summary.md")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -54,36 +57,92 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	o.Shapes = shapes
 
+	if _, perr := rank.ParseProfile(*profile); perr != nil {
+		return perr
+	}
 	file, err := plan.Execute(ctx, o, stderr, version)
+	if err != nil && ctx.Err() != nil && !errors.Is(err, context.Canceled) {
+		// Whatever failed was cut short by Ctrl-C; say that, not the symptom.
+		err = fmt.Errorf("interrupted before any trial finished: %w", ctx.Err())
+	}
 	if file != nil {
-		if werr := writeSummary(o.Out, file); werr != nil && err == nil {
+		// The verdict is derived from the trials and stored with them;
+		// an interrupted run is ranked on what finished (and says so).
+		goal := float64(o.LatencyGoal) / float64(time.Millisecond)
+		if rerr := rank.Apply(file, *profile, goal); rerr != nil {
+			fmt.Fprintf(stderr, "wsgibench: warning: ranking: %v\n", rerr)
+		}
+		if werr := results.Write(filepath.Join(o.Out, plan.ResultsName), file); werr != nil && err == nil {
+			err = werr
+		}
+		if werr := writeReports(o.Out, file); werr != nil && err == nil {
 			err = werr
 		}
 		fmt.Fprintln(stdout)
 		report.Table(stdout, file)
-		fmt.Fprintf(stdout, "\nresults: %s\nsummary: %s\n", filepath.Join(o.Out, plan.ResultsName), filepath.Join(o.Out, "summary.md"))
+		fmt.Fprintf(stdout, "\nresults: %s\nsummary: %s\nreport:  %s\n", filepath.Join(o.Out, plan.ResultsName),
+			filepath.Join(o.Out, "summary.md"), filepath.Join(o.Out, "report.html"))
 	}
 	if err != nil {
 		return err
 	}
-	var failed []string
-	for _, r := range file.Runs {
-		if r.Error != "" {
-			failed = append(failed, r.Server+" "+r.Shape.String())
-		}
-	}
-	if len(failed) > 0 {
-		return fmt.Errorf("%d of %d runs failed (%s); see summary.md", len(failed), len(file.Runs), strings.Join(failed, ", "))
-	}
-	return nil
+	return failures(file)
 }
 
-func writeSummary(dir string, f *results.File) error {
-	var b strings.Builder
-	if err := report.Markdown(&b, f); err != nil {
+// failures turns failed runs into the closing error line: the failure itself
+// when there is one (or all failed alike), else a count and the first one.
+func failures(f *results.File) error {
+	var failed []results.Run
+	reasons := map[string]bool{}
+	for _, r := range f.Runs {
+		if r.Error != "" {
+			failed = append(failed, r)
+			reasons[r.Server+"\x00"+normalizeFailure(r.Error)] = true
+		}
+	}
+	switch {
+	case len(failed) == 0:
+		return nil
+	case len(reasons) == 1:
+		r := failed[0]
+		if len(failed) == 1 {
+			return fmt.Errorf("%s %s: %s", r.Server, r.Shape, firstLine(r.Error))
+		}
+		return fmt.Errorf("%d of %d runs failed alike, e.g. %s %s: %s", len(failed), len(f.Runs), r.Server, r.Shape, firstLine(r.Error))
+	}
+	r := failed[0]
+	return fmt.Errorf("%d of %d runs failed (see summary.md), first %s %s: %s", len(failed), len(f.Runs), r.Server, r.Shape, firstLine(r.Error))
+}
+
+// normalizeFailure drops what differs between otherwise identical failures
+// (ports, durations) so they group.
+func normalizeFailure(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return '#'
+		}
+		return r
+	}, firstLine(s))
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}
+
+// writeReports renders summary.md and report.html from the results alone.
+func writeReports(dir string, f *results.File) error {
+	var md, page bytes.Buffer
+	if err := report.Markdown(&md, f); err != nil {
+		return fmt.Errorf("summary.md: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "summary.md"), md.Bytes(), 0o644); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, "summary.md"), []byte(b.String()), 0o644)
+	if err := report.HTML(&page, f); err != nil {
+		return fmt.Errorf("report.html: %w", err)
+	}
+	return os.WriteFile(filepath.Join(dir, "report.html"), page.Bytes(), 0o644)
 }
 
 func splitList(s string) []string {
@@ -139,7 +198,9 @@ func parseShapes(workers, threads string) ([]server.Shape, error) {
 
 func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("report", stderr)
-	out := fs.String("out", "", "directory to write summary.md into (default: the results file's directory)")
+	out := fs.String("out", "", "directory to write summary.md and report.html into (default: the results file's directory)")
+	profile := fs.String("profile", "", "re-rank with other priorities (default: the ranking stored in the file)")
+	goal := fs.Duration("latency-goal", 0, "with --profile: the p99 goal (default: the one the capacity search used)")
 	// Accept the results file before or after the flags.
 	var path string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -161,6 +222,11 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	if *profile != "" {
+		if err := rank.Apply(f, *profile, float64(*goal)/float64(time.Millisecond)); err != nil {
+			return err
+		}
+	}
 	dir := *out
 	if dir == "" {
 		dir = filepath.Dir(path)
@@ -168,10 +234,18 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	if err := writeSummary(dir, f); err != nil {
+	if err := writeReports(dir, f); err != nil {
 		return err
 	}
 	report.Table(stdout, f)
-	fmt.Fprintf(stdout, "\nsummary: %s\n", filepath.Join(dir, "summary.md"))
+	fmt.Fprintf(stdout, "\nsummary: %s\nreport:  %s\n", filepath.Join(dir, "summary.md"), filepath.Join(dir, "report.html"))
 	return nil
+}
+
+func profileNames() string {
+	var names []string
+	for _, p := range rank.Profiles() {
+		names = append(names, p.Name)
+	}
+	return strings.Join(names, ", ")
 }

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -41,7 +42,7 @@ func (o Options) withDefaults() Options {
 		o.Host = "127.0.0.1"
 	}
 	if o.ReadyTimeout <= 0 {
-		o.ReadyTimeout = 15 * time.Second
+		o.ReadyTimeout = 10 * time.Second
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 10 * time.Second
@@ -142,6 +143,9 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 	fmt.Fprintf(log, "wsgibench: %d servers, %d cells, %d trials of %s (+%s warm-up); Python %s; server CPUs %v, generator CPUs %v\n",
 		len(chosen), len(cells), len(steps), o.Duration, o.Warmup, det.Python.Executable, srvCPUs, genCPUs)
 
+	noStart := map[string]string{} // server → why it would not start
+	triedServers := map[string]bool{}
+	anyStarted := false
 	for i, st := range steps {
 		if ctx.Err() != nil {
 			break
@@ -150,7 +154,14 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 		if run.Error != "" {
 			continue // it failed before; do not keep trying
 		}
+		if why, ok := noStart[c.Status.Adapter.ID]; ok {
+			// One shape of this server would not start; the others would
+			// only spend another readiness timeout each saying the same.
+			run.Error = "not started: " + why
+			continue
+		}
 		prefix := fmt.Sprintf("[%d/%d] %-18s %-6s %-9s trial %d/%d", i+1, len(steps), c.Status.Adapter.ID, c.Shape, c.Workload.Name, st.Trial+1, o.Trials)
+		triedServers[c.Status.Adapter.ID] = true
 		trial, launch, err := r.trial(ctx, c, st.Trial)
 		if ctx.Err() != nil {
 			break // an interrupted trial is not a finished one
@@ -162,7 +173,19 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 		if err != nil {
 			run.Error = err.Error()
 			fmt.Fprintf(log, "%s  FAILED: %s\n", prefix, oneLine(err.Error()))
+			var se *startError
+			if errors.As(err, &se) {
+				noStart[c.Status.Adapter.ID] = fmt.Sprintf("with shape %s it failed: %s", c.Shape, oneLine(err.Error()))
+				if len(noStart) >= appSuspect && len(noStart) == len(triedServers) && !anyStarted {
+					if werr := results.Write(outPath, file); werr != nil {
+						return file, werr
+					}
+					return file, fmt.Errorf("the first %d servers all failed to start, so the app itself is the likely cause; %s: %s",
+						len(noStart), c.Status.Adapter.ID, oneLine(err.Error()))
+				}
+			}
 		} else {
+			anyStarted = true
 			run.Trials = append(run.Trials, trial)
 			fmt.Fprintf(log, "%s  %8.0f req/s  p50 %7.2f ms  p99 %8.2f ms  errors %d%s\n", prefix,
 				trial.RPS, trial.LatencyMS.P50, trial.LatencyMS.P99, trial.Errors.Total, flags(trial))
@@ -486,16 +509,27 @@ func (r *runner) start(ctx context.Context, c Cell) (*started, error) {
 	return s, nil
 }
 
+// startError is a server that would not start or never became ready, as
+// opposed to one that started and then failed under load.
+type startError struct{ err error }
+
+func (e *startError) Error() string { return e.err.Error() }
+func (e *startError) Unwrap() error { return e.err }
+
+// appSuspect is how many servers failing to start in a row, with none
+// started yet, make the app the suspect and end the run.
+const appSuspect = 3
+
 // trial starts the server afresh, warms it up, measures one interval while
 // sampling its process tree, and stops it.
 func (r *runner) trial(ctx context.Context, c Cell, index int) (results.Trial, server.Launch, error) {
 	a := c.Status.Adapter
 	s, err := r.start(ctx, c)
 	if s == nil {
-		return results.Trial{}, server.Launch{}, err
+		return results.Trial{}, server.Launch{}, &startError{err}
 	}
 	if err != nil {
-		return results.Trial{}, s.launch, err
+		return results.Trial{}, s.launch, &startError{err}
 	}
 	g := s.group
 	defer g.Stop()

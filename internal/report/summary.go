@@ -1,7 +1,9 @@
 // Package report renders a results file for people: summary.md for a
-// terminal or a pull-request comment, and a table on stdout. It depends on
-// the results file and statistics only, never on running anything, so
-// `wsgibench report` re-renders exactly what `wsgibench run` wrote.
+// terminal or a pull-request comment, a table on stdout, and the
+// comparison of two results files. It depends on the results file and
+// statistics only, never on running anything, so `wsgibench report`
+// re-renders exactly what `wsgibench run` wrote: the same file gives the
+// same bytes (nothing here reads the clock or iterates a map unsorted).
 package report
 
 import (
@@ -9,10 +11,12 @@ import (
 	"io"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/wsgibench/wsgibench/internal/rank"
 	"github.com/wsgibench/wsgibench/internal/results"
 	"github.com/wsgibench/wsgibench/internal/stats"
 )
@@ -20,6 +24,7 @@ import (
 // Row is one run summarised over its trials.
 type Row struct {
 	Run      results.Run
+	Summary  results.Summary // medians with 95% confidence intervals
 	Trials   int
 	RPS      float64 // median 2xx responses per second
 	P50, P99 float64 // median of the trials' percentiles, ms
@@ -34,23 +39,18 @@ type Row struct {
 }
 
 // Rows summarises every run with at least one trial, grouped by workload
-// and sorted by throughput within it.
+// and sorted by throughput within it. The summary is the run's stored one,
+// or computed from the trials when there is none.
 func Rows(f *results.File) []Row {
 	var rows []Row
 	for _, r := range f.Runs {
 		if len(r.Trials) == 0 {
 			continue
 		}
-		row := Row{Run: r, Trials: len(r.Trials)}
-		var rps, p50, p99, pss, rss, cpu []float64
+		s := summaryOf(r, f.Machine)
+		row := Row{Run: r, Summary: s, Trials: len(r.Trials)}
 		var cpuTotal float64
 		for _, t := range r.Trials {
-			rps = append(rps, t.RPS)
-			p50 = append(p50, t.LatencyMS.P50)
-			p99 = append(p99, t.LatencyMS.P99)
-			pss = append(pss, float64(t.PSSPeakBytes))
-			rss = append(rss, float64(t.RSSPeakBytes))
-			cpu = append(cpu, t.CPUSeconds)
 			cpuTotal += t.CPUSeconds
 			row.Errors += t.Errors.Total
 			row.Requests += t.Requests
@@ -60,8 +60,8 @@ func Rows(f *results.File) []Row {
 			}
 			row.Warnings = append(row.Warnings, t.Warnings...)
 		}
-		row.RPS, row.P50, row.P99 = stats.Median(rps), stats.Median(p50), stats.Median(p99)
-		row.PSS, row.RSS, row.CPU = stats.Median(pss), stats.Median(rss), stats.Median(cpu)
+		row.RPS, row.P50, row.P99 = s.RPS.Median, s.P50MS.Median, s.P99MS.Median
+		row.PSS, row.RSS, row.CPU = s.PSSBytes.Median, s.RSSBytes.Median, s.CPUSeconds.Median
 		if row.Requests > 0 {
 			row.CPUPerK = cpuTotal * 1000 / float64(row.Requests) * 1000
 		}
@@ -69,12 +69,23 @@ func Rows(f *results.File) []Row {
 		rows = append(rows, row)
 	}
 	sort.SliceStable(rows, func(i, j int) bool {
-		if rows[i].Run.Workload != rows[j].Run.Workload {
-			return rows[i].Run.Workload < rows[j].Run.Workload
+		a, b := rows[i].Run, rows[j].Run
+		if a.Workload != b.Workload {
+			return a.Workload < b.Workload
 		}
-		return rows[i].RPS > rows[j].RPS
+		if rows[i].RPS != rows[j].RPS {
+			return rows[i].RPS > rows[j].RPS
+		}
+		return a.Key() < b.Key()
 	})
 	return rows
+}
+
+func summaryOf(r results.Run, m results.Machine) results.Summary {
+	if r.Summary != nil {
+		return *r.Summary
+	}
+	return stats.Summarize(r, m)
 }
 
 func dedupe(xs []string) []string {
@@ -89,7 +100,8 @@ func dedupe(xs []string) []string {
 	return out
 }
 
-// Table prints the summary as an aligned table (for stdout).
+// Table prints the summary as an aligned table (for stdout), then the
+// verdict's headline when the file has one.
 func Table(w io.Writer, f *results.File) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "SERVER\tSHAPE\tWORKLOAD\treq/s\tp50 ms\tp99 ms\terrors\tmemory\tCPU s\tCPU ms/1k req\t")
@@ -103,6 +115,9 @@ func Table(w io.Writer, f *results.File) {
 		if r.Error != "" {
 			fmt.Fprintf(w, "FAILED %s %s: %s\n", r.Server, r.Shape, firstLine(r.Error))
 		}
+	}
+	if f.Verdict != nil && f.Verdict.Headline != "" {
+		fmt.Fprintf(w, "\n%s\n", f.Verdict.Headline)
 	}
 }
 
@@ -136,10 +151,58 @@ func Bytes(b float64) string {
 	return fmt.Sprintf("%.1f %s", b, units[i])
 }
 
-// Markdown writes summary.md.
+// mdInterval formats an estimate as "1234 ±3%": the median and the
+// interval's larger distance from it, relative to it. One trial has no
+// interval.
+func mdInterval(e results.Estimate, format func(float64) string) string {
+	if e.N == 0 || math.IsNaN(e.Median) {
+		return "-"
+	}
+	s := format(e.Median)
+	if e.N < 2 || e.Median == 0 {
+		return s
+	}
+	half := math.Max(e.Hi-e.Median, e.Median-e.Lo) / math.Abs(e.Median)
+	switch {
+	case half*100 < 0.95:
+		return s + fmt.Sprintf(" ±%.1f%%", half*100)
+	}
+	return s + fmt.Sprintf(" ±%.0f%%", half*100)
+}
+
+func mdFixed(places int) func(float64) string {
+	return func(v float64) string { return strconv.FormatFloat(v, 'f', places, 64) }
+}
+
+// mdNotes numbers footnotes in order of first use.
+type mdNotes struct{ list []string }
+
+func (n *mdNotes) ref(s string) int {
+	for i, x := range n.list {
+		if x == s {
+			return i + 1
+		}
+	}
+	n.list = append(n.list, s)
+	return len(n.list)
+}
+
+// Markdown writes summary.md: the verdict first, then the setup, a table
+// per workload with medians and their confidence intervals, failed runs,
+// and footnotes. Without a stored verdict (a file from before rankings,
+// or an interrupted run) it ranks on the default profile, without
+// changing f.
 func Markdown(w io.Writer, f *results.File) error {
-	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
+	var err error
+	p := func(format string, a ...any) {
+		if err == nil {
+			_, err = fmt.Fprintf(w, format, a...)
+		}
+	}
 	p("# wsgibench results\n\n")
+	mdVerdict(p, f)
+
+	p("## Setup\n\n")
 	m := f.Machine
 	p("- **Machine:** %s, %d CPUs, %s RAM, %s %s (%s)\n", orDash(m.CPUModel), m.CPUs, Bytes(float64(m.MemoryBytes)), m.OS, m.Kernel, m.Arch)
 	if m.SharedCPUs {
@@ -171,43 +234,76 @@ func Markdown(w io.Writer, f *results.File) error {
 	p("\n")
 
 	rows := Rows(f)
-	var notes []string
-	note := func(s string) int {
-		for i, n := range notes {
-			if n == s {
-				return i + 1
-			}
-		}
-		notes = append(notes, s)
-		return len(notes)
+	// Each warning is one footnote, named after the runs that have it
+	// unless every run does.
+	type warned struct {
+		row  int
+		text string
 	}
-	workloads := map[string][]Row{}
+	var all []warned
+	who := map[string][]string{}
+	for i, r := range rows {
+		ws := dedupe(append(append([]string(nil), r.Summary.Warnings...), r.Warnings...))
+		if c := r.Run.Capacity; c != nil && c.Limit != "" && c.Limit != "p99" {
+			ws = append(ws, fmt.Sprintf("capacity search stopped by %s above %.0f req/s", c.Limit, c.RPS))
+		}
+		for _, s := range ws {
+			all = append(all, warned{i, s})
+			who[s] = append(who[s], r.Run.Server+" "+r.Run.Shape.String())
+		}
+	}
+	var notes mdNotes
+	refs := make([][]int, len(rows))
+	for _, x := range all {
+		text := x.text
+		if len(who[text]) < len(rows) {
+			text = strings.Join(who[text], ", ") + ": " + text
+		}
+		refs[x.row] = append(refs[x.row], notes.ref(text))
+	}
 	var order []string
-	for _, r := range rows {
-		if _, ok := workloads[r.Run.Workload]; !ok {
+	byWorkload := map[string][]int{}
+	for i, r := range rows {
+		if _, ok := byWorkload[r.Run.Workload]; !ok {
 			order = append(order, r.Run.Workload)
 		}
-		workloads[r.Run.Workload] = append(workloads[r.Run.Workload], r)
+		byWorkload[r.Run.Workload] = append(byWorkload[r.Run.Workload], i)
 	}
 	for _, wl := range order {
+		capacity := false
+		for _, i := range byWorkload[wl] {
+			capacity = capacity || rows[i].Run.Capacity != nil
+		}
 		p("## Workload: %s\n\n", wl)
-		p("| # | server | shape | model | req/s | p50 ms | p99 ms | errors | memory (PSS) | CPU s | CPU ms per 1k req | conns opened |\n")
-		p("|--:|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
-		for i, r := range workloads[wl] {
-			var refs []string
-			if r.Bound > 0 {
-				refs = append(refs, fmt.Sprint(note("generator-bound: the load generator used ≥ 90% of its CPU in some trials, so the server may be faster than shown; not ranked on throughput")))
-			}
-			for _, w := range r.Warnings {
-				refs = append(refs, fmt.Sprint(note(r.Run.Server+": "+w)))
-			}
+		p("Medians over trials ± the larger half of their 95%% confidence interval (see the notes when there are too few trials for 95%%).\n\n")
+		capHead, capAlign := "", ""
+		if capacity {
+			capHead, capAlign = " capacity req/s |", "--:|"
+		}
+		p("| # | server | shape | model | req/s | p50 ms | p99 ms |%s errors | memory (PSS) | CPU ms per 1k req | conns opened |\n", capHead)
+		p("|--:|---|---|---|--:|--:|--:|%s--:|--:|--:|--:|\n", capAlign)
+		for n, i := range byWorkload[wl] {
+			r := rows[i]
 			foot := ""
-			if len(refs) > 0 {
-				foot = " [" + strings.Join(refs, ",") + "]"
+			if len(refs[i]) > 0 {
+				var s []string
+				for _, x := range refs[i] {
+					s = append(s, strconv.Itoa(x))
+				}
+				foot = " [" + strings.Join(s, ",") + "]"
 			}
-			p("| %d | %s %s%s | %s | %s | %.0f | %.2f | %.2f | %d | %s | %.2f | %.0f | %d |\n",
-				i+1, r.Run.Server, r.Run.Version, foot, r.Run.Shape, r.Run.Model, r.RPS, r.P50, r.P99, r.Errors,
-				Bytes(r.PSS), r.CPU, r.CPUPerK, r.Conns)
+			capCell := ""
+			if capacity {
+				capCell = " - |"
+				if c := r.Run.Capacity; c != nil {
+					capCell = fmt.Sprintf(" %.0f |", c.RPS)
+				}
+			}
+			mem, _ := stats.Memory(r.Summary)
+			p("| %d | %s %s%s | %s | %s | %s | %s | %s |%s %d | %s | %s | %d |\n",
+				n+1, r.Run.Server, r.Run.Version, foot, r.Run.Shape, r.Run.Model,
+				mdInterval(r.Summary.RPS, mdFixed(0)), mdInterval(r.Summary.P50MS, mdFixed(2)), mdInterval(r.Summary.P99MS, mdFixed(2)),
+				capCell, r.Errors, mdInterval(mem, Bytes), mdInterval(r.Summary.CPUMsPerKReq, mdFixed(0)), r.Conns)
 		}
 		p("\n")
 	}
@@ -217,6 +313,7 @@ func Markdown(w io.Writer, f *results.File) error {
 			failed = append(failed, r)
 		}
 	}
+	sort.SliceStable(failed, func(i, j int) bool { return failed[i].Key() < failed[j].Key() })
 	if len(failed) > 0 {
 		p("## Failed\n\n")
 		for _, r := range failed {
@@ -225,24 +322,144 @@ func Markdown(w io.Writer, f *results.File) error {
 		p("\n")
 	}
 	for _, w := range f.Warnings {
-		note(w)
+		notes.ref(w)
 	}
-	if len(notes) > 0 {
+	if len(notes.list) > 0 {
 		p("## Notes\n\n")
-		for i, n := range notes {
+		for i, n := range notes.list {
 			p("%d. %s\n", i+1, n)
 		}
 		p("\n")
 	}
 	p("## How to read this\n\n")
-	p("- **req/s**: 2xx responses per second, median over trials. Errors never count as throughput.\n")
+	p("- **Verdict**: servers ranked at their best measured shape on the profile's weighted metrics, each scored against the best server (100 = best on every metric). A place is ahead of another only where the Mann-Whitney U test separates them (p < α) on metrics worth at least %v score points; otherwise they tie and share a place. A capacity search is one measurement, so capacity separates servers only when the searches do not overlap, differ by ≥ %.0f%%, and the repeated closed-loop trials agree.\n", rank.MinScoreGap, rank.CapacityMargin*100)
+	p("- **± x%%**: the 95%% confidence interval of the median over trials, from order statistics (no assumption about the distribution). With fewer than %d trials no interval reaches 95%%: ± then spans the lowest to the highest trial, with the confidence the notes give.\n", stats.TrialsForCI(stats.Confidence))
+	p("- **req/s**: 2xx responses per second. Errors never count as throughput.\n")
 	p("- **p50 / p99 ms**: median over trials of each trial's latency percentile. Closed loop: from send to full response. Open loop: from the *intended* send time, so server stalls show (no coordinated omission).\n")
+	p("- **capacity req/s**: the highest open-loop rate at which p99 stayed under the latency goal with errors under 0.1%%, searched at each server's best closed-loop shape.\n")
 	p("- **errors**: failed requests summed over trials (connect, reset, timeout, non-2xx, protocol); see results.json for classes.\n")
-	p("- **memory (PSS)**: peak proportional set size of the server's whole process tree (master, workers, Apache children), median over trials; shared pages are split between processes, not counted once per worker.\n")
-	p("- **CPU s**: CPU time of the whole process tree during the measured interval (median); **CPU ms per 1k req** is its efficiency.\n")
+	p("- **memory (PSS)**: peak proportional set size of the server's whole process tree (master, workers, Apache children); shared pages are split between processes, not counted once per worker.\n")
+	p("- **CPU ms per 1k req**: CPU time of the whole process tree during the measured interval, per 1000 responses: its efficiency.\n")
 	p("- **conns opened**: TCP connections the generator had to open; ≈ requests means the server closes every connection (no keep-alive).\n")
 	p("- **shape**: processes × threads as the server actually ran it (`conn` = one thread per connection).\n")
-	return nil
+	return err
+}
+
+// mdVerdict writes the verdict section: the stored one, or a fresh
+// ranking on the default profile.
+func mdVerdict(p func(string, ...any), f *results.File) {
+	v, ranking := f.Verdict, f.Ranking
+	if v == nil {
+		var err error
+		ranking, v, err = rank.Rank(f, "", 0)
+		if err != nil || v == nil {
+			return
+		}
+	}
+	p("## Verdict\n\n")
+	p("**%s**\n\n", v.Headline)
+	if len(ranking) == 0 {
+		mdVerdictNotes(p, v)
+		return
+	}
+	var ws []string
+	for _, w := range v.Weights {
+		ws = append(ws, fmt.Sprintf("%s ×%s", w.Metric, strconv.FormatFloat(w.Weight, 'g', -1, 64)))
+	}
+	basis := fmt.Sprintf("Profile `%s` (%s) on workload `%s`", v.Profile, strings.Join(ws, ", "), v.Workload)
+	if v.GoalP99MS > 0 {
+		basis += fmt.Sprintf("; latency goal p99 ≤ %s ms", strconv.FormatFloat(v.GoalP99MS, 'g', -1, 64))
+	}
+	switch v.CapacityFrom {
+	case "":
+	case "capacity search":
+		basis += "; capacity from the capacity search"
+	default:
+		basis += "; capacity stands on " + v.CapacityFrom
+	}
+	p("%s. Places differ only where the data separate servers at α = %s by at least %s score points; otherwise they tie.\n\n",
+		basis, strconv.FormatFloat(v.Alpha, 'g', -1, 64), strconv.FormatFloat(v.MinScoreGap, 'g', -1, 64))
+
+	// Columns: the score, then the weighted metrics the ranking has values for.
+	type col struct {
+		key, head string
+		format    func(float64) string
+	}
+	cols := []col{
+		{rank.Capacity, "capacity req/s", mdFixed(0)},
+		{rank.RPS, "req/s", mdFixed(0)},
+		{rank.P50, "p50 ms", mdFixed(2)},
+		{rank.P99, "p99 ms", mdFixed(2)},
+		{rank.Memory, "memory", Bytes},
+		{rank.CPU, "CPU ms per 1k req", mdFixed(0)},
+		{rank.Errors, "failed", func(v float64) string { return strconv.FormatFloat(v*100, 'f', 2, 64) + "%" }},
+		{rank.Robustness, "robustness", mdFixed(2)},
+		{rank.Correctness, "correctness", mdFixed(2)},
+	}
+	weighted := map[string]bool{}
+	for _, w := range v.Weights {
+		weighted[w.Metric] = true
+	}
+	var shown []col
+	if v.CapacityFrom != "" && v.CapacityFrom != "capacity search" {
+		cols[0].head = "req/s (as capacity)"
+	}
+	for _, c := range cols {
+		has := false
+		for _, r := range ranking {
+			_, ok := r.Metrics[c.key]
+			has = has || ok
+		}
+		if has && weighted[c.key] {
+			shown = append(shown, c)
+		}
+	}
+	p("| place | server | shape | score |")
+	for _, c := range shown {
+		p(" %s |", c.head)
+	}
+	p(" tied with |\n|--:|---|---|--:|")
+	for range shown {
+		p("--:|")
+	}
+	p("---|\n")
+	for _, r := range ranking {
+		place := strconv.Itoa(r.Position)
+		if len(r.TiedWith) > 0 {
+			place += " (tie)"
+		}
+		p("| %s | %s | %s | %.1f |", place, r.Server, r.Shape, r.Score)
+		for _, c := range shown {
+			if x, ok := r.Metrics[c.key]; ok {
+				p(" %s |", c.format(x))
+			} else {
+				p(" not scored |")
+			}
+		}
+		p(" %s |\n", orDash(strings.Join(r.TiedWith, ", ")))
+	}
+	p("\n")
+	for _, r := range ranking {
+		// Not a Markdown ordered list: renderers would renumber the ties.
+		p("- **%d. %s** (%s), score %.1f\n", r.Position, r.Server, r.Shape, r.Score)
+		for _, reason := range r.Reasons {
+			p("  - %s\n", reason)
+		}
+	}
+	p("\n")
+	mdVerdictNotes(p, v)
+}
+
+func mdVerdictNotes(p func(string, ...any), v *results.Verdict) {
+	if len(v.Notes) > 0 {
+		p("Notes on this ranking:\n\n")
+	}
+	for _, n := range v.Notes {
+		p("- %s\n", n)
+	}
+	if len(v.Notes) > 0 {
+		p("\n")
+	}
 }
 
 func orDash(s string) string {
@@ -250,4 +467,310 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// Compare writes what changed between two results files, the way
+// benchstat does: per workload and metric, each (server, shape) with its
+// old and new median ± confidence interval, the change, and the
+// Mann-Whitney p-value; "~" where the trials cannot show a difference at
+// alpha. Capacity, one search per file, gets no p. Runs in only one file,
+// or failed in one, are listed as such. Like Markdown, the same files give
+// the same bytes.
+func Compare(w io.Writer, oldName string, old *results.File, newName string, cur *results.File, alpha float64) error {
+	if alpha <= 0 {
+		alpha = stats.Alpha
+	}
+	var out strings.Builder
+	p := func(format string, a ...any) { fmt.Fprintf(&out, format, a...) }
+	p("old: %s (%s)\n", oldName, diffFileLine(old))
+	p("new: %s (%s)\n", newName, diffFileLine(cur))
+	for _, n := range diffSetupNotes(old, cur) {
+		p("note: %s\n", n)
+	}
+
+	type both struct {
+		old, cur *results.Run
+	}
+	byKey := map[string]*both{}
+	var keys []results.Run // one run per key, for sorting
+	add := func(r *results.Run, isOld bool) {
+		b, ok := byKey[r.Key()]
+		if !ok {
+			b = &both{}
+			byKey[r.Key()] = b
+			keys = append(keys, *r)
+		}
+		if isOld {
+			b.old = r
+		} else {
+			b.cur = r
+		}
+	}
+	for i := range old.Runs {
+		add(&old.Runs[i], true)
+	}
+	for i := range cur.Runs {
+		add(&cur.Runs[i], false)
+	}
+	sort.SliceStable(keys, func(i, j int) bool {
+		a, b := keys[i], keys[j]
+		if a.Workload != b.Workload {
+			return a.Workload < b.Workload
+		}
+		if a.Server != b.Server {
+			return a.Server < b.Server
+		}
+		if a.Shape.Workers != b.Shape.Workers {
+			return a.Shape.Workers < b.Shape.Workers
+		}
+		return a.Shape.Threads < b.Shape.Threads
+	})
+	var notes mdNotes
+	sup := func(refs []int) string {
+		if len(refs) == 0 {
+			return ""
+		}
+		var s []string
+		for _, r := range dedupeInts(refs) {
+			s = append(s, superscript(r))
+		}
+		return " " + strings.Join(s, " ")
+	}
+	ciNote := func(e results.Estimate) []int {
+		if e.N > 1 && e.Confidence < stats.Confidence {
+			return []int{notes.ref(fmt.Sprintf("%d trials: ± spans the lowest to the highest trial, which holds the median with %.0f%% confidence (need ≥ %d trials for %.0f%%)",
+				e.N, e.Confidence*100, stats.TrialsForCI(stats.Confidence), stats.Confidence*100))}
+		}
+		return nil
+	}
+	runNotes := func(which string, r *results.Run) []int {
+		var refs []int
+		bound, failed := 0, 0
+		for _, t := range r.Trials {
+			if t.GeneratorBound {
+				bound++
+			}
+			if t.Errors.Total > 0 {
+				failed++
+			}
+		}
+		if bound > 0 {
+			refs = append(refs, notes.ref(fmt.Sprintf("%s: the load generator was the bottleneck in %d of %d trials, so req/s and latency there measure the generator", which, bound, len(r.Trials))))
+		}
+		if failed > 0 {
+			refs = append(refs, notes.ref(fmt.Sprintf("%s: failed requests in %d of %d trials", which, failed, len(r.Trials))))
+		}
+		return refs
+	}
+
+	metrics := []struct {
+		head   string
+		trial  func(results.Trial) (float64, bool)
+		format func(float64) string
+	}{
+		{"req/s (higher is better)", func(t results.Trial) (float64, bool) { return t.RPS, true }, mdFixed(0)},
+		{"p50 ms (lower is better)", func(t results.Trial) (float64, bool) { return t.LatencyMS.P50, true }, mdFixed(2)},
+		{"p99 ms (lower is better)", func(t results.Trial) (float64, bool) { return t.LatencyMS.P99, true }, mdFixed(2)},
+		{"memory, peak PSS (lower is better)", func(t results.Trial) (float64, bool) {
+			if t.PSSPeakBytes > 0 {
+				return float64(t.PSSPeakBytes), true
+			}
+			return float64(t.RSSPeakBytes), t.RSSPeakBytes > 0
+		}, Bytes},
+		{"CPU ms per 1k req (lower is better)", stats.CPUMsPerKReq, mdFixed(0)},
+		{"failed requests (lower is better)", stats.ErrorRate, func(v float64) string { return strconv.FormatFloat(v*100, 'f', 2, 64) + "%" }},
+	}
+	col := func(r *results.Run, f func(results.Trial) (float64, bool)) []float64 {
+		var xs []float64
+		for _, t := range r.Trials {
+			if v, ok := f(t); ok {
+				xs = append(xs, v)
+			}
+		}
+		return xs
+	}
+	for i := 0; i < len(keys); {
+		wl := keys[i].Workload
+		j := i
+		for j < len(keys) && keys[j].Workload == wl {
+			j++
+		}
+		group := keys[i:j]
+		i = j
+		var paired []results.Run
+		var only []string
+		for _, k := range group {
+			b := byKey[k.Key()]
+			oldOK := b.old != nil && len(b.old.Trials) > 0
+			curOK := b.cur != nil && len(b.cur.Trials) > 0
+			name := k.Server + " " + k.Shape.String()
+			switch {
+			case oldOK && curOK:
+				paired = append(paired, k)
+			case b.cur == nil:
+				only = append(only, "only in old: "+name)
+			case b.old == nil:
+				only = append(only, "only in new: "+name)
+			case !curOK && b.cur.Error != "":
+				only = append(only, "failed in new: "+name+": "+firstLine(b.cur.Error))
+			case !oldOK && b.old.Error != "":
+				only = append(only, "failed in old: "+name+": "+firstLine(b.old.Error))
+			default:
+				only = append(only, "no finished trials in one file: "+name)
+			}
+		}
+		for _, m := range metrics {
+			p("\n%s: %s\n", wl, m.head)
+			tw := tabwriter.NewWriter(&out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "server\tshape\told\tnew\tvs old")
+			for _, k := range paired {
+				b := byKey[k.Key()]
+				a, c := col(b.old, m.trial), col(b.cur, m.trial)
+				if len(a) == 0 || len(c) == 0 {
+					continue
+				}
+				eo, en := stats.MedianCI(a, stats.Confidence), stats.MedianCI(c, stats.Confidence)
+				cmpRes := stats.Compare(a, c, alpha)
+				var dRefs []int
+				for _, w := range cmpRes.Warnings {
+					dRefs = append(dRefs, notes.ref(w))
+				}
+				label := k.Server + sup(append(runNotes("old", b.old), runNotes("new", b.cur)...))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", label, k.Shape,
+					mdInterval(eo, m.format)+sup(ciNote(eo)), mdInterval(en, m.format)+sup(ciNote(en)), cmpRes.String()+sup(dRefs))
+			}
+			tw.Flush()
+		}
+		var caps []results.Run
+		goal := 0.0
+		for _, k := range paired {
+			b := byKey[k.Key()]
+			if b.old.Capacity != nil || b.cur.Capacity != nil {
+				caps = append(caps, k)
+				for _, c := range []*results.Capacity{b.old.Capacity, b.cur.Capacity} {
+					if c != nil && goal == 0 {
+						goal = c.GoalP99MS
+					}
+				}
+			}
+		}
+		if len(caps) > 0 {
+			p("\n%s: capacity req/s at p99 ≤ %s ms (higher is better; one search per file, so no p)\n", wl, strconv.FormatFloat(goal, 'g', -1, 64))
+			tw := tabwriter.NewWriter(&out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "server\tshape\told\tnew\tvs old")
+			for _, k := range caps {
+				b := byKey[k.Key()]
+				cell := func(c *results.Capacity) string {
+					if c == nil {
+						return "-"
+					}
+					s := strconv.FormatFloat(c.RPS, 'f', 0, 64)
+					if c.Limit != "" && c.Limit != "p99" {
+						s += sup([]int{notes.ref("capacity search stopped by " + c.Limit)})
+					}
+					if c.GoalP99MS != goal {
+						s += sup([]int{notes.ref(fmt.Sprintf("searched at p99 ≤ %s ms", strconv.FormatFloat(c.GoalP99MS, 'g', -1, 64)))})
+					}
+					return s
+				}
+				delta := ""
+				switch oc, nc := b.old.Capacity, b.cur.Capacity; {
+				case oc == nil || nc == nil:
+				case oc.RPS == nc.RPS:
+					delta = "no change"
+				case oc.RPS > 0:
+					delta = stats.FormatDelta((nc.RPS - oc.RPS) / oc.RPS)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.Server, k.Shape, cell(b.old.Capacity), cell(b.cur.Capacity), delta)
+			}
+			tw.Flush()
+		}
+		if len(only) > 0 {
+			p("\n")
+			for _, s := range only {
+				p("%s\n", s)
+			}
+		}
+	}
+	if len(notes.list) > 0 {
+		p("\n")
+		for i, n := range notes.list {
+			p("%s %s\n", superscript(i+1), n)
+		}
+	}
+	_, err := io.WriteString(w, out.String())
+	return err
+}
+
+func diffFileLine(f *results.File) string {
+	parts := []string{f.Started.UTC().Format("2006-01-02 15:04 UTC")}
+	if f.Tool != "" {
+		parts = append(parts, f.Tool)
+	}
+	if f.Plan.Trials > 0 {
+		parts = append(parts, fmt.Sprintf("%d trials per run", f.Plan.Trials))
+	}
+	if !f.Complete {
+		parts = append(parts, "incomplete")
+	}
+	return strings.Join(parts, ", ")
+}
+
+// diffSetupNotes says what differs between the two runs besides the
+// servers: a change there may explain a change in the numbers.
+func diffSetupNotes(a, b *results.File) []string {
+	var out []string
+	diff := func(what, x, y string) {
+		if x != y {
+			out = append(out, fmt.Sprintf("%s differs: %s (old) vs %s (new)", what, orDash(x), orDash(y)))
+		}
+	}
+	machine := func(m results.Machine) string {
+		return fmt.Sprintf("%s, %d CPUs, server CPUs %v", m.CPUModel, m.CPUs, m.ServerCPUs)
+	}
+	diff("machine", machine(a.Machine), machine(b.Machine))
+	diff("Python", a.Python.Version, b.Python.Version)
+	diff("app", a.Plan.App, b.Plan.App)
+	load := func(p results.Plan) string {
+		s := fmt.Sprintf("%d connections, %s trials", p.Connections, time.Duration(p.Duration))
+		if p.Rate > 0 {
+			s += fmt.Sprintf(" at %.0f req/s", p.Rate)
+		}
+		return s
+	}
+	diff("load", load(a.Plan), load(b.Plan))
+	if a.Machine.SharedCPUs || b.Machine.SharedCPUs {
+		out = append(out, "server and load generator shared CPUs in at least one run: the numbers understate the servers")
+	}
+	return out
+}
+
+func dedupeInts(xs []int) []int {
+	var out []int
+	for _, x := range xs {
+		if len(out) == 0 || !containsInt(out, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func containsInt(xs []int, x int) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// superscript writes n in superscript digits, as benchstat marks notes.
+func superscript(n int) string {
+	const digits = "⁰¹²³⁴⁵⁶⁷⁸⁹"
+	d := []rune(digits)
+	var b strings.Builder
+	for _, c := range strconv.Itoa(n) {
+		b.WriteRune(d[c-'0'])
+	}
+	return b.String()
 }

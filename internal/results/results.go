@@ -186,7 +186,7 @@ type Summary struct {
 	RSSBytes     Estimate `json:"rss_bytes"`
 	CPUSeconds   Estimate `json:"cpu_seconds"`
 	CPUMsPerKReq Estimate `json:"cpu_ms_per_1k_requests"`
-	ErrorRate    Estimate `json:"error_rate"` // errors / (requests + connect errors)
+	ErrorRate    Estimate `json:"error_rate"` // errors / (responses + requests that got none: connect, reset, timeout, protocol)
 	// Warnings: too few trials, high variance, errors, generator-bound
 	// trials, CPU contention; shown as footnotes.
 	Warnings []string `json:"warnings,omitempty"`

@@ -1,0 +1,97 @@
+// Package rank answers "which server should I run my app on": it ranks
+// the servers in a results file for one workload, each at its best
+// measured shape, on a profile of weighted metrics, and says in plain
+// words why each is where it is. Where the data cannot separate two
+// servers it says they tie instead of inventing an order.
+//
+// # Metrics
+//
+// Each metric has a direction:
+//
+//	capacity     highest rate with p99 under the goal (req/s)   higher is better
+//	rps          closed-loop throughput (2xx responses/s)        higher is better
+//	p50, p99     latency percentiles (ms)                        lower is better
+//	memory       peak PSS of the process tree (RSS without PSS)  lower is better
+//	cpu          server CPU ms per 1000 responses                lower is better
+//	errors       share of requests that failed                   lower is better
+//	robustness   robustness suite score, when present            higher is better
+//	correctness  conformance probes passed, when present         higher is better
+//
+// A metric no server has data for (robustness and correctness until those
+// suites write results) is left out and the verdict notes it; one server
+// missing a metric is scored on the rest, and its reasons say so.
+//
+// # Profiles
+//
+//	crud-behind-cache (default)  capacity=4,p99=3,memory=2,errors=1,robustness=1,correctness=1
+//	throughput                   rps=4,capacity=2,errors=1
+//	latency                      p99=4,p50=2,capacity=1,errors=1
+//	memory (small VPS)           memory=4,capacity=2,p99=1,errors=1
+//	efficiency                   cpu=4,memory=2,capacity=1,errors=1
+//
+// or custom weights written the same way, e.g. "capacity=3,p99=2,memory=1".
+//
+// # Scores
+//
+// Each metric scores 0-1 against the best of the servers ranked: value /
+// best when higher is better, best / value when lower is better. Errors
+// score 1 - rate/ErrorBudget (1% failed scores 0), so a server is not
+// punished for 0.001% next to one with none. A server's score is 100 ×
+// the weighted mean of its metric scores.
+//
+// Capacity comes from the capacity search when every server has one; each
+// server is then ranked at a shape whose capacity was searched. If any
+// server lacks a search, capacity stands on closed-loop req/s for every
+// server (its weight is added to rps), so all compare like with like, and
+// the verdict notes it.
+//
+// A run with any generator-bound trial (the load generator used ≥ 90% of
+// its CPU) measured the generator, not the server: its req/s and capacity
+// are not scored, nor is a capacity search the generator limited. The
+// server is scored on the rest and its reasons say so; if what is left
+// carries less than MinEvidence (half) of the profile's weight, it is not
+// ranked at all, and the verdict notes why.
+//
+// Each server is ranked at its best shape: the one with the most scored
+// metrics, then the highest score against all shapes of all servers.
+//
+// # Significance and ties
+//
+// For each pair of servers and each weighted metric, the per-trial values
+// are compared with the Mann-Whitney U test (package stats); a metric
+// separates the two when p < α (0.05). A capacity search is a single
+// measurement, so a capacity difference separates only when the searches
+// do not overlap (one server held a rate the other failed), the gap is at
+// least CapacityMargin (10%), and the repeated closed-loop trials agree in
+// direction at p < α.
+//
+// A server is placed ahead of another when the metrics that separate them
+// add up to at least MinScoreGap (2) score points in its favour; metrics
+// the data cannot separate count as equal. Otherwise the two tie: when
+// nothing separates them, or when what does is worth less than that, be
+// it small or pulling both ways and cancelling out, or when it favours the
+// server with the lower score (whose score then rests on differences the
+// data cannot confirm, or on metrics the other was not scored on). When
+// separated differences pull both ways and one side outweighs the other,
+// the weights decide: that is what they are for.
+//
+// Servers are ordered by score; a server joins the tie group above it when
+// no member of that group is placed ahead of it. A tie group shares one
+// position (competition ranking: 1, 1, 3), and its members list each other
+// in TiedWith. Ties need not be transitive (A ahead of C, both tied with
+// B); a server that cannot be told apart from one in another group says
+// so in its reasons.
+//
+// With 3 trials per server no U test can reach p < 0.05 (the smallest p is
+// 0.10), so every place is a tie and the verdict says to run at least 5.
+//
+// # Use
+//
+// At the end of a run, and in report to re-rank on another profile:
+//
+//	if err := rank.Apply(f, profile, goalMS); err != nil { … }
+//
+// Apply fills every Run.Summary, File.Ranking and File.Verdict. The result
+// depends on the trials only: the same file, in any run order, gives the
+// same ranking, byte for byte.
+package rank

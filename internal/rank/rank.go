@@ -1,0 +1,639 @@
+package rank
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/wsgibench/wsgibench/internal/results"
+	"github.com/wsgibench/wsgibench/internal/stats"
+)
+
+const (
+	// MinScoreGap is the least score difference, in points of 100, that
+	// the significant differences between two servers must add up to for
+	// one to be placed ahead; below it they tie. Loopback benchmarks
+	// drift by a few percent between runs, and a 2-point edge is worth
+	// less than that drift.
+	MinScoreGap = 2.0
+	// CapacityMargin is the least relative capacity difference that can
+	// separate two servers: a capacity search is one measurement, not
+	// repeated trials, so a small gap may be noise.
+	CapacityMargin = 0.10
+	// ErrorBudget is the error rate that scores 0 on the errors metric;
+	// none scores 1, in between is linear. (Ratios to the best would make
+	// 0.001% errors score the same as 50% next to a server with none.)
+	ErrorBudget = 0.01
+	// MinEvidence is the least share of the profile's weight a server's
+	// scored metrics must carry for it to be ranked at all: a server
+	// scored on errors alone must not tie for first on a throughput
+	// profile because its throughput could not be measured.
+	MinEvidence = 0.5
+	// searchResolution brackets a capacity with no failing step recorded.
+	searchResolution = 0.05
+)
+
+// Options choose what Rank ranks on.
+type Options struct {
+	Profile  string  // a profile name or weights; "" = DefaultProfile
+	GoalMS   float64 // the p99 goal capacity was searched at; 0 = as recorded
+	Workload string  // "" = crud, or else the first workload with trials
+	Alpha    float64 // 0 = stats.Alpha
+}
+
+// Rank ranks the servers in f on profile (see the package doc). It reads
+// the trials, not the stored summaries, so it never depends on them being
+// filled. The error is for a bad profile or workload only.
+func Rank(f *results.File, profile string, goalMS float64) ([]results.Rank, *results.Verdict, error) {
+	return RankWith(f, Options{Profile: profile, GoalMS: goalMS})
+}
+
+// Apply fills f's run summaries, ranking and verdict: what a run calls
+// when it finishes and what report calls to re-rank on another profile.
+func Apply(f *results.File, profile string, goalMS float64) error {
+	stats.SummarizeAll(f)
+	ranking, v, err := Rank(f, profile, goalMS)
+	if err != nil {
+		return err
+	}
+	f.Ranking, f.Verdict = ranking, v
+	return nil
+}
+
+// cand is one run as ranking evidence.
+type cand struct {
+	run      results.Run
+	val      map[string]float64   // metric → median (or the capacity), when scored
+	samples  map[string][]float64 // metric → per-trial values, for the U test
+	excluded map[string]string    // metric → why it is not scored
+	score    float64
+	// The capacity search's bracket: passed at capLo, failed at capHi.
+	capLo, capHi float64
+	fromSearch   bool
+	bound        int // generator-bound trials
+	shapes       int // shapes of this server measured
+}
+
+func (c *cand) name() string { return c.run.Server }
+
+type ranker struct {
+	f       *results.File
+	prof    Profile
+	alpha   float64
+	goal    float64
+	weights []results.Weight // effective: only metrics with data, capacity folded into rps when there is no search
+	total   float64          // Σ weights
+	folded  bool             // capacity stands on req/s: no capacity search for some server
+	notes   []string
+}
+
+// RankWith is Rank with every option.
+func RankWith(f *results.File, o Options) ([]results.Rank, *results.Verdict, error) {
+	prof, err := ParseProfile(o.Profile)
+	if err != nil {
+		return nil, nil, err
+	}
+	alpha := o.Alpha
+	if alpha <= 0 {
+		alpha = stats.Alpha
+	}
+	wl, err := chooseWorkload(f, o.Workload)
+	if err != nil {
+		return nil, nil, err
+	}
+	v := &results.Verdict{
+		Profile: prof.Name, Weights: prof.Weights, Workload: wl,
+		Alpha: alpha, MinScoreGap: MinScoreGap,
+	}
+	r := &ranker{f: f, prof: prof, alpha: alpha}
+	cands, failed := r.collect(wl)
+	r.goal = r.chooseGoal(cands, o.GoalMS)
+	v.GoalP99MS = r.goal
+	cands, v.CapacityFrom = r.capacity(cands)
+	if err := r.effectiveWeights(cands); err != nil && len(cands) > 0 {
+		return nil, nil, err
+	}
+	for _, fr := range failed {
+		r.note(fmt.Sprintf("not ranked: %s %s failed: %s", fr.Server, fr.Shape, firstLine(fr.Error)))
+	}
+	fin := r.bestShapes(cands)
+	ranking := r.place(fin)
+	v.Headline = r.headline(wl, ranking, fin)
+	if f.Machine.SharedCPUs {
+		r.note(stats.SharedCPUsWarning + "; servers that use more CPU lose more to the competition, so the places are less sure than the tests say")
+	}
+	v.Notes = r.notes
+	return ranking, v, nil
+}
+
+func (r *ranker) note(s string) {
+	if !slices.Contains(r.notes, s) {
+		r.notes = append(r.notes, s)
+	}
+}
+
+// chooseWorkload: the one asked for, else crud, else the first in the
+// plan's order, else the alphabetically first, among runs with trials.
+func chooseWorkload(f *results.File, want string) (string, error) {
+	have := map[string]bool{}
+	var names []string
+	for _, r := range f.Runs {
+		if len(r.Trials) > 0 && !have[r.Workload] {
+			have[r.Workload] = true
+			names = append(names, r.Workload)
+		}
+	}
+	sort.Strings(names)
+	if want != "" {
+		if !have[want] {
+			return "", fmt.Errorf("workload %q has no finished trials in this file (have: %s)", want, strings.Join(names, ", "))
+		}
+		return want, nil
+	}
+	if have["crud"] {
+		return "crud", nil
+	}
+	for _, w := range f.Plan.Workloads {
+		if have[w] {
+			return w, nil
+		}
+	}
+	if len(names) > 0 {
+		return names[0], nil
+	}
+	return "crud", nil
+}
+
+// collect turns the workload's runs into candidates, in a fixed order
+// whatever the order of runs in the file.
+func (r *ranker) collect(wl string) (cands []*cand, failed []results.Run) {
+	for _, run := range r.f.Runs {
+		switch {
+		case run.Workload != wl:
+		case run.Error != "":
+			failed = append(failed, run)
+		case len(run.Trials) > 0:
+			cands = append(cands, &cand{run: run})
+		}
+	}
+	sort.Slice(cands, func(i, j int) bool { return runLess(cands[i].run, cands[j].run) })
+	sort.Slice(failed, func(i, j int) bool { return runLess(failed[i], failed[j]) })
+	pss := true
+	for _, c := range cands {
+		if mem, isPSS := stats.Memory(stats.Summarize(c.run, r.f.Machine)); !isPSS || mem.Median <= 0 {
+			pss = false
+		}
+	}
+	if !pss && len(cands) > 0 {
+		r.note("memory is ranked on peak RSS: PSS was not measured for every server (RSS counts shared pages once per process, so it overstates pre-forking servers)")
+	}
+	shapes := map[string]int{}
+	for _, c := range cands {
+		shapes[c.name()]++
+	}
+	for _, c := range cands {
+		r.extract(c, pss)
+		c.shapes = shapes[c.name()]
+	}
+	return cands, failed
+}
+
+func runLess(a, b results.Run) bool {
+	if a.Server != b.Server {
+		return a.Server < b.Server
+	}
+	if a.Shape.Workers != b.Shape.Workers {
+		return a.Shape.Workers < b.Shape.Workers
+	}
+	return a.Shape.Threads < b.Shape.Threads
+}
+
+// extract reads the per-trial evidence of every metric but capacity.
+func (r *ranker) extract(c *cand, pss bool) {
+	c.val, c.samples, c.excluded = map[string]float64{}, map[string][]float64{}, map[string]string{}
+	col := func(key string, f func(results.Trial) (float64, bool)) {
+		var xs []float64
+		for _, t := range c.run.Trials {
+			if v, ok := f(t); ok {
+				xs = append(xs, v)
+			}
+		}
+		if len(xs) == 0 {
+			return
+		}
+		med := stats.Median(xs)
+		if med <= 0 && key != Errors && key != RPS {
+			return // not measured (0 req/s is a measurement: the worst one)
+		}
+		c.val[key], c.samples[key] = med, xs
+	}
+	for _, t := range c.run.Trials {
+		if t.GeneratorBound {
+			c.bound++
+		}
+	}
+	if c.bound > 0 {
+		c.excluded[RPS] = fmt.Sprintf("the load generator was the bottleneck in %d of %d trials, which then measured the generator, not the server", c.bound, len(c.run.Trials))
+	} else {
+		col(RPS, func(t results.Trial) (float64, bool) { return t.RPS, true })
+	}
+	col(P50, func(t results.Trial) (float64, bool) { return t.LatencyMS.P50, true })
+	col(P99, func(t results.Trial) (float64, bool) { return t.LatencyMS.P99, true })
+	col(Memory, func(t results.Trial) (float64, bool) {
+		if pss {
+			return float64(t.PSSPeakBytes), true
+		}
+		return float64(t.RSSPeakBytes), true
+	})
+	col(CPU, stats.CPUMsPerKReq)
+	col(Errors, stats.ErrorRate)
+}
+
+// chooseGoal is the goal asked for, else the one the first capacity
+// search used; a note says which searches used another.
+func (r *ranker) chooseGoal(cands []*cand, asked float64) float64 {
+	goal := asked
+	if goal <= 0 {
+		for _, c := range cands {
+			if c.run.Capacity != nil && c.run.Capacity.GoalP99MS > 0 {
+				goal = c.run.Capacity.GoalP99MS
+				break
+			}
+		}
+	}
+	var other []string
+	for _, c := range cands {
+		if cp := c.run.Capacity; cp != nil && goal > 0 && cp.GoalP99MS != goal {
+			other = append(other, fmt.Sprintf("%s (%s ms)", c.name(), num(cp.GoalP99MS)))
+		}
+	}
+	if len(other) > 0 {
+		r.note(fmt.Sprintf("capacity was searched at another p99 goal than %s ms for %s: those capacities do not compare like with like", num(goal), strings.Join(other, ", ")))
+	}
+	return goal
+}
+
+// capacity decides where the capacity metric comes from. From the
+// capacity search when every server has one (and then each server is
+// ranked at a shape that was searched); otherwise from closed-loop req/s
+// for every server, so all compare like with like.
+func (r *ranker) capacity(cands []*cand) ([]*cand, string) {
+	if r.weightOf(Capacity) == 0 || len(cands) == 0 {
+		return cands, ""
+	}
+	searched := map[string]bool{}
+	var servers []string
+	for _, c := range cands {
+		if !slices.Contains(servers, c.name()) {
+			servers = append(servers, c.name())
+		}
+		if c.run.Capacity != nil {
+			searched[c.name()] = true
+		}
+	}
+	var missing []string
+	for _, s := range servers {
+		if !searched[s] {
+			missing = append(missing, s)
+		}
+	}
+	if len(missing) > 0 {
+		if len(searched) == 0 {
+			r.note("no capacity search in this file: capacity is ranked on closed-loop req/s (the median over trials) instead")
+		} else {
+			r.note(fmt.Sprintf("no capacity search for %s: capacity is ranked on closed-loop req/s for every server instead, so all compare like with like", joinAnd(missing)))
+		}
+		r.folded = true
+		return cands, "closed-loop req/s"
+	}
+	var kept []*cand
+	for _, c := range cands {
+		cp := c.run.Capacity
+		if cp == nil {
+			continue // not searched at this shape; ranked where it was
+		}
+		kept = append(kept, c)
+		c.fromSearch = true
+		switch {
+		case c.bound > 0:
+			c.excluded[Capacity] = c.excluded[RPS]
+		case searchGeneratorBound(cp):
+			c.excluded[Capacity] = "its capacity search was limited by the load generator, not the server"
+		default:
+			c.val[Capacity] = cp.RPS
+			c.samples[Capacity] = c.samples[RPS]
+			c.capLo, c.capHi = bracket(cp)
+		}
+	}
+	return kept, "capacity search"
+}
+
+func searchGeneratorBound(cp *results.Capacity) bool {
+	if cp.Limit == "generator-bound" {
+		return true
+	}
+	for _, s := range cp.Steps {
+		if s.GeneratorBound {
+			return true
+		}
+	}
+	return false
+}
+
+// bracket is what the search knows: the capacity passed at lo and failed
+// at hi (+Inf when it never failed below its ceiling or budget).
+func bracket(cp *results.Capacity) (lo, hi float64) {
+	lo, hi = cp.RPS, math.Inf(1)
+	for _, s := range cp.Steps {
+		if !s.Pass && s.Rate > lo && s.Rate < hi {
+			hi = s.Rate
+		}
+	}
+	open := cp.Limit == "search ceiling" || strings.HasPrefix(cp.Limit, "probe budget")
+	if math.IsInf(hi, 1) && !open {
+		hi = lo * (1 + searchResolution)
+	}
+	return lo, hi
+}
+
+func (r *ranker) weightOf(key string) float64 {
+	for _, w := range r.prof.Weights {
+		if w.Metric == key {
+			return w.Weight
+		}
+	}
+	return 0
+}
+
+// effectiveWeights drops metrics nobody has data for (saying so) and, when
+// capacity stands on req/s, folds its weight into req/s so the same
+// evidence is not listed twice.
+func (r *ranker) effectiveWeights(cands []*cand) error {
+	var none []string
+	for _, w := range r.prof.Weights {
+		key := w.Metric
+		if r.folded && key == Capacity {
+			key = RPS
+		}
+		has, why := false, ""
+		for _, c := range cands {
+			if _, ok := c.val[key]; ok {
+				has = true
+			} else if e, ok := c.excluded[key]; ok && why == "" {
+				why = e
+			}
+		}
+		switch {
+		case !has && why != "":
+			r.note(fmt.Sprintf("%s is not scored for any server: %s", metricName(w.Metric, r.goal), why))
+			continue
+		case !has:
+			none = append(none, w.Metric)
+			continue
+		}
+		if i := slices.IndexFunc(r.weights, func(x results.Weight) bool { return x.Metric == key }); i >= 0 {
+			r.weights[i].Weight += w.Weight
+		} else {
+			r.weights = append(r.weights, results.Weight{Metric: key, Weight: w.Weight})
+		}
+		r.total += w.Weight
+	}
+	if len(none) > 0 {
+		verb := "has"
+		if len(none) > 1 {
+			verb = "have"
+		}
+		r.note(fmt.Sprintf("%s %s no data in this file: %s left out of the scores", joinAnd(none), verb, plural(len(none), "its weight is", "their weights are")))
+	}
+	if len(r.weights) == 0 {
+		return fmt.Errorf("profile %s (%s): none of its metrics has data in this file", r.prof.Name, FormatWeights(r.prof.Weights))
+	}
+	return nil
+}
+
+func metricName(key string, goal float64) string {
+	m, _ := metricByKey(key)
+	if key == Capacity && goal > 0 {
+		return fmt.Sprintf("capacity at p99 ≤ %s ms", num(goal))
+	}
+	return m.Name
+}
+
+// norms returns each weighted metric's reference value among cs: the
+// best, against which each candidate scores 0-1.
+func (r *ranker) norms(cs []*cand) map[string]float64 {
+	best := map[string]float64{}
+	for _, w := range r.weights {
+		m, _ := metricByKey(w.Metric)
+		first := true
+		for _, c := range cs {
+			v, ok := c.val[w.Metric]
+			if !ok {
+				continue
+			}
+			if first || (m.HigherBetter && v > best[w.Metric]) || (!m.HigherBetter && v < best[w.Metric]) {
+				best[w.Metric] = v
+				first = false
+			}
+		}
+	}
+	return best
+}
+
+// unit scores one metric 0-1: the share of the best (higher is better),
+// or best over value (lower is better); errors against ErrorBudget.
+func unit(key string, v, best float64) float64 {
+	m, _ := metricByKey(key)
+	switch {
+	case key == Errors:
+		return math.Max(0, 1-v/ErrorBudget)
+	case m.HigherBetter && best > 0:
+		return v / best
+	case m.HigherBetter:
+		return 1 // every value is 0: all equal
+	case v > 0:
+		return best / v
+	}
+	return 1
+}
+
+// scoreOf is 100 × the weighted mean of the metrics c has data for.
+func (r *ranker) scoreOf(c *cand, best map[string]float64) float64 {
+	var sum, wsum float64
+	for _, w := range r.weights {
+		v, ok := c.val[w.Metric]
+		if !ok {
+			continue
+		}
+		sum += w.Weight * unit(w.Metric, v, best[w.Metric])
+		wsum += w.Weight
+	}
+	if wsum == 0 {
+		return 0
+	}
+	return 100 * sum / wsum
+}
+
+// evidence is the number of weighted metrics c is scored on.
+func (r *ranker) evidence(c *cand) int {
+	n := 0
+	for _, w := range r.weights {
+		if _, ok := c.val[w.Metric]; ok {
+			n++
+		}
+	}
+	return n
+}
+
+// bestShapes keeps one candidate per server: the shape with the most
+// scored metrics, then the best score against all shapes of all servers.
+func (r *ranker) bestShapes(cands []*cand) []*cand {
+	best := r.norms(cands)
+	for _, c := range cands {
+		c.score = r.scoreOf(c, best)
+	}
+	var fin []*cand
+	for i := 0; i < len(cands); {
+		j := i
+		for j < len(cands) && cands[j].name() == cands[i].name() {
+			j++
+		}
+		pick := cands[i]
+		for _, c := range cands[i+1 : j] {
+			if e, pe := r.evidence(c), r.evidence(pick); e > pe || (e == pe && c.score > pick.score) {
+				pick = c
+			}
+		}
+		i = j
+		if ew := r.evidenceWeight(pick); ew < MinEvidence*r.total {
+			r.note(fmt.Sprintf("not ranked: %s, whose scored metrics carry only %s of the profile's weight of %s (%s)",
+				pick.name(), num(ew), num(r.total), strings.Join(r.unscored(pick), "; ")))
+			continue
+		}
+		fin = append(fin, pick)
+	}
+	return fin
+}
+
+// evidenceWeight is the weight of the metrics c is scored on.
+func (r *ranker) evidenceWeight(c *cand) float64 {
+	var ew float64
+	for _, w := range r.weights {
+		if _, ok := c.val[w.Metric]; ok {
+			ew += w.Weight
+		}
+	}
+	return ew
+}
+
+// unscored says which weighted metrics c is not scored on and why, one
+// entry per reason: "req/s and capacity not scored: …".
+func (r *ranker) unscored(c *cand) []string {
+	byWhy := map[string][]string{}
+	var whys []string
+	for _, w := range r.weights {
+		if _, ok := c.val[w.Metric]; ok {
+			continue
+		}
+		why, ok := c.excluded[w.Metric]
+		if !ok {
+			why = "not measured"
+		}
+		if _, seen := byWhy[why]; !seen {
+			whys = append(whys, why)
+		}
+		name := metricName(w.Metric, r.goal)
+		if r.folded && w.Metric == RPS && r.weightOf(Capacity) > 0 {
+			name = "req/s (and capacity, which stands on it)"
+		}
+		byWhy[why] = append(byWhy[why], name)
+	}
+	var out []string
+	for _, why := range whys {
+		out = append(out, fmt.Sprintf("%s not scored: %s", joinAnd(byWhy[why]), why))
+	}
+	return out
+}
+
+// mdiff is one metric's difference between a (higher placed) and b.
+type mdiff struct {
+	key       string
+	a, b      float64 // values
+	p         float64 // NaN when there is nothing to test
+	separated bool
+	points    float64 // score points the metric gives a over b (negative: b over a)
+	why       string  // why a capacity difference does not count
+	allZero   bool    // every trial of both was 0 (no failed requests)
+}
+
+type pair struct {
+	diffs []mdiff
+	gap   float64 // Σ points over separated metrics
+}
+
+// ahead is the definition of "placed ahead": the metrics the data
+// separate at α add up to at least MinScoreGap points for a.
+func (p pair) ahead() bool { return p.gap >= MinScoreGap }
+
+func (r *ranker) compare(a, b *cand, best map[string]float64) pair {
+	var p pair
+	for _, w := range r.weights {
+		va, okA := a.val[w.Metric]
+		vb, okB := b.val[w.Metric]
+		if !okA || !okB {
+			continue
+		}
+		d := mdiff{key: w.Metric, a: va, b: vb, p: math.NaN()}
+		d.points = 100 * w.Weight * (unit(w.Metric, va, best[w.Metric]) - unit(w.Metric, vb, best[w.Metric])) / r.total
+		sa, sb := a.samples[w.Metric], b.samples[w.Metric]
+		d.allZero = len(sa) > 0 && len(sb) > 0 && slices.Max(sa) == 0 && slices.Max(sb) == 0 && slices.Min(sa) == 0 && slices.Min(sb) == 0
+		switch {
+		case a.fromSearch && w.Metric == Capacity:
+			d.p, d.separated, d.why = r.capacitySeparated(a, b)
+		case len(sa) > 0 && len(sb) > 0:
+			d.p = stats.MannWhitney(sa, sb)
+			d.separated = d.p < r.alpha && d.points != 0
+		default: // one measurement each: only a wide gap counts
+			d.separated = math.Abs(va-vb) >= CapacityMargin*math.Max(math.Abs(va), math.Abs(vb))
+		}
+		if d.separated {
+			p.gap += d.points
+		}
+		p.diffs = append(p.diffs, d)
+	}
+	return p
+}
+
+// capacitySeparated: a capacity search is one measurement, so a capacity
+// difference counts only when the searches do not overlap (one server
+// held a rate the other failed), the gap is at least CapacityMargin, and
+// the repeated closed-loop trials agree at α. The p is that of the trials.
+func (r *ranker) capacitySeparated(a, b *cand) (p float64, separated bool, why string) {
+	va, vb := a.val[Capacity], b.val[Capacity]
+	hi, lo := a, b
+	if vb > va {
+		hi, lo = b, a
+	}
+	p = math.NaN()
+	if len(a.samples[RPS]) > 0 && len(b.samples[RPS]) > 0 {
+		p = stats.MannWhitney(a.samples[RPS], b.samples[RPS])
+	}
+	vh, vl := hi.val[Capacity], lo.val[Capacity]
+	switch {
+	case va == vb:
+		return p, false, "the same"
+	case hi.capLo < lo.capHi:
+		return p, false, "within the searches' resolution"
+	case vl > 0 && (vh-vl)/vl < CapacityMargin:
+		return p, false, fmt.Sprintf("less than %.0f%% apart in one search each", CapacityMargin*100)
+	case math.IsNaN(p):
+		return p, false, "no repeated trials to confirm it"
+	case p >= r.alpha:
+		return p, false, "the closed-loop trials do not confirm it"
+	case !(stats.Median(hi.samples[RPS]) > stats.Median(lo.samples[RPS])):
+		return p, false, "the closed-loop trials point the other way"
+	}
+	return p, true, ""
+}

@@ -1,0 +1,573 @@
+package rank
+
+import (
+	"bytes"
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/wsgibench/wsgibench/internal/results"
+)
+
+func TestParseProfile(t *testing.T) {
+	tests := []struct {
+		in      string
+		name    string
+		weights string
+		err     string
+	}{
+		{"", DefaultProfile, "capacity=4,p99=3,memory=2,errors=1,robustness=1,correctness=1", ""},
+		{"crud-behind-cache", DefaultProfile, "capacity=4,p99=3,memory=2,errors=1,robustness=1,correctness=1", ""},
+		{" latency ", "latency", "p99=4,p50=2,capacity=1,errors=1", ""},
+		{"memory", "memory", "memory=4,capacity=2,p99=1,errors=1", ""},
+		{"capacity=3,p99=2,memory=1", "custom", "capacity=3,p99=2,memory=1", ""},
+		{"memory=1, p99 = 2,capacity=3", "custom", "capacity=3,p99=2,memory=1", ""},
+		{"rps=1,cpu=0.5,errors=0", "custom", "rps=1,cpu=0.5", ""},
+		{"fast", "", "", `unknown profile "fast": use one of crud-behind-cache, throughput, latency, memory, efficiency, or weights such as capacity=3,p99=2,memory=1`},
+		{"latency=3", "", "", `weights: unknown metric "latency"; metrics are capacity, rps, p50, p99, memory, cpu, errors, robustness, correctness`},
+		{"p99=fast", "", "", "weights: p99=fast: the weight must be a number ≥ 0"},
+		{"p99=-1", "", "", "weights: p99=-1: the weight must be a number ≥ 0"},
+		{"p99=Inf", "", "", "weights: p99=Inf: the weight must be a number ≥ 0"},
+		{"p99=1,p99=2", "", "", "weights: p99 is given twice"},
+		{"p99=1,,rps=1", "", "", `weights "p99=1,,rps=1": empty entry between commas`},
+		{"p99=0,rps=0", "", "", `weights "p99=0,rps=0": every weight is 0; give at least one metric a positive weight`},
+		{"=3", "", "", `weights: "=3" is not metric=weight (e.g. capacity=3)`},
+	}
+	for _, tc := range tests {
+		p, err := ParseProfile(tc.in)
+		if tc.err != "" {
+			if err == nil || err.Error() != tc.err {
+				t.Errorf("ParseProfile(%q) error = %v, want %q", tc.in, err, tc.err)
+			}
+			if err != nil && strings.Contains(err.Error(), "\n") {
+				t.Errorf("ParseProfile(%q): error is not one line", tc.in)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("ParseProfile(%q): %v", tc.in, err)
+			continue
+		}
+		if p.Name != tc.name || FormatWeights(p.Weights) != tc.weights {
+			t.Errorf("ParseProfile(%q) = %s %s, want %s %s", tc.in, p.Name, FormatWeights(p.Weights), tc.name, tc.weights)
+		}
+	}
+}
+
+// The package doc lists every profile's weights; this keeps it true.
+func TestDocListsProfiles(t *testing.T) {
+	doc, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range Profiles() {
+		line := p.Name
+		if p.Name == DefaultProfile {
+			line += " (default)"
+		}
+		if !bytes.Contains(doc, []byte(line)) || !bytes.Contains(doc, []byte(FormatWeights(p.Weights))) {
+			t.Errorf("doc.go does not list profile %s as %s", line, FormatWeights(p.Weights))
+		}
+	}
+}
+
+func FuzzParseProfile(f *testing.F) {
+	for _, s := range []string{"", "latency", "capacity=3,p99=2,memory=1", "p99=1,,", "=", "cpu=1e300", "rps=0x10"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := ParseProfile(s)
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("multi-line error for %q", s)
+			}
+			return
+		}
+		if len(p.Weights) == 0 {
+			t.Fatalf("%q: profile without weights", s)
+		}
+		for _, w := range p.Weights {
+			if _, ok := metricByKey(w.Metric); !ok || !(w.Weight > 0) {
+				t.Fatalf("%q: bad weight %+v", s, w)
+			}
+		}
+		// What FormatWeights writes parses back to the same weights.
+		q, err := ParseProfile(FormatWeights(p.Weights))
+		if err != nil || !slices.Equal(q.Weights, p.Weights) && p.Name == "custom" {
+			t.Fatalf("%q: round trip gave %v, %v", s, q.Weights, err)
+		}
+	})
+}
+
+// srv describes a synthetic server: per-trial req/s and p99, PSS.
+type srv struct {
+	name     string
+	shape    results.Shape
+	rps, p99 []float64
+	pssMiB   float64
+	capacity float64 // 0 = no search
+	capFail  float64 // the rate the search failed at; 0 = 4% above capacity
+	bound    []int
+	errors   int64
+}
+
+func (s srv) run() results.Run {
+	r := results.Run{Server: s.name, Shape: s.shape, Workload: "crud", LoadModel: "closed"}
+	if r.Shape == (results.Shape{}) {
+		r.Shape = results.Shape{Workers: 2, Threads: 4}
+	}
+	for i := range s.rps {
+		t := results.Trial{
+			Index: i, RPS: s.rps[i], Requests: int64(s.rps[i] * 10), DurationS: 10,
+			LatencyMS:    results.Latency{P50: s.p99[i] / 3, P99: s.p99[i]},
+			PSSPeakBytes: int64(s.pssMiB*(1<<20)) + int64(i)*4096, RSSPeakBytes: int64(s.pssMiB * 2 * (1 << 20)),
+			CPUSeconds: s.rps[i] * 10 * 0.002,
+		}
+		if i == 0 && s.errors > 0 {
+			t.Errors = results.Errors{Total: s.errors, Reset: s.errors}
+		}
+		t.GeneratorBound = slices.Contains(s.bound, i)
+		r.Trials = append(r.Trials, t)
+	}
+	if s.capacity > 0 {
+		fail := s.capFail
+		if fail == 0 {
+			fail = s.capacity * 1.04
+		}
+		r.Capacity = &results.Capacity{GoalP99MS: 100, RPS: s.capacity, Limit: "p99", Steps: []results.CapacityStep{
+			{Rate: s.capacity, Achieved: s.capacity, P99MS: 50, Pass: true},
+			{Rate: fail, Achieved: fail, P99MS: 150},
+		}}
+	}
+	return r
+}
+
+func around(center, step float64, n int) []float64 {
+	var xs []float64
+	for i := 0; i < n; i++ {
+		xs = append(xs, center+step*float64(i-n/2))
+	}
+	return xs
+}
+
+func file(servers ...srv) *results.File {
+	f := &results.File{Schema: results.Schema, Plan: results.Plan{Workloads: []string{"crud"}}}
+	for _, s := range servers {
+		f.Runs = append(f.Runs, s.run())
+	}
+	return f
+}
+
+func must(t *testing.T, f *results.File, profile string) ([]results.Rank, *results.Verdict) {
+	t.Helper()
+	rk, v, err := Rank(f, profile, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rk, v
+}
+
+func positions(rk []results.Rank) string {
+	var s []string
+	for _, r := range rk {
+		s = append(s, r.Server+"="+strconv.Itoa(r.Position))
+	}
+	return strings.Join(s, " ")
+}
+
+func clearWinner(n int) *results.File {
+	return file(
+		srv{name: "fast", rps: around(3000, 10, n), p99: around(20, 0.2, n), pssMiB: 100, capacity: 2600},
+		srv{name: "mid", rps: around(2000, 10, n), p99: around(30, 0.2, n), pssMiB: 100, capacity: 1700},
+		srv{name: "slow", rps: around(1000, 10, n), p99: around(60, 0.2, n), pssMiB: 100, capacity: 800},
+	)
+}
+
+func TestRankClearWinner(t *testing.T) {
+	rk, v := must(t, clearWinner(5), "")
+	if got := positions(rk); got != "fast=1 mid=2 slow=3" {
+		t.Fatalf("positions %s", got)
+	}
+	if v.CapacityFrom != "capacity search" || v.GoalP99MS != 100 || v.Workload != "crud" || v.Profile != DefaultProfile {
+		t.Errorf("verdict %+v", v)
+	}
+	if !strings.HasPrefix(v.Headline, "Best for a CRUD app behind a cache: fast (2x4), ahead of mid.") {
+		t.Errorf("headline %q", v.Headline)
+	}
+	want := "ahead of mid: 53% more capacity at p99 ≤ 100 ms (2600 vs 1700 req/s; req/s p = 0.0079), 33% lower p99 latency (p = 0.0079); no clear difference in memory (p = 1.00)"
+	if !slices.Contains(rk[0].Reasons, want) {
+		t.Errorf("reasons of fast:\n%s\nwant %s", strings.Join(rk[0].Reasons, "\n"), want)
+	}
+	if !strings.HasPrefix(rk[1].Reasons[0], "behind fast: 35% less capacity") {
+		t.Errorf("reasons of mid: %q", rk[1].Reasons)
+	}
+	if rk[0].Score != 100 || rk[0].Metrics[Capacity] != 2600 {
+		t.Errorf("fast: score %v metrics %v", rk[0].Score, rk[0].Metrics)
+	}
+	for _, r := range rk {
+		if len(r.TiedWith) != 0 {
+			t.Errorf("%s tied with %v", r.Server, r.TiedWith)
+		}
+	}
+}
+
+// With 3 trials each nothing can reach p < 0.05: the same servers tie.
+func TestRankThreeTrialsTie(t *testing.T) {
+	rk, v := must(t, clearWinner(3), "")
+	if got := positions(rk); got != "fast=1 mid=1 slow=1" {
+		t.Fatalf("positions %s", got)
+	}
+	if !slices.Equal(rk[0].TiedWith, []string{"mid", "slow"}) || !slices.Equal(rk[2].TiedWith, []string{"fast", "mid"}) {
+		t.Errorf("tied_with: %v, %v", rk[0].TiedWith, rk[2].TiedWith)
+	}
+	if !strings.Contains(v.Headline, "all 3 tie") || !strings.Contains(v.Headline, "run ≥ 5") {
+		t.Errorf("headline %q", v.Headline)
+	}
+	if !slices.ContainsFunc(v.Notes, func(n string) bool { return strings.Contains(n, "run ≥ 5 trials") }) {
+		t.Errorf("no note recommends 5 trials: %q", v.Notes)
+	}
+	if rk[0].Reasons[0] != "tied with mid and slow: no weighted metric separates them at α = 0.05" {
+		t.Errorf("reason %q", rk[0].Reasons[0])
+	}
+}
+
+// Significant but tiny differences are ties ("within the noise").
+func TestRankSmallGapTies(t *testing.T) {
+	f := file(
+		srv{name: "a", rps: around(2000, 2, 5), p99: around(30.0, 0.01, 5), pssMiB: 100},
+		srv{name: "b", rps: around(2000, 2, 5), p99: around(30.5, 0.01, 5), pssMiB: 100},
+	)
+	rk, _ := must(t, f, "p99=1")
+	if got := positions(rk); got != "a=1 b=1" {
+		t.Fatalf("positions %s", got)
+	}
+	want := "tied with b: what the data separate puts it ahead by only 1.6 points, under the 2 needed: 1.6% lower p99 latency (p = 0.0079)"
+	if rk[0].Reasons[0] != want {
+		t.Errorf("reason %q\n want %q", rk[0].Reasons[0], want)
+	}
+	// Three times the gap is beyond the noise.
+	f.Runs[1] = srv{name: "b", rps: around(2000, 2, 5), p99: around(32, 0.01, 5), pssMiB: 100}.run()
+	rk, _ = must(t, f, "p99=1")
+	if got := positions(rk); got != "a=1 b=2" {
+		t.Fatalf("positions after a wider gap: %s", got)
+	}
+}
+
+// Differences that pull both ways and cancel out tie; when one side
+// outweighs the other by more than the noise, the weights decide.
+func TestRankBothWays(t *testing.T) {
+	f := file(
+		srv{name: "lean", rps: around(1500, 5, 5), p99: around(40, 0.2, 5), pssMiB: 60},
+		srv{name: "quick", rps: around(1500, 5, 5), p99: around(30, 0.2, 5), pssMiB: 79},
+	)
+	rk, _ := must(t, f, "p99=1,memory=1")
+	if got := positions(rk); got != "quick=1 lean=1" {
+		t.Fatalf("positions %s", got)
+	}
+	want := "tied with lean: the differences pull both ways: 25% lower p99 latency (p = 0.0079); but 32% more memory (p = 0.0079)"
+	if rk[0].Reasons[0] != want {
+		t.Errorf("reason %q\n want %q", rk[0].Reasons[0], want)
+	}
+	rk, _ = must(t, f, "p99=1,memory=3")
+	if got := positions(rk); got != "lean=1 quick=2" {
+		t.Fatalf("memory weighted 3: positions %s", got)
+	}
+}
+
+func TestRankGeneratorBoundExcluded(t *testing.T) {
+	f := file(
+		srv{name: "fastest", rps: around(5000, 10, 5), p99: around(25, 0.2, 5), pssMiB: 100, capacity: 4000, bound: []int{2}},
+		srv{name: "mid", rps: around(2000, 10, 5), p99: around(30, 0.2, 5), pssMiB: 100, capacity: 1700},
+		srv{name: "slow", rps: around(1000, 10, 5), p99: around(60, 0.2, 5), pssMiB: 100, capacity: 800},
+	)
+	rk, v := must(t, f, "")
+	var fastest results.Rank
+	for _, r := range rk {
+		if r.Server == "fastest" {
+			fastest = r
+		}
+	}
+	if _, ok := fastest.Metrics[Capacity]; ok {
+		t.Errorf("generator-bound capacity was scored: %v", fastest.Metrics)
+	}
+	if _, ok := fastest.Metrics[RPS]; ok {
+		t.Errorf("generator-bound req/s was kept: %v", fastest.Metrics)
+	}
+	want := "capacity at p99 ≤ 100 ms not scored: the load generator was the bottleneck in 1 of 5 trials, which then measured the generator, not the server"
+	if !slices.Contains(fastest.Reasons, want) {
+		t.Errorf("reasons %q", fastest.Reasons)
+	}
+	// Its 2.5× throughput must not put it ahead of mid on capacity.
+	for _, r := range rk {
+		for _, reason := range r.Reasons {
+			if r.Server == "fastest" && strings.Contains(reason, "more capacity") {
+				t.Errorf("ranked on capacity it did not show: %q", reason)
+			}
+		}
+	}
+	// On a throughput profile it has almost no evidence left: not ranked.
+	rk, v = must(t, f, "throughput")
+	if got := positions(rk); got != "mid=1 slow=2" {
+		t.Errorf("throughput positions %s", got)
+	}
+	if !slices.ContainsFunc(v.Notes, func(n string) bool { return strings.HasPrefix(n, "not ranked: fastest") }) {
+		t.Errorf("notes %q", v.Notes)
+	}
+}
+
+func TestRankCapacityFallback(t *testing.T) {
+	f := clearWinner(5)
+	f.Runs[1].Capacity = nil
+	rk, v := must(t, f, "")
+	if v.CapacityFrom != "closed-loop req/s" {
+		t.Errorf("capacity from %q", v.CapacityFrom)
+	}
+	if !slices.Contains(v.Notes, "no capacity search for mid: capacity is ranked on closed-loop req/s for every server instead, so all compare like with like") {
+		t.Errorf("notes %q", v.Notes)
+	}
+	if got := positions(rk); got != "fast=1 mid=2 slow=3" {
+		t.Errorf("positions %s", got)
+	}
+	if rk[0].Metrics[Capacity] != rk[0].Metrics[RPS] {
+		t.Errorf("capacity does not stand on req/s: %v", rk[0].Metrics)
+	}
+	if !strings.Contains(rk[0].Reasons[0], "higher req/s") {
+		t.Errorf("reasons %q", rk[0].Reasons)
+	}
+}
+
+func TestRankBestShape(t *testing.T) {
+	f := clearWinner(5)
+	for i := range f.Runs {
+		f.Runs[i].Capacity = nil
+	}
+	big := srv{name: "mid", shape: results.Shape{Workers: 8, Threads: 1}, rps: around(3500, 10, 5), p99: around(19, 0.2, 5), pssMiB: 300}
+	f.Runs = append(f.Runs, big.run())
+	rk, _ := must(t, f, "rps=1")
+	if rk[0].Server != "mid" || rk[0].Shape != (results.Shape{Workers: 8, Threads: 1}) || rk[0].Position != 1 {
+		t.Fatalf("first %+v", rk[0])
+	}
+	if !slices.Contains(rk[0].Reasons, "ranked at 8x1, the best of its 2 measured shapes") {
+		t.Errorf("reasons %q", rk[0].Reasons)
+	}
+	if len(rk) != 3 {
+		t.Errorf("a server appears twice: %s", positions(rk))
+	}
+}
+
+func TestRankFailedAndWorkload(t *testing.T) {
+	f := clearWinner(5)
+	f.Runs = append(f.Runs,
+		results.Run{Server: "broken", Shape: results.Shape{Workers: 1, Threads: 1}, Workload: "crud", Error: "starting broken: port in use\nmore"},
+		srv{name: "other", rps: around(9000, 10, 5), p99: around(1, 0.01, 5), pssMiB: 10}.run(),
+	)
+	f.Runs[len(f.Runs)-1].Workload = "plaintext"
+	rk, v := must(t, f, "")
+	if len(rk) != 3 || v.Workload != "crud" {
+		t.Errorf("ranked %s on %s", positions(rk), v.Workload)
+	}
+	if !slices.Contains(v.Notes, "not ranked: broken 1x1 failed: starting broken: port in use") {
+		t.Errorf("notes %q", v.Notes)
+	}
+	rk, v, err := RankWith(f, Options{Workload: "plaintext"})
+	if err != nil || len(rk) != 1 || !strings.HasPrefix(v.Headline, "Only other finished") {
+		t.Errorf("plaintext: %v %v %+v", err, positions(rk), v)
+	}
+	if _, _, err := RankWith(f, Options{Workload: "json"}); err == nil || err.Error() != `workload "json" has no finished trials in this file (have: crud, plaintext)` {
+		t.Errorf("missing workload: %v", err)
+	}
+	// Without crud, the plan's first workload.
+	for i := range f.Runs {
+		if f.Runs[i].Workload == "crud" {
+			f.Runs[i].Workload = "zz"
+		}
+	}
+	f.Plan.Workloads = []string{"plaintext", "zz"}
+	if _, v, _ := Rank(f, "", 0); v.Workload != "plaintext" {
+		t.Errorf("default workload %q", v.Workload)
+	}
+}
+
+func TestRankNoData(t *testing.T) {
+	rk, v := must(t, &results.File{}, "")
+	if len(rk) != 0 || v.Headline != "Nothing to rank: no run of workload crud finished a trial." {
+		t.Errorf("%v %+v", rk, v)
+	}
+	if _, _, err := Rank(clearWinner(5), "correctness=1", 0); err == nil {
+		t.Errorf("ranking on a metric with no data: no error")
+	}
+}
+
+func fixture(t *testing.T, name string) *results.File {
+	t.Helper()
+	f, err := results.Read("../report/testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// The report fixtures: what summary.md shows, checked here on its own.
+func TestRankFixtures(t *testing.T) {
+	rk, v := must(t, fixture(t, "results.json"), "")
+	if got := positions(rk); got != "uwsgi=1 gunicorn-gthread=1 granian=1 gunicorn-sync=4 cheroot=5 waitress=5" {
+		t.Errorf("results.json positions %s", got)
+	}
+	if !slices.ContainsFunc(v.Notes, func(n string) bool { return strings.HasPrefix(n, "not ranked: mod_wsgi 4x8 failed") }) {
+		t.Errorf("notes %q", v.Notes)
+	}
+	rk, _ = must(t, fixture(t, "results-3trials.json"), "")
+	for _, r := range rk {
+		if r.Position != 1 || len(r.TiedWith) != len(rk)-1 {
+			t.Errorf("3 trials: %s at %d tied with %v", r.Server, r.Position, r.TiedWith)
+		}
+	}
+}
+
+// Same file → same ranking, byte for byte, whatever the order of runs and
+// trials in it.
+func TestRankDeterministic(t *testing.T) {
+	f := fixture(t, "results.json")
+	encode := func(f *results.File) []byte {
+		rk, v := must(t, f, "")
+		b, err := json.Marshal(struct {
+			R []results.Rank
+			V *results.Verdict
+		}{rk, v})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	want := encode(f)
+	if again := encode(f); !bytes.Equal(again, want) {
+		t.Fatal("two rankings of the same file differ")
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := 0; i < 20; i++ {
+		g := fixture(t, "results.json")
+		rng.Shuffle(len(g.Runs), func(i, j int) { g.Runs[i], g.Runs[j] = g.Runs[j], g.Runs[i] })
+		for _, r := range g.Runs {
+			rng.Shuffle(len(r.Trials), func(i, j int) { r.Trials[i], r.Trials[j] = r.Trials[j], r.Trials[i] })
+		}
+		if got := encode(g); !bytes.Equal(got, want) {
+			t.Fatalf("shuffle %d changed the ranking:\n got %s\nwant %s", i, got, want)
+		}
+	}
+}
+
+func TestApply(t *testing.T) {
+	f := fixture(t, "results.json")
+	if err := Apply(f, "latency", 0); err != nil {
+		t.Fatal(err)
+	}
+	if f.Verdict == nil || f.Verdict.Profile != "latency" || len(f.Ranking) == 0 {
+		t.Fatalf("verdict %+v ranking %v", f.Verdict, f.Ranking)
+	}
+	for _, r := range f.Runs {
+		if (r.Summary == nil) != (len(r.Trials) == 0) {
+			t.Errorf("%s: summary %v with %d trials", r.Key(), r.Summary, len(r.Trials))
+		}
+	}
+	if err := Apply(f, "nope", 0); err == nil {
+		t.Error("Apply with an unknown profile: no error")
+	}
+}
+
+// A capacity search is one measurement: it separates two servers only when
+// the searches do not overlap, differ by 10% or more, and the repeated
+// closed-loop trials agree.
+func TestRankCapacityEvidence(t *testing.T) {
+	tests := []struct {
+		name      string
+		a, b      srv
+		positions string
+		reason    string
+	}{
+		{"apart and confirmed",
+			srv{name: "a", rps: around(2600, 10, 5), capacity: 2400},
+			srv{name: "b", rps: around(2200, 10, 5), capacity: 2000},
+			"a=1 b=2", "ahead of b: 20% more capacity at p99 ≤ 100 ms (2400 vs 2000 req/s; req/s p = 0.0079)"},
+		{"under the margin",
+			srv{name: "a", rps: around(2200, 10, 5), capacity: 2000},
+			srv{name: "b", rps: around(2000, 10, 5), capacity: 1900},
+			"a=1 b=1", "tied with b: no weighted metric separates them at α = 0.05 — capacity at p99 ≤ 100 ms (less than 10% apart in one search each; req/s p = 0.0079)"},
+		{"searches overlap",
+			srv{name: "a", rps: around(2600, 10, 5), capacity: 2400},
+			srv{name: "b", rps: around(2200, 10, 5), capacity: 2000, capFail: 2500},
+			"a=1 b=1", "tied with b: no weighted metric separates them at α = 0.05 — capacity at p99 ≤ 100 ms (within the searches' resolution; req/s p = 0.0079)"},
+		{"trials disagree",
+			srv{name: "a", rps: around(1800, 10, 5), capacity: 2400},
+			srv{name: "b", rps: around(2200, 10, 5), capacity: 2000},
+			"a=1 b=1", "tied with b: no weighted metric separates them at α = 0.05 — capacity at p99 ≤ 100 ms (the closed-loop trials point the other way; req/s p = 0.0079)"},
+		{"trials too few",
+			srv{name: "a", rps: around(2600, 10, 3), capacity: 2400},
+			srv{name: "b", rps: around(2200, 10, 3), capacity: 2000},
+			"a=1 b=1", "tied with b: no weighted metric separates them at α = 0.05 — capacity at p99 ≤ 100 ms (the closed-loop trials do not confirm it; req/s p = 0.10)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, s := range []*srv{&tc.a, &tc.b} {
+				s.p99 = around(30, 0.1, len(s.rps))
+				s.pssMiB = 100
+			}
+			rk, _ := must(t, file(tc.a, tc.b), "capacity=1")
+			if got := positions(rk); got != tc.positions {
+				t.Errorf("positions %s, want %s", got, tc.positions)
+			}
+			if !slices.Contains(rk[0].Reasons, tc.reason) {
+				t.Errorf("reasons of a:\n%s\nwant %s", strings.Join(rk[0].Reasons, "\n"), tc.reason)
+			}
+		})
+	}
+}
+
+func TestUnitScore(t *testing.T) {
+	for _, tc := range []struct {
+		key           string
+		v, best, want float64
+	}{
+		{Capacity, 1500, 2000, 0.75},
+		{P99, 40, 30, 0.75},
+		{Memory, 100, 100, 1},
+		{Errors, 0, 0, 1},
+		{Errors, 0.005, 0, 0.5},
+		{Errors, 0.02, 0, 0},
+		{Capacity, 0, 0, 1}, // nobody passed: all equal
+	} {
+		if got := unit(tc.key, tc.v, tc.best); got != tc.want {
+			t.Errorf("unit(%s, %v, %v) = %v, want %v", tc.key, tc.v, tc.best, got, tc.want)
+		}
+	}
+}
+
+func TestRankSharedCPUs(t *testing.T) {
+	f := clearWinner(5)
+	f.Machine.SharedCPUs = true
+	_, v := must(t, f, "")
+	if !slices.ContainsFunc(v.Notes, func(n string) bool { return strings.HasPrefix(n, "server and load generator shared CPUs") }) {
+		t.Errorf("notes %q", v.Notes)
+	}
+}
+
+// When what the data can show favours the server with the lower score,
+// the two tie, and the reason says which way the evidence points.
+func TestRankEvidenceAgainstScore(t *testing.T) {
+	f := file(
+		// a's req/s is higher but too spread to show; b's p99 is surely lower.
+		srv{name: "a", rps: []float64{1000, 3000, 3100, 3200, 3300}, p99: around(30, 0.1, 5), pssMiB: 100},
+		srv{name: "b", rps: []float64{2000, 2100, 2200, 2300, 2400}, p99: around(20, 0.1, 5), pssMiB: 100},
+	)
+	rk, _ := must(t, f, "rps=3,p99=1")
+	if got := positions(rk); got != "a=1 b=1" {
+		t.Fatalf("positions %s", got)
+	}
+	want := "tied with b: what the data separate favours b despite its lower score: 50% higher p99 latency (p = 0.0079); no clear difference in req/s (p = 0.15)"
+	if rk[0].Reasons[0] != want {
+		t.Errorf("reason %q\n want %q", rk[0].Reasons[0], want)
+	}
+}
