@@ -155,6 +155,19 @@ func TestRunEndToEnd(t *testing.T) {
 	if !servers["gunicorn-sync"] || !servers["uwsgi"] {
 		t.Errorf("servers in results: %v", servers)
 	}
+	if len(f.Ranking) == 0 || f.Verdict == nil {
+		t.Errorf("no ranking in results.json")
+	}
+	for _, run := range f.Runs {
+		if run.Summary == nil {
+			t.Errorf("%s: no summary (medians with CIs) in results.json", run.Key())
+		}
+	}
+	for _, name := range []string{"report.html", "deploy/README.md", "deploy/varnish.vcl"} {
+		if fi, err := os.Stat(filepath.Join(out, name)); err != nil || fi.Size() == 0 {
+			t.Errorf("%s missing or empty: %v", name, err)
+		}
+	}
 	summary, err := os.ReadFile(filepath.Join(out, "summary.md"))
 	if err != nil {
 		t.Fatal(err)

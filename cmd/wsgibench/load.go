@@ -294,7 +294,7 @@ func printLoadResult(w io.Writer, rawURL string, cfg load.Config, res *load.Resu
 		fmt.Fprintf(w, "  schedule     target %s req/s, achieved %s req/s, %d late sends of %d\n",
 			fmtRate(res.TargetRate), fmtRate(res.AchievedRate), res.LateSends, res.Sent)
 	}
-	allot := time.Duration(res.CPUs) * res.Elapsed
+	allot := res.CPUAllotment
 	pct := 0.0
 	if allot > 0 {
 		pct = 100 * float64(res.GeneratorCPU) / float64(allot)
@@ -367,6 +367,7 @@ type loadReport struct {
 	Timeline          []loadSecond  `json:"timeline"`
 	GeneratorCPU      float64       `json:"generator_cpu_seconds"`
 	CPUs              int           `json:"cpus"`
+	CPUAllotment      float64       `json:"cpu_allotment_seconds"`
 	GeneratorBound    bool          `json:"generator_bound"`
 	Warnings          []string      `json:"warnings"`
 }
@@ -432,6 +433,7 @@ func newLoadReport(rawURL string, cfg load.Config, res *load.Result) loadReport 
 		Uncorrected:       newLoadLatency(res.Uncorrected),
 		GeneratorCPU:      res.GeneratorCPU.Seconds(),
 		CPUs:              res.CPUs,
+		CPUAllotment:      res.CPUAllotment.Seconds(),
 		GeneratorBound:    res.GeneratorBound,
 		Warnings:          res.Warnings,
 	}

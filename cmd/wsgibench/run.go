@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wsgibench/wsgibench/internal/deploy"
 	"github.com/wsgibench/wsgibench/internal/plan"
 	"github.com/wsgibench/wsgibench/internal/rank"
 	"github.com/wsgibench/wsgibench/internal/report"
@@ -80,8 +81,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		fmt.Fprintln(stdout)
 		report.Table(stdout, file)
-		fmt.Fprintf(stdout, "\nresults: %s\nsummary: %s\nreport:  %s\n", filepath.Join(o.Out, plan.ResultsName),
-			filepath.Join(o.Out, "summary.md"), filepath.Join(o.Out, "report.html"))
+		fmt.Fprintf(stdout, "\nresults: %s\nsummary: %s\nreport:  %s\ndeploy:  %s\n", filepath.Join(o.Out, plan.ResultsName),
+			filepath.Join(o.Out, "summary.md"), filepath.Join(o.Out, "report.html"), filepath.Join(o.Out, "deploy"))
 	}
 	if err != nil {
 		return err
@@ -142,7 +143,31 @@ func writeReports(dir string, f *results.File) error {
 	if err := report.HTML(&page, f); err != nil {
 		return fmt.Errorf("report.html: %w", err)
 	}
-	return os.WriteFile(filepath.Join(dir, "report.html"), page.Bytes(), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "report.html"), page.Bytes(), 0o644); err != nil {
+		return err
+	}
+	return writeDeploy(filepath.Join(dir, "deploy"), f)
+}
+
+// writeDeploy writes the top-ranked server's production configuration at
+// its measured shape (and a Varnish VCL and systemd unit for it). With no
+// ranking (nothing finished) there is nothing to recommend.
+func writeDeploy(dir string, f *results.File) error {
+	top, err := deploy.Recommended(f)
+	if err != nil {
+		return nil
+	}
+	in, err := deploy.FromResults(f, top)
+	if err != nil {
+		return fmt.Errorf("deploy config: %w", err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	if _, err := deploy.Generate(dir, in); err != nil {
+		return fmt.Errorf("deploy config: %w", err)
+	}
+	return nil
 }
 
 func splitList(s string) []string {

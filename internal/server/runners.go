@@ -7,3 +7,13 @@ import "embed"
 //
 //go:embed runners/*.py
 var runners embed.FS
+
+// Bridge is the source of the WSGI-to-ASGI bridge hypercorn is measured
+// through, for deploy configs that must ship exactly what was measured.
+func Bridge() []byte {
+	b, err := runners.ReadFile("runners/wsgibench_asgi_bridge.py")
+	if err != nil {
+		panic(err) // embedded at build time: cannot be missing
+	}
+	return b
+}

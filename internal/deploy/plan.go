@@ -1,0 +1,617 @@
+package deploy
+
+import (
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wsgibench/wsgibench/internal/server"
+)
+
+// kind is how a family is deployed: what its own config file is.
+type kind int
+
+const (
+	kindGunicorn kind = iota // gunicorn.conf.py
+	kindUWSGI                // uwsgi.ini
+	kindApache               // an Apache vhost snippet + .wsgi file; Apache's own unit runs it
+	kindScript               // the server's command line in a shell script
+	kindRunner               // a serve.py using the server's Python API
+)
+
+var families = map[string]kind{
+	"gunicorn": kindGunicorn, "uwsgi": kindUWSGI, "mod_wsgi": kindApache,
+	"waitress": kindScript, "cheroot": kindScript, "uvicorn": kindScript, "hypercorn": kindScript, "granian": kindScript,
+	"gevent": kindRunner, "eventlet": kindRunner, "twisted": kindRunner, "tornado": kindRunner, "paste": kindRunner,
+	"werkzeug": kindRunner, "wsgiref": kindRunner, "bjoern": kindRunner, "meinheld": kindRunner,
+}
+
+// Families lists the server families Generate supports.
+func Families() []string {
+	var out []string
+	for f := range families {
+		out = append(out, f)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// plan is everything the templates need, computed once so that every file
+// agrees with the others (the unit starts what the config describes; the
+// proxy's timeouts follow the server's).
+type plan struct {
+	Input
+	Family string
+	Kind   kind
+	Model  string // the server's concurrency model
+	Note   string // the adapter's one-line caveat, if any
+	Host   string
+	Port   int
+	T      Timeouts
+	// Capacity is how many requests the server works on at once (0 =
+	// unbounded: a thread per connection); CapacityHow says how it follows
+	// from the shape.
+	Capacity    int
+	CapacityHow string
+	Proxy       proxyPlan
+	Unit        *unitPlan // nil for mod_wsgi: Apache's unit runs it
+	Dev         bool      // a development server
+	Warnings    []string
+	// Args is the measured command line rewritten for production (script
+	// and uWSGI families), one option per entry.
+	Args []arg
+	// MeasuredArgv is the command line as the benchmark ran it, quoted for
+	// a comment.
+	MeasuredArgv string
+	UWSGIBinary  string
+	ScriptModule string    // the module after python -m
+	Files        []fileDoc // what was written, for the README
+}
+
+// arg is one command-line option with the reason it is there.
+type arg struct {
+	Flag, Value string
+	HasValue    bool
+	Eq          bool // written --flag=value
+	Why         string
+}
+
+// proxyPlan is the proxy side (Varnish, nginx) of the server's limits.
+type proxyPlan struct {
+	Reuse          bool          // the server keeps connections alive
+	IdleTimeout    time.Duration // Varnish backend_idle_timeout, nginx upstream keepalive_timeout
+	IdleWhy        string
+	Connect        time.Duration
+	FirstByte      time.Duration
+	FirstByteWhy   string
+	BetweenBytes   time.Duration
+	MaxConnections int
+	MaxWhy         string
+	NginxKeepalive int // idle connections nginx caches per worker process
+	// ProbeRequest, when set, replaces the probe's .url with a raw
+	// request (for servers that ignore "Connection: close").
+	ProbeRequest   []string
+	ProbeWhy       string
+	ProbeInterval  time.Duration
+	ProbeTimeout   time.Duration
+	ProbeWindow    int
+	ProbeThreshold int
+}
+
+// unitPlan is the systemd service.
+type unitPlan struct {
+	Type           string
+	NotifyAccess   string
+	ExecStart      string
+	KillSignal     string
+	KillSignalWhy  string
+	KillMode       string
+	KillModeWhy    string
+	TimeoutStopSec int
+	// Drains: the stop finishes requests in progress (within
+	// TimeoutStopSec) instead of dropping them.
+	Drains bool
+}
+
+type fileDoc struct {
+	Name, What, InstallTo string
+}
+
+// newPlan derives everything from the Input.
+func newPlan(in Input) (*plan, error) {
+	in, err := in.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	p := &plan{Input: in}
+	if a, ok := server.Lookup(in.Server); ok {
+		p.Family, p.Model, p.Note = a.Family, string(a.Model), a.Note
+	} else if strings.HasPrefix(in.Server, "gunicorn-") {
+		p.Family = "gunicorn"
+	} else {
+		p.Family = in.Server
+	}
+	k, ok := families[p.Family]
+	if !ok {
+		return nil, fmt.Errorf("deploy: no configuration generator for server %q (family %q); supported: %s",
+			in.Server, p.Family, strings.Join(Families(), ", "))
+	}
+	p.Kind = k
+	p.Host, p.Port, _ = splitListen(in.Listen)
+	p.Dev = p.Family == "werkzeug" || p.Family == "wsgiref"
+	if len(p.Argv) == 0 {
+		// A hand-built Input: use the command line wsgibench would have
+		// measured this server with, so the config matches a measurement.
+		if err := p.adapterArgv(); err != nil {
+			return nil, err
+		}
+	} else {
+		p.MeasuredArgv = shellJoin(p.Argv)
+	}
+	if in.Timeouts != nil {
+		p.T = *in.Timeouts
+		if p.T.Source == "" {
+			p.T.Source = "as given"
+		}
+	} else {
+		p.T = measuredTimeouts(in, p.Family)
+	}
+	p.sizeCapacity()
+	p.planProxy()
+	if err := p.planFamily(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// adapterArgv fills Argv and Settings from the server's adapter.
+func (p *plan) adapterArgv() error {
+	a, ok := server.Lookup(p.Server)
+	if !ok {
+		return fmt.Errorf("deploy: %s is not a known server and no measured command line was given", p.Server)
+	}
+	py := server.Python{Executable: p.Python, Prefix: p.PythonHome, BasePrefix: "/usr"}
+	if p.PythonHome == "" {
+		py.Prefix = "/usr"
+	}
+	l, err := a.Command(server.Target{
+		Python: py, App: p.App, AppDir: p.AppDir, Host: p.Host, Port: p.Port, Dir: p.ConfigDir,
+		Tools: server.Tools{"uwsgi": "/usr/bin/uwsgi", "uwsgi-plugin": "python3", "somaxconn": "4096",
+			"apache": "/usr/sbin/apache2", "apache-modules": "/usr/lib/apache2/modules", "mod_wsgi": "/usr/lib/apache2/modules/mod_wsgi.so"},
+	}, server.Shape(p.Shape))
+	if err != nil {
+		return fmt.Errorf("deploy: building %s's command line: %w", p.Server, err)
+	}
+	p.Argv = l.Argv
+	if p.Settings == nil {
+		p.Settings = l.Settings
+	}
+	return nil
+}
+
+// sizeCapacity works out how many requests the server runs at once.
+func (p *plan) sizeCapacity() {
+	w, t := p.Shape.Workers, p.Shape.Threads
+	pool := func(key, flag string, def int) int {
+		if n := leadingInt(p.Settings[key]); n > 0 {
+			return n
+		}
+		if v, ok := argValue(p.Argv, flag); ok {
+			if n := leadingInt(v); n > 0 {
+				return n
+			}
+		}
+		return def
+	}
+	switch {
+	case p.Server == "gunicorn-gevent" || p.Server == "gunicorn-eventlet":
+		c := pool("worker_connections", "--worker-connections", 1000)
+		p.Capacity, p.CapacityHow = w*c, fmt.Sprintf("%d workers × %d worker_connections (greenlets)", w, c)
+	case p.Family == "gevent":
+		c := pool("spawn", "", 1000)
+		p.Capacity, p.CapacityHow = c, fmt.Sprintf("a pool of %d greenlets", c)
+	case p.Family == "eventlet":
+		c := pool("max_size", "", 1000)
+		p.Capacity, p.CapacityHow = c, fmt.Sprintf("a pool of %d green threads", c)
+	case t == 0:
+		p.Capacity, p.CapacityHow = 0, "a new thread per connection, no limit"
+	case w == 1:
+		p.Capacity, p.CapacityHow = t, plural(t, "thread", "threads")+" in one process"
+	default:
+		p.Capacity, p.CapacityHow = w*t, plural(w, "process", "processes")+" × "+plural(t, "thread", "threads")
+	}
+}
+
+var digits = regexp.MustCompile(`\d+`)
+
+// leadingInt finds the first integer in s ("Pool(1000)" → 1000).
+func leadingInt(s string) int {
+	n, _ := strconv.Atoi(digits.FindString(s))
+	return n
+}
+
+// Probe settings: a probe every 5 s, sick after 3 failures out of the last
+// 5, healthy from the start. The timeout is short because a probe that
+// takes 2 s on loopback means the server is already queueing.
+const (
+	probeInterval  = 5 * time.Second
+	probeTimeout   = 2 * time.Second
+	probeWindow    = 5
+	probeThreshold = 3
+	// varnishIdleDefault is Varnish's own backend_idle_timeout.
+	varnishIdleDefault = 60 * time.Second
+	// fetchDefault is what the proxy waits for a first byte when the server
+	// has no request timeout of its own (Varnish's default).
+	fetchDefault = 60 * time.Second
+)
+
+func (p *plan) planProxy() {
+	x := proxyPlan{Connect: time.Second, ProbeInterval: probeInterval, ProbeTimeout: probeTimeout,
+		ProbeWindow: probeWindow, ProbeThreshold: probeThreshold}
+	t := p.T
+	switch {
+	case t.NoKeepAlive:
+		x.IdleTimeout = varnishIdleDefault
+		x.IdleWhy = "the server closes every connection after one response, so no backend connection is ever idle; Varnish's default is kept"
+	case t.KeepAlive == 0:
+		x.IdleTimeout = varnishIdleDefault
+		x.IdleWhy = "the server never closes an idle connection itself, so Varnish's default (60 s) cannot race it"
+	default:
+		x.Reuse = true
+		// Whole seconds below the server's keep-alive: the proxy closes
+		// first, so it never sends a request down a connection the server
+		// is closing. Varnish's minimum is 1 s.
+		idle := (t.KeepAlive - time.Second).Truncate(time.Second)
+		if idle < time.Second {
+			idle = time.Second
+		}
+		x.IdleTimeout = idle
+		x.IdleWhy = fmt.Sprintf("shorter than the server's keep-alive (%s), so Varnish closes an idle connection before the server does", fmtDur(t.KeepAlive))
+		if idle >= t.KeepAlive {
+			p.Warnings = append(p.Warnings, fmt.Sprintf(
+				"the server's keep-alive (%s) is not longer than Varnish's minimum backend_idle_timeout (1s): raise the server's keep-alive to at least 2 s, or idle connections will race and give 503s",
+				fmtDur(t.KeepAlive)))
+		}
+	}
+	if t.NoKeepAlive || t.KeepAlive == 0 {
+		x.Reuse = !t.NoKeepAlive
+	}
+	if t.Request > 0 {
+		// A little longer than the server's limit, so the server's own
+		// timeout (a killed worker, a 504) is what the client sees, and
+		// Varnish never abandons a request the server is still running.
+		x.FirstByte = t.Request + 5*time.Second
+		x.FirstByteWhy = fmt.Sprintf("the server's request timeout (%s) plus 5 s, so the server's own timeout is what clients see and the proxy never abandons a request the server is still running", fmtDur(t.Request))
+		x.BetweenBytes = max(t.Request, fetchDefault)
+	} else {
+		x.FirstByte = fetchDefault
+		x.FirstByteWhy = "Varnish's default (60 s); the server has no request timeout of its own, so this is the only limit on a slow request, and the server keeps working on a request after the proxy gives up"
+		x.BetweenBytes = fetchDefault
+	}
+	switch {
+	case p.MaxConnections > 0:
+		x.MaxConnections, x.MaxWhy = p.MaxConnections, "as configured"
+	case p.Capacity > 0 && (p.Family == "gevent" || p.Family == "eventlet" || p.Server == "gunicorn-gevent" || p.Server == "gunicorn-eventlet"):
+		x.MaxConnections = p.Capacity
+		x.MaxWhy = fmt.Sprintf("the server's own connection limit: %s", p.CapacityHow)
+	case p.Capacity > 0:
+		x.MaxConnections = 2 * p.Capacity
+		x.MaxWhy = fmt.Sprintf("twice what the server runs at once (%s = %d): one request in progress and one waiting per worker thread; beyond that the proxy fails fast (Varnish 503, nginx 502) instead of queueing in the kernel's backlog", p.CapacityHow, p.Capacity)
+	default:
+		n := p.Evidence.Connections
+		if n <= 0 {
+			n = 100
+		}
+		x.MaxConnections = n
+		x.MaxWhy = fmt.Sprintf("the server starts a thread per connection and has no limit of its own; %d is the concurrency it was measured at", n)
+		if p.Evidence.Connections <= 0 {
+			x.MaxWhy = "the server starts a thread per connection and has no limit of its own; 100 is a placeholder"
+		}
+	}
+	x.NginxKeepalive = min(max(x.MaxConnections, 2), 128)
+	if p.Family == "uwsgi" {
+		// Varnish's probe reads its answer until the server closes the
+		// connection. uWSGI's http11-socket ignores the probe's
+		// "Connection: close" and holds the connection for socket-timeout,
+		// longer than the probe's timeout: with .url the backend never
+		// turns healthy. An HTTP/1.0 request is closed at once.
+		host := p.Host
+		if p.IPv6() {
+			host = "[" + host + "]"
+		}
+		x.ProbeRequest = []string{"GET " + p.HealthPath + " HTTP/1.0", "Host: " + host, "Connection: close"}
+		x.ProbeWhy = fmt.Sprintf("The probe sends an HTTP/1.0 request rather than using .url: Varnish reads a probe's answer until the connection closes, and uWSGI's http11-socket ignores \"Connection: close\" on HTTP/1.1 requests, holding the connection for socket-timeout (%s), longer than the probe timeout, so a .url probe never passes. If the app checks the Host header (Django's ALLOWED_HOSTS), allow this one.", fmtDur(p.T.KeepAlive))
+	}
+	p.Proxy = x
+}
+
+// planFamily fills the family-specific parts: the rewritten command line
+// and the systemd unit.
+func (p *plan) planFamily() error {
+	u := &unitPlan{Type: "exec", KillSignal: "SIGTERM", KillMode: "control-group",
+		KillModeWhy: "the stop signal goes to every process of the service"}
+	u.KillSignalWhy = "the server stops on SIGTERM"
+	cfg := func(name string) string { return filepath.Join(p.ConfigDir, name) }
+	switch p.Kind {
+	case kindGunicorn:
+		u.ExecStart = shellJoin([]string{p.Python, "-m", "gunicorn", "-c", cfg("gunicorn.conf.py"), p.App})
+		// gunicorn's arbiter reports READY=1 to systemd since 20.0.
+		if major := leadingInt(p.Version); major >= 20 || p.Version == "" {
+			u.Type = "notify"
+		}
+		u.KillMode, u.KillModeWhy = "mixed", "SIGTERM to the arbiter only; it stops its workers gracefully within graceful_timeout, then systemd kills what is left"
+		u.KillSignalWhy = "gunicorn's graceful shutdown: stop accepting, finish requests in progress for up to graceful_timeout"
+		u.Drains = true
+	case kindUWSGI:
+		if err := p.uwsgiArgs(); err != nil {
+			return err
+		}
+		u.ExecStart = shellJoin([]string{p.UWSGIBinary, "--ini", cfg("uwsgi.ini")})
+		u.Type, u.NotifyAccess = "notify", "all" // uWSGI's master reports READY=1
+		u.KillMode, u.KillModeWhy = "mixed", "SIGTERM to the master only: a uWSGI worker that gets SIGTERM itself exits at once, dropping its request"
+		u.KillSignalWhy = "with the hook-master-start line in uwsgi.ini, SIGTERM is a graceful stop (plain die-on-term would kill requests in progress)"
+		u.Drains = true
+	case kindApache:
+		u = nil
+	case kindScript:
+		if err := p.scriptArgs(); err != nil {
+			return err
+		}
+		u.ExecStart = shellJoin([]string{cfg(p.Family + ".sh")})
+		switch p.Family {
+		case "cheroot":
+			u.KillSignal = "SIGINT"
+			u.KillSignalWhy = "cheroot's command line stops gracefully (shutdown-timeout) on SIGINT; on SIGTERM Python exits at once"
+			u.Drains = true
+		case "waitress":
+			u.KillSignalWhy = "waitress has no graceful stop: SIGTERM ends it at once, dropping requests in progress"
+		case "uvicorn", "hypercorn", "granian":
+			u.KillSignalWhy = "graceful stop: stop accepting and finish requests in progress"
+			// With several workers the main process is a supervisor that
+			// stops them gracefully itself; hypercorn's workers ignore
+			// SIGINT and die on a SIGTERM of their own.
+			u.KillMode, u.KillModeWhy = "mixed", "SIGTERM to the main process only; with several workers it is a supervisor that shuts its workers down gracefully"
+			u.Drains = true
+		}
+	case kindRunner:
+		u.ExecStart = shellJoin([]string{p.Python, cfg("serve.py")})
+		switch p.Family {
+		case "gevent":
+			u.KillSignalWhy = fmt.Sprintf("serve.py stops the gevent server gracefully on SIGTERM (stops accepting, waits up to %s for requests in progress)", fmtDur(p.T.Graceful))
+			u.Drains = true
+		case "twisted":
+			u.KillSignalWhy = fmt.Sprintf("serve.py stops gracefully on SIGTERM (stops accepting, waits up to %s for requests in progress); Twisted's own SIGTERM handling deadlocks when a WSGI request is in progress", fmtDur(p.T.Graceful))
+			u.Drains = true
+		case "tornado":
+			u.KillSignalWhy = "Python exits at once on SIGTERM, dropping requests in progress (WSGIContainer has no graceful stop)"
+			u.KillModeWhy = "the stop signal goes to every process: tornado's forked children do not stop when the parent does"
+		default:
+			u.KillSignalWhy = "Python exits at once on SIGTERM, dropping requests in progress (the server has no graceful stop)"
+		}
+	}
+	if u != nil {
+		u.TimeoutStopSec = max(10, wholeSecs(p.T.Graceful)+5)
+	}
+	p.Unit = u
+	return nil
+}
+
+// uwsgiArgs turns the measured uWSGI command line into ini options, with
+// the production address, paths and interpreter substituted.
+func (p *plan) uwsgiArgs() error {
+	argv := p.Argv
+	if len(argv) == 0 {
+		return fmt.Errorf("deploy: no uWSGI command line")
+	}
+	p.UWSGIBinary = argv[0]
+	if !strings.Contains(filepath.Base(argv[0]), "uwsgi") {
+		p.UWSGIBinary = "/usr/bin/uwsgi"
+	}
+	opts := splitOptions(argv[1:])
+	var out []arg
+	seen := map[string]bool{}
+	for _, o := range opts {
+		if o.Flag == "" { // a positional argument: uWSGI takes none here
+			continue
+		}
+		name := strings.TrimPrefix(o.Flag, "--")
+		o.Flag = name
+		switch name {
+		case "http11-socket", "http-socket", "socket", "uwsgi-socket", "http":
+			o.Value = p.Listen
+		case "chdir", "pythonpath":
+			o.Value = p.AppDir
+		case "wsgi", "module":
+			o.Value = p.App
+		case "virtualenv", "home", "venv":
+			if p.PythonHome == "" {
+				continue
+			}
+			o.Value = p.PythonHome
+		}
+		if !o.HasValue {
+			o.Value, o.HasValue = "true", true
+		}
+		if err := iniSafe(o.Value); err != nil {
+			return fmt.Errorf("deploy: uwsgi option %s: %w", name, err)
+		}
+		o.Why = uwsgiWhy[name]
+		seen[name] = true
+		out = append(out, o)
+	}
+	// The system uWSGI's Python plugin embeds /usr/bin/python3; a
+	// virtualenv made from it is selected with virtualenv=.
+	if !seen["virtualenv"] && !seen["home"] && p.PythonHome != "" && seen["plugin"] {
+		out = append(out, arg{Flag: "virtualenv", Value: p.PythonHome, HasValue: true, Why: uwsgiWhy["virtualenv"]})
+	}
+	add := func(name, value, why string) {
+		if !seen[name] {
+			out = append(out, arg{Flag: name, Value: value, HasValue: true, Why: why})
+		}
+	}
+	add("socket-timeout", strconv.Itoa(wholeSecs(p.T.KeepAlive)),
+		"uWSGI's default, written out: on http11-socket it is also how long an idle keep-alive connection stays open, which the proxy's idle timeout must stay under (not changed when measured)")
+	add("hook-master-start", "unix_signal:15 gracefully_kill_them_all",
+		"not part of the measurement: makes SIGTERM (systemd's stop) finish requests in progress; with die-on-term alone, SIGTERM kills them")
+	add("worker-reload-mercy", strconv.Itoa(wholeSecs(p.T.Graceful)),
+		"not part of the measurement: how long a graceful stop or reload waits for a busy worker")
+	for _, k := range sortedKeys(p.Env) {
+		if err := iniSafe(p.Env[k]); err != nil {
+			return fmt.Errorf("deploy: environment variable %s for uwsgi.ini: %w", k, err)
+		}
+		out = append(out, arg{Flag: "env", Value: k + "=" + p.Env[k], HasValue: true, Why: "the app's environment"})
+	}
+	p.Args = out
+	return nil
+}
+
+var uwsgiWhy = map[string]string{
+	"plugin":             "Debian's uwsgi is a bare binary; the Python plugin (built against /usr/bin/python3) is loaded by name",
+	"http11-socket":      "HTTP/1.1 with keep-alive straight to the workers, no router process in between: what was measured. For nginx's uwsgi_pass use `uwsgi-socket = <addr>` instead (the binary uwsgi protocol); proxy_pass and Varnish need this HTTP socket",
+	"master":             "a master process supervises the workers and restarts dead ones",
+	"processes":          "worker processes: the measured shape",
+	"threads":            "threads per worker: the measured shape",
+	"enable-threads":     "without it, threads the application starts itself never run",
+	"thunder-lock":       "serialise accept() across processes so one connection wakes one worker",
+	"die-on-term":        "SIGTERM stops uWSGI instead of reloading it (the uWSGI 2.0 default reloads)",
+	"need-app":           "exit if the app fails to import instead of serving errors",
+	"strict":             "refuse unknown options: a typo in this file fails at start, not silently",
+	"single-interpreter": "one Python interpreter per worker (no sub-interpreters)",
+	"disable-logging":    "no request log, as measured; Varnish can log requests (varnishncsa)",
+	"buffer-size":        "largest request header block accepted, bytes",
+	"listen":             "accept backlog, as measured; uWSGI refuses to start if it exceeds net.core.somaxconn on this machine",
+	"chdir":              "the app's directory",
+	"pythonpath":         "added to sys.path so the app's module imports",
+	"wsgi":               "the WSGI callable, module:callable",
+	"vacuum":             "remove sockets and pid files on exit",
+	"virtualenv":         "the virtualenv the app's packages are installed in",
+	"harakiri":           "kill a worker whose request runs longer than this (seconds)",
+	"lazy-apps":          "load the app in each worker after fork instead of once in the master",
+}
+
+// scriptArgs rewrites a measured command line (python -m server ...) for
+// production: the interpreter, address, app directory and app are
+// substituted; every other option is kept as measured.
+func (p *plan) scriptArgs() error {
+	argv := p.Argv
+	if len(argv) < 3 || argv[1] != "-m" {
+		return fmt.Errorf("deploy: %s's measured command line %q is not `python -m <server> ...`", p.Server, p.MeasuredArgv)
+	}
+	p.ScriptModule = argv[2]
+	var out []arg
+	// The app is the last word: module:callable, or for hypercorn
+	// wsgibench's WSGI-to-ASGI bridge, shipped beside the script.
+	app := argv[len(argv)-1]
+	if p.Family != "hypercorn" {
+		app = p.App
+	}
+	for _, o := range splitOptions(argv[3 : len(argv)-1]) {
+		switch o.Flag {
+		case "--bind":
+			o.Value = p.Listen
+		case "--listen":
+			o.Value = p.Listen
+		case "--host":
+			o.Value = p.Host
+		case "--port":
+			o.Value = strconv.Itoa(p.Port)
+		case "--chdir", "--app-dir":
+			o.Value = p.AppDir
+		}
+		o.Why = scriptWhy[o.Flag]
+		out = append(out, o)
+	}
+	p.Args = append(out, arg{Value: app, HasValue: true, Why: "the WSGI app, module:callable"})
+	return nil
+}
+
+var scriptWhy = map[string]string{
+	"--listen":               "the production address (behind the proxy)",
+	"--bind":                 "the production address (behind the proxy)",
+	"--host":                 "the production address (behind the proxy)",
+	"--port":                 "the production port",
+	"--threads":              "worker threads: the measured shape",
+	"--max-threads":          "a fixed pool: as many threads as the minimum",
+	"--workers":              "processes: the measured shape",
+	"--connection-limit":     "most simultaneous connections (waitress's default of 100 queues clients beyond that)",
+	"--backlog":              "listen backlog: connections the kernel holds while every worker is busy",
+	"--request-queue-size":   "listen backlog: connections the kernel holds while every thread is busy",
+	"--channel-timeout":      "close connections idle this long (checked every 30 s); the proxy's idle timeout is shorter",
+	"--asyncore-use-poll":    "poll() instead of select(), which fails past 1024 file descriptors",
+	"--no-expose-tracebacks": "never send Python tracebacks to clients",
+	"--chdir":                "the app's directory",
+	"--app-dir":              "the app's directory, added to sys.path",
+	"--interface":            "serve a WSGI app",
+	"--timeout-keep-alive":   "idle keep-alive, seconds; the proxy's idle timeout is shorter",
+	"--keep-alive":           "idle keep-alive, seconds; the proxy's idle timeout is shorter",
+	"--no-access-log":        "no request log, as measured; Varnish can log requests (varnishncsa)",
+	"--log-level":            "only warnings and errors",
+	"--blocking-threads":     "threads running the WSGI app per worker: the measured shape",
+	"--no-ws":                "no WebSocket support (a WSGI app cannot use it)",
+}
+
+// splitOptions groups command-line options: "--flag value", "--flag=value"
+// and a bare "--flag" (followed by another option or nothing). The command
+// lines measured have no positionals among their options; the app, when
+// there is one, is the last word and is split off by the caller.
+func splitOptions(argv []string) []arg {
+	var out []arg
+	for i := 0; i < len(argv); i++ {
+		a := argv[i]
+		if !strings.HasPrefix(a, "-") {
+			out = append(out, arg{Value: a, HasValue: true})
+			continue
+		}
+		if f, v, ok := strings.Cut(a, "="); ok {
+			out = append(out, arg{Flag: f, Value: v, HasValue: true, Eq: true})
+			continue
+		}
+		if i+1 < len(argv) && !strings.HasPrefix(argv[i+1], "-") {
+			out = append(out, arg{Flag: a, Value: argv[i+1], HasValue: true})
+			i++
+			continue
+		}
+		out = append(out, arg{Flag: a})
+	}
+	return out
+}
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Text is the option as written on a command line.
+func (a arg) Text() string {
+	switch {
+	case a.Flag == "":
+		return a.Value
+	case !a.HasValue:
+		return a.Flag
+	case a.Eq:
+		return a.Flag + "=" + a.Value
+	}
+	return a.Flag + " " + a.Value
+}
+
+// iniSafe refuses values uWSGI would expand when reading its ini file:
+// $(VAR) is an environment variable and @(path) a file's contents, with no
+// escape for either. (% is escaped as %% when written.)
+func iniSafe(v string) error {
+	if strings.Contains(v, "$(") || strings.Contains(v, "@(") {
+		return fmt.Errorf("%q contains $( or @(, which uWSGI expands in ini files", v)
+	}
+	return nil
+}
+
+// iniValue escapes % for uWSGI, whose ini reader treats %x as a magic
+// variable (a trailing % even swallows the line break and the next option).
+func iniValue(v string) string { return strings.ReplaceAll(v, "%", "%%") }
