@@ -2,6 +2,7 @@ package plan
 
 import (
 	"strconv"
+	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
@@ -23,17 +24,20 @@ func convert(res *load.Result, usage proc.Stats) results.Trial {
 			Total: res.Errors.Total(), Connect: res.Errors.Connect, Reset: res.Errors.Reset,
 			Timeout: res.Errors.Timeout, Status: res.Errors.Status, Protocol: res.Errors.Protocol,
 		},
-		ConnectionsOpened: res.ConnectionsOpened,
-		LatencyMS:         summarize(res.Latency),
-		TargetRate:        res.TargetRate,
-		LateSends:         res.LateSends,
-		RSSPeakBytes:      usage.PeakRSSBytes,
-		PSSPeakBytes:      usage.PeakPSSBytes,
-		CPUSeconds:        usage.CPU.Seconds(),
-		Processes:         usage.MaxProcs,
-		GeneratorCPUS:     res.GeneratorCPU.Seconds(),
-		GeneratorBound:    res.GeneratorBound,
-		Warnings:          append([]string(nil), res.Warnings...),
+		ConnectionsOpened:  res.ConnectionsOpened,
+		Unfinished:         res.Unfinished,
+		StarvedConnections: res.Starved,
+		OldestUnfinishedMS: float64(res.OldestUnfinished) / float64(time.Millisecond),
+		LatencyMS:          summarize(res.Latency),
+		TargetRate:         res.TargetRate,
+		LateSends:          res.LateSends,
+		RSSPeakBytes:       usage.PeakRSSBytes,
+		PSSPeakBytes:       usage.PeakPSSBytes,
+		CPUSeconds:         usage.CPU.Seconds(),
+		Processes:          usage.MaxProcs,
+		GeneratorCPUS:      res.GeneratorCPU.Seconds(),
+		GeneratorBound:     res.GeneratorBound,
+		Warnings:           append([]string(nil), res.Warnings...),
 	}
 	if secs > 0 {
 		t.RPS = float64(ok) / secs

@@ -144,7 +144,13 @@ type Trial struct {
 	Errors            Errors           `json:"errors"`
 	StatusCounts      map[string]int64 `json:"status_counts,omitempty"`
 	ConnectionsOpened int64            `json:"connections_opened"`
-	LatencyMS         Latency          `json:"latency_ms"`
+	// Unfinished requests were still in flight when the trial ended;
+	// StarvedConnections got no response at all. A server that serves
+	// fewer clients at once than were offered shows here, not in latency.
+	Unfinished         int64   `json:"unfinished"`
+	StarvedConnections int64   `json:"starved_connections"`
+	OldestUnfinishedMS float64 `json:"oldest_unfinished_ms,omitempty"`
+	LatencyMS          Latency `json:"latency_ms"`
 	// UncorrectedMS is latency from the actual send time (open model only):
 	// what a closed-loop tool would have reported.
 	UncorrectedMS *Latency `json:"uncorrected_latency_ms,omitempty"`

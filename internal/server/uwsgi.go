@@ -79,11 +79,20 @@ func uwsgiCommand(t Target, s Shape) (Launch, error) {
 	}
 	argv := []string{bin}
 	if p := t.Tools["uwsgi-plugin"]; p != "" {
-		argv = append(argv, "--plugin", p)
+		// Debian's uWSGI is modular: the HTTP router is a plugin too.
+		argv = append(argv, "--plugins", "http,"+p)
 	}
 	listen := uwsgiListen(t)
 	argv = append(argv,
-		"--http11-socket", t.Addr(), // HTTP/1.1 with keep-alive, no router process in between
+		// The HTTP router: an event-driven C process that holds client
+		// connections (keep-alive) and hands requests to the workers.
+		// --http11-socket instead makes each worker thread hold one
+		// keep-alive connection while it idles, so with more clients than
+		// threads the rest starve (measured: 601 of 2000 req/s achieved
+		// with 32 clients on 8 threads); --http-socket closes every
+		// connection without saying so in the response.
+		"--http", t.Addr(),
+		"--http-keepalive",
 		"--master",
 		"--processes", fmt.Sprint(s.Workers),
 		"--threads", fmt.Sprint(s.Threads),
@@ -102,7 +111,7 @@ func uwsgiCommand(t Target, s Shape) (Launch, error) {
 		"--vacuum",
 	)
 	settings := map[string]string{
-		"mode": "http11-socket (keep-alive)", "master": "true",
+		"mode": "http router with keep-alive", "master": "true",
 		"processes": fmt.Sprint(s.Workers), "threads": fmt.Sprint(s.Threads),
 		"enable-threads": "true", "thunder-lock": "true", "die-on-term": "true",
 		"single-interpreter": "true", "disable-logging": "true",

@@ -1,0 +1,463 @@
+package load
+
+import (
+	"errors"
+	"io"
+	"math"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Back-off between failed dials, so a refusing server costs little CPU.
+const (
+	minBackoff = 10 * time.Millisecond
+	maxBackoff = time.Second
+)
+
+// idlePoll is the longest idle gap (open model, nothing in flight) spent
+// asleep on the pacer; a longer gap is first spent in a read, so a server
+// that closes an idle connection is noticed before the next request is
+// written into it.
+const idlePoll = 20 * time.Millisecond
+
+// inflight is a request written and not yet answered.
+type inflight struct {
+	intended int64 // ns since start: the schedule (open) or the send (closed)
+	sent     int64 // ns since start
+	head     bool  // HEAD request: the response has no body
+}
+
+type statusCount struct {
+	code int
+	n    int64
+}
+
+// conn is one connection's loop and its tallies. Only its goroutine touches
+// it, except mu and what it guards; the runner reads the tallies after the
+// goroutine has exited.
+type conn struct {
+	r  *runner
+	id int
+
+	mu      sync.Mutex // guards nc and stopped, so stop can close nc
+	nc      net.Conn
+	stopped bool
+
+	carry     []byte // a partial line left by the last read
+	wbuf      []byte
+	scratch   []byte
+	p         respParser
+	q         []inflight // ring of Pipeline entries
+	qhead, qn int
+	v         vars
+	next      int64         // open model: intended time of the next request
+	freeAt    int64         // since when a pipeline slot has been free; math.MaxInt64 if none
+	wake      chan struct{} // open model: the pacer's wake-up
+	peek      peeker
+	io        rawIO
+	dl, wdl   int64 // read and write deadlines set on nc, ns since start; 0 none
+	parsedAt  int64 // when the last read was parsed, if step may reuse it; else 0
+	done      bool  // the run's duration is over for this connection
+
+	sent, requests, bytes, opened, late, unfinished int64
+	oldestWait                                      int64 // ns the oldest request left in flight had waited at the end
+	errs                                            Errors
+	status                                          []statusCount
+	lat, unc                                        *hdrhistogram.PackedHistogram
+
+	// The second being tallied for the timeline.
+	sec            int64
+	secReq, secErr int64
+	secHist        *hdrhistogram.PackedHistogram
+}
+
+func newConn(r *runner, id int) *conn {
+	c := &conn{
+		r:       r,
+		id:      id,
+		q:       make([]inflight, r.pipeline),
+		v:       vars{rng: connRNG(r.cfg.Seed, id), seq: &r.seq},
+		lat:     newPacked(),
+		secHist: newTimelinePacked(),
+	}
+	if r.interval > 0 {
+		c.unc = newPacked()
+		c.wake = make(chan struct{}, 1)
+		// Stagger the connections so the total is evenly spaced.
+		c.next = int64(id) * r.interval / int64(len(r.conns))
+	}
+	return c
+}
+
+func (c *conn) run() {
+	r := c.r
+	for !c.done && !r.stopping.Load() {
+		if c.nc == nil {
+			if !c.dial() {
+				break
+			}
+			continue
+		}
+		c.step()
+	}
+	c.unfinished += int64(c.qn)
+	if c.qn > 0 {
+		c.oldestWait = r.now() - c.q[c.qhead].intended
+	}
+	c.qn = 0
+	c.flushSecond()
+	c.mu.Lock()
+	if c.nc != nil {
+		c.nc.Close()
+		c.nc = nil
+	}
+	c.mu.Unlock()
+}
+
+// dial connects, retrying with back-off. It reports false when the run
+// stopped first.
+func (c *conn) dial() bool {
+	r := c.r
+	backoff := minBackoff
+	for {
+		if r.now() >= r.end {
+			return false
+		}
+		nc, err := r.dialer.DialContext(r.ctx, "tcp", r.cfg.Addr)
+		if err == nil {
+			if err := c.io.reset(nc); err != nil {
+				nc.Close()
+				return false // not a TCP connection; cannot happen
+			}
+			c.mu.Lock()
+			if c.stopped {
+				c.mu.Unlock()
+				nc.Close()
+				return false
+			}
+			c.nc = nc
+			c.mu.Unlock()
+			c.opened++
+			c.dl, c.wdl = 0, 0
+			c.freeAt = r.now()
+			if r.interval > 0 {
+				c.peek.reset(nc)
+			}
+			return true
+		}
+		if r.ctx.Err() != nil || r.stopping.Load() {
+			return false
+		}
+		c.errs.Connect++
+		c.tally(r.now(), true, 0)
+		t := time.NewTimer(backoff)
+		select {
+		case <-r.ctx.Done():
+			t.Stop()
+			return false
+		case <-t.C:
+		}
+		backoff = min(2*backoff, maxBackoff)
+	}
+}
+
+// step sends what is due, then reads once and accounts what arrived.
+func (c *conn) step() {
+	r := c.r
+	now := c.parsedAt // the clock read for the last responses, µs ago
+	if now == 0 {
+		now = r.now()
+	}
+	c.parsedAt = 0
+	if now >= r.end || r.interval > 0 && c.qn == 0 && c.next >= r.end {
+		// Each connection ends the run on its own clock, so the window
+		// is exact however late the runner's own timer fires.
+		c.done = true
+		return
+	}
+	if r.interval > 0 && c.qn == 0 {
+		if gap := c.next - now; gap > 0 && gap <= int64(idlePoll) {
+			r.pacer.sleepUntil(c.next, c.wake, r.ctx.Done())
+			now = r.now()
+		}
+		if c.next <= now && now-c.freeAt > int64(idlePoll/2) {
+			// Idle long enough for a server to have closed the
+			// connection: look before writing into it.
+			if closed, data := c.peek.peek(); closed || data {
+				if data {
+					c.errs.Protocol++
+					c.tally(now, true, 0)
+				}
+				c.closeConn()
+				return
+			}
+		}
+	}
+
+	// Queue the requests that are due, up to the pipeline depth.
+	var out []byte
+	queued := 0
+	if c.qn < r.pipeline {
+		c.wbuf = c.wbuf[:0]
+		for c.qn < r.pipeline {
+			intended := now
+			if r.interval > 0 {
+				if c.next > now {
+					break
+				}
+				sched := c.next
+				c.next += r.interval
+				if now-sched > int64(lateAfter) {
+					c.late++
+				}
+				// A request that fell due while the connection had room for
+				// it was only waiting for a timer, whose lateness (Go's
+				// timers are coarse when idle) is the generator's, not the
+				// server's: time it from now. One that fell due while the
+				// server held every slot, or while the connection was being
+				// re-established, is timed from its schedule.
+				if c.freeAt > sched {
+					intended = sched
+				}
+			}
+			t := r.mix.pick(c.v.rng)
+			c.push(inflight{intended: intended, sent: now, head: t.head})
+			queued++
+			if t.static != nil && r.pipeline == 1 {
+				out = t.static // shared and read-only; no copy needed
+			} else {
+				c.wbuf, c.scratch = t.appendRequest(c.wbuf, c.scratch, &c.v)
+				out = c.wbuf
+			}
+		}
+	}
+
+	// The read deadline covers the oldest request's timeout and, in the
+	// open model, the next send; the write deadline only the timeout. A
+	// deadline is moved only when it must come earlier or is about to pass:
+	// one left from an older request that fires during a read is rechecked
+	// in ioError, which costs far less than re-arming a timer per request.
+	want := int64(math.MaxInt64)
+	if c.qn > 0 {
+		want = c.q[c.qhead].sent + r.timeout
+	}
+	if len(out) > 0 && rearm(c.wdl, want, now, r.timeout) {
+		c.nc.SetWriteDeadline(r.start.Add(time.Duration(want)))
+		c.wdl = want
+	}
+	if r.interval > 0 && c.qn < r.pipeline {
+		at := c.next
+		if c.qn == 0 {
+			// Wake a little early; the pacer times the send itself.
+			at -= int64(idlePoll / 2)
+		}
+		want = min(want, at)
+	}
+	want = min(want, r.end)
+	if rearm(c.dl, want, now, r.timeout) {
+		var t time.Time // none, when nothing is awaited
+		if want != math.MaxInt64 {
+			t = r.start.Add(time.Duration(want))
+		}
+		c.nc.SetReadDeadline(t)
+		c.dl = want
+	}
+
+	if len(out) > 0 {
+		c.sent += int64(queued)
+		if err := c.io.write(out); err != nil {
+			c.ioError(err, true)
+			return
+		}
+	}
+
+	data, err := c.io.read(c.carry)
+	if len(data) > len(c.carry) {
+		c.bytes += int64(len(data) - len(c.carry))
+		now := r.now()
+		if now >= r.end {
+			// Too late to count.
+			c.io.release()
+			c.done = true
+			return
+		}
+		if rest, open := c.parse(data, now); open {
+			c.carry = append(c.carry[:0], rest...)
+			c.parsedAt = now
+		}
+	}
+	c.io.release()
+	if err != nil && c.nc != nil {
+		c.parsedAt = 0
+		c.ioError(err, false)
+	}
+}
+
+// rearm reports whether a deadline set at cur must move to want: it is unset
+// (or has fired), must come earlier, or is an older request's and about to
+// fire needlessly.
+func rearm(cur, want, now, timeout int64) bool {
+	return cur == 0 || want < cur || cur < want && cur-now < timeout/2
+}
+
+func (c *conn) push(f inflight) {
+	c.q[(c.qhead+c.qn)%len(c.q)] = f
+	c.qn++
+	if c.qn == len(c.q) {
+		c.freeAt = math.MaxInt64
+	}
+}
+
+func (c *conn) pop(now int64) inflight {
+	f := c.q[c.qhead]
+	c.qhead = (c.qhead + 1) % len(c.q)
+	if c.qn == len(c.q) {
+		c.freeAt = now
+	}
+	c.qn--
+	return f
+}
+
+// parse accounts every complete response in data. It returns what is left
+// (a partial line), and false if the connection was closed.
+func (c *conn) parse(data []byte, now int64) (rest []byte, open bool) {
+	for len(data) > 0 {
+		if c.qn == 0 {
+			// Bytes nobody asked for: the stream cannot be trusted.
+			c.errs.Protocol++
+			c.tally(now, true, 0)
+			c.closeConn()
+			return nil, false
+		}
+		c.p.head = c.q[c.qhead].head
+		k, done, err := c.p.feed(data)
+		data = data[k:]
+		if err != nil {
+			c.abandon(now, &c.errs.Protocol)
+			return nil, false
+		}
+		if !done {
+			break
+		}
+		c.complete(now, c.pop(now), c.p.status)
+		if c.p.closeAfter {
+			c.abandon(now, &c.errs.Reset)
+			return nil, false
+		}
+	}
+	return data, true
+}
+
+func (c *conn) complete(now int64, f inflight, status int) {
+	c.requests++
+	us := micros(now - f.intended)
+	c.lat.RecordValue(us)
+	if c.unc != nil {
+		c.unc.RecordValue(micros(now - f.sent))
+	}
+	found := false
+	for i := range c.status {
+		if c.status[i].code == status {
+			c.status[i].n++
+			found = true
+			break
+		}
+	}
+	if !found {
+		c.status = append(c.status, statusCount{code: status, n: 1})
+	}
+	c.tally(now, false, us)
+	if status < 200 || status > 299 {
+		c.errs.Status++
+		c.tally(now, true, 0)
+	}
+}
+
+// tally adds a response (with its latency) or an error to the current
+// second of the timeline.
+func (c *conn) tally(now int64, isErr bool, us int64) {
+	if s := now / int64(time.Second); s != c.sec {
+		c.flushSecond()
+		c.sec = s
+	}
+	if isErr {
+		c.secErr++
+		return
+	}
+	c.secReq++
+	c.secHist.RecordValue(us)
+}
+
+func (c *conn) flushSecond() {
+	if c.secReq == 0 && c.secErr == 0 {
+		return
+	}
+	c.r.addSecond(c.sec, c.secReq, c.secErr, c.secHist)
+	c.secReq, c.secErr = 0, 0
+	c.secHist.Reset()
+}
+
+// ioError handles a failed read or write.
+func (c *conn) ioError(err error, writing bool) {
+	r := c.r
+	if r.stopping.Load() {
+		return
+	}
+	now := r.now()
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		if writing {
+			// The server stopped reading for a whole timeout, and the
+			// stream is left half-written.
+			c.abandon(now, &c.errs.Timeout)
+			return
+		}
+		c.dl = 0
+		if c.qn > 0 && now-c.q[c.qhead].sent >= r.timeout {
+			c.abandon(now, &c.errs.Timeout)
+		}
+		// Otherwise the deadline was for the schedule or left from an
+		// older request; step sets the right one.
+	case errors.Is(err, io.EOF):
+		if c.qn > 0 && c.p.eof() {
+			// The close delimited the body.
+			c.complete(now, c.pop(now), c.p.status)
+		}
+		c.abandon(now, &c.errs.Reset)
+	default:
+		c.abandon(now, &c.errs.Reset)
+	}
+}
+
+// abandon closes the connection. The oldest request in flight fails with
+// class first; any others behind it were cut off with the connection, so
+// they count as Reset.
+func (c *conn) abandon(now int64, first *int64) {
+	if c.qn > 0 {
+		*first++
+		c.errs.Reset += int64(c.qn - 1)
+		for range c.qn {
+			c.tally(now, true, 0)
+		}
+	}
+	c.closeConn()
+}
+
+func (c *conn) closeConn() {
+	c.mu.Lock()
+	if c.nc != nil {
+		c.nc.Close()
+		c.nc = nil
+	}
+	c.mu.Unlock()
+	c.qn, c.qhead = 0, 0
+	c.carry = c.carry[:0]
+	c.p = respParser{}
+	c.dl, c.wdl = 0, 0
+	c.freeAt = math.MaxInt64
+	c.parsedAt = 0
+}

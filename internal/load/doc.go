@@ -1,0 +1,91 @@
+// Package load generates HTTP/1.1 load against a server on this machine and
+// measures it, in the manner of wrk and wrk2.
+//
+// # Client
+//
+// The hot path speaks HTTP/1.1 directly over TCP rather than through
+// net/http: each request is serialized once per template (only variables are
+// rendered per request, into a reused buffer), and responses are parsed
+// incrementally without allocating, so a response split at any byte is
+// handled. The parser understands Content-Length and chunked bodies
+// (extensions and trailers included), bodies delimited by the close,
+// HEAD/204/304 responses without a body, interim 1xx responses,
+// "Connection: close" and HTTP/1.0 responses without keep-alive. When the
+// server closes a connection, the connection is re-established and counted
+// in ConnectionsOpened, so a server without keep-alive shows up as one
+// connection per request.
+//
+// No request is ever retried. Every request written (Result.Sent) ends in
+// exactly one of Result.Requests (a response, any status), Errors.Reset,
+// Errors.Timeout, Errors.Protocol, or Result.Unfinished (still in flight
+// when the run ended); the one exception is a Protocol error for bytes that
+// arrive when no request is in flight. When a connection fails with several
+// pipelined requests in flight, the oldest takes the failure's class and the
+// rest count as Reset.
+//
+// The hot path is built to cost about what wrk costs per request: socket
+// reads and writes are raw non-blocking system calls made inside the
+// runtime poller's callbacks, and read buffers are shared, held only from a
+// read until its responses are parsed, so ten thousand connections stay
+// well within 200 MB.
+//
+// # Load models
+//
+// With Config.Rate zero the model is closed: each connection sends its next
+// request when the previous one is answered (keeping Pipeline requests in
+// flight). With a rate, the model is open: the rate is spread evenly over
+// the connections on a fixed schedule, sends are timed by a timerfd rather
+// than Go's millisecond-grained idle timers, and latency runs from each
+// request's intended send time, so a server that stalls is charged for every
+// request it kept waiting (the coordinated-omission correction of wrk2). A
+// request that fell due while its connection had a free slot waited only for
+// the generator's timer, so it is timed from its actual send; one that fell
+// due while the server held every slot of the connection, or while the
+// connection was being re-established, is timed from its schedule. The
+// uncorrected view, from the actual send, is kept too. Sends that left more
+// than a millisecond behind schedule, for any reason, are counted as late,
+// and an achieved rate more than 1% short of the target adds a warning.
+// Before writing into a connection that sat idle, the generator checks
+// whether the server closed it meanwhile (a keep-alive timeout), and
+// reconnects instead of losing the request.
+//
+// # Errors
+//
+//	Connect   the dial failed or was refused (retried with back-off)
+//	Reset     reset, broken pipe, or closed before a complete response
+//	Timeout   no complete response within Config.Timeout
+//	Status    a response outside 2xx; 1xx interim responses are skipped,
+//	          3xx counts; every status is also in StatusCounts
+//	Protocol  a response that could not be parsed
+//
+// Responses of any status are in the latency histograms, as in wrk.
+//
+// # Templates
+//
+// A scenario is a weighted mix of Templates. Path and Body may contain
+// variables, rendered afresh for every request:
+//
+//	{rand:LO:HI}  a uniformly random integer in [LO, HI], e.g. /items/{rand:1:10000}
+//	{seq}         1, 2, 3, ... counting requests across all connections of the run
+//
+// Only these spellings start a variable; other braces, as in JSON bodies,
+// are sent as written, while a malformed "{rand:" is an error. Each
+// connection draws from its own random stream seeded from Config.Seed and
+// the connection's index, so for a seed every connection sends the same
+// sequence of requests in every run. A request with a body carries
+// Content-Length computed from the rendered body.
+//
+// # Measurements
+//
+// Latencies are recorded in microseconds into per-connection sparse
+// HdrHistograms (1 µs to one hour, 3 significant figures) merged at the end
+// into dense ones; NewHistogram makes histograms of the same geometry, so
+// results of several trials merge. The timeline holds, per second of
+// completion time, responses, errors and the corrected p99.
+//
+// The generator watches itself: it measures its own CPU time over the run
+// and compares it with the CPUs in its affinity mask times the elapsed time.
+// At 90% or more, Result.GeneratorBound is set and a warning says the
+// numbers may describe the generator rather than the server. PinSelf
+// restricts the whole process to given CPUs.
+package load

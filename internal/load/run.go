@@ -1,0 +1,373 @@
+package load
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Config describes one load run.
+type Config struct {
+	Addr        string     // "127.0.0.1:8000" or "[::1]:8000"; loopback only
+	Host        string     // Host header; default Addr
+	Mix         []Template // at least one
+	Connections int
+	Duration    time.Duration
+	Rate        float64       // total requests per second; 0 selects the closed model
+	Pipeline    int           // requests in flight per connection; default 1
+	Timeout     time.Duration // per request, and per connect; default 10s
+	Seed        int64
+}
+
+// DefaultTimeout applies when Config.Timeout is zero.
+const DefaultTimeout = 10 * time.Second
+
+// lateAfter is how far behind its intended time a send may leave before it
+// counts as late.
+const lateAfter = time.Millisecond
+
+// fdReserve is the file descriptors a run needs besides its connections.
+const fdReserve = 64
+
+// Errors counts failures by class. A request that fails is counted in exactly
+// one class; Connect counts failed dials, which carry no request.
+type Errors struct {
+	Connect  int64 // dial failed or was refused
+	Reset    int64 // connection reset or closed before a complete response
+	Timeout  int64 // no complete response within Config.Timeout
+	Status   int64 // response with a status outside 2xx (also counted in Result.Requests)
+	Protocol int64 // response that could not be parsed
+}
+
+// Total is the number of errors of all classes.
+func (e Errors) Total() int64 {
+	return e.Connect + e.Reset + e.Timeout + e.Status + e.Protocol
+}
+
+func (e *Errors) add(o Errors) {
+	e.Connect += o.Connect
+	e.Reset += o.Reset
+	e.Timeout += o.Timeout
+	e.Status += o.Status
+	e.Protocol += o.Protocol
+}
+
+// Second is one entry of the per-second timeline, by completion time.
+type Second struct {
+	Requests int64 // responses completed, any status
+	Errors   int64 // errors of every class, Status included
+	P99us    int64 // 99th percentile of corrected latency, µs; 0 when no response
+}
+
+// Result is what a run measured. Every request sent ends in exactly one of
+// Requests, Errors.Reset, Errors.Timeout, Errors.Protocol or Unfinished.
+type Result struct {
+	Requests          int64 // responses received (any status)
+	Errors            Errors
+	StatusCounts      map[int]int64
+	ConnectionsOpened int64
+	BytesRead         int64
+	Elapsed           time.Duration
+
+	// Latency runs from the intended send time (open model: the schedule, so
+	// a stalled server is charged for the requests it kept waiting); for the
+	// closed model it equals Uncorrected. Both are in microseconds.
+	Latency     *hdrhistogram.Histogram
+	Uncorrected *hdrhistogram.Histogram // from the actual send
+
+	// Timeline has one entry per second of the run; the last may cover less
+	// than a second.
+	Timeline []Second
+
+	TargetRate   float64 // Config.Rate; 0 for the closed model
+	AchievedRate float64 // Requests per second of Elapsed
+	LateSends    int64   // sends that left more than 1 ms after their intended time
+	Sent         int64   // requests written
+	Unfinished   int64   // requests still in flight when the run ended
+	// Starved counts connections that sent requests but got no response
+	// during the whole run, and OldestUnfinished is how long the oldest
+	// request still in flight at the end had waited. A closed loop hides a
+	// server that serves only some of its clients (one that ties each
+	// thread to a keep-alive connection, say): the starved connections'
+	// requests never complete, so they never reach the histograms. These
+	// make that visible.
+	Starved          int64
+	OldestUnfinished time.Duration
+
+	GeneratorCPU   time.Duration // user + system CPU of this process during the run
+	CPUs           int           // CPUs in the process's affinity mask
+	CPUAllotment   time.Duration // CPUs × the wall time GeneratorCPU was measured over
+	GeneratorBound bool          // GeneratorCPU ≥ 90% of CPUAllotment
+	Warnings       []string
+}
+
+// boundFraction of the CPU allotment marks a run as limited by the generator.
+const boundFraction = 0.9
+
+// runner is the state shared by a run's connections.
+type runner struct {
+	cfg      Config
+	mix      *mix
+	start    time.Time
+	timeout  int64 // ns
+	end      int64 // ns since start: Config.Duration
+	interval int64 // open model: ns between sends on one connection; 0 closed
+	pipeline int
+	ctx      context.Context // canceled when the run stops
+	stopping atomic.Bool
+	seq      atomic.Int64
+	dialer   net.Dialer
+	conns    []*conn
+	pacer    *pacer // open model only
+
+	tlMu     sync.Mutex // guards timeline
+	timeline []secAcc
+}
+
+type secAcc struct {
+	requests, errors int64
+	h                *hdrhistogram.PackedHistogram
+}
+
+// now is the time since the run started, in ns.
+func (r *runner) now() int64 { return int64(time.Since(r.start)) }
+
+// CheckLoopback accepts only hosts on this machine: 127.0.0.0/8, ::1 and
+// "localhost". wsgibench measures servers it runs itself.
+func CheckLoopback(host string) error {
+	if host == "localhost" {
+		return nil
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return fmt.Errorf("host %q is not a loopback address (want 127.0.0.0/8, ::1 or localhost)", host)
+	}
+	if !ip.Unmap().IsLoopback() {
+		return fmt.Errorf("host %q is not a loopback address (want 127.0.0.0/8, ::1 or localhost)", host)
+	}
+	return nil
+}
+
+func (cfg *Config) normalize() error {
+	host, _, err := net.SplitHostPort(cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("address %q: %w", cfg.Addr, err)
+	}
+	if err := CheckLoopback(host); err != nil {
+		return err
+	}
+	if cfg.Host == "" {
+		cfg.Host = cfg.Addr
+	}
+	if cfg.Connections < 1 {
+		return fmt.Errorf("need at least one connection, got %d", cfg.Connections)
+	}
+	if cfg.Duration <= 0 {
+		return fmt.Errorf("duration must be positive, got %v", cfg.Duration)
+	}
+	if cfg.Rate < 0 || math.IsNaN(cfg.Rate) || math.IsInf(cfg.Rate, 0) {
+		return fmt.Errorf("invalid rate %v", cfg.Rate)
+	}
+	if cfg.Rate > 0 && float64(cfg.Connections)*1e9/cfg.Rate < 1 {
+		return fmt.Errorf("rate %v req/s over %d connections is too high", cfg.Rate, cfg.Connections)
+	}
+	if cfg.Pipeline == 0 {
+		cfg.Pipeline = 1
+	}
+	if cfg.Pipeline < 1 || cfg.Pipeline > 1024 {
+		return fmt.Errorf("pipeline depth %d out of range 1..1024", cfg.Pipeline)
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.Timeout < 0 {
+		return fmt.Errorf("negative timeout %v", cfg.Timeout)
+	}
+	return nil
+}
+
+// Run generates load against cfg.Addr until cfg.Duration has passed or ctx
+// is canceled, whichever comes first, and returns what it measured. It
+// returns an error only for a configuration it cannot run; failures of the
+// server are counted in the Result.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	if err := cfg.normalize(); err != nil {
+		return nil, fmt.Errorf("load: %w", err)
+	}
+	m, err := compileMix(cfg.Mix, cfg.Host)
+	if err != nil {
+		return nil, fmt.Errorf("load: %w", err)
+	}
+	if err := ensureFiles(cfg.Connections + fdReserve); err != nil {
+		return nil, fmt.Errorf("load: %w", err)
+	}
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	r := &runner{
+		cfg:      cfg,
+		mix:      m,
+		timeout:  int64(cfg.Timeout),
+		end:      int64(cfg.Duration),
+		pipeline: cfg.Pipeline,
+		ctx:      runCtx,
+		dialer:   net.Dialer{Timeout: cfg.Timeout},
+	}
+	n := cfg.Connections
+	if cfg.Rate > 0 {
+		r.interval = int64(float64(n) * 1e9 / cfg.Rate)
+	}
+	r.conns = make([]*conn, n)
+	for i := range r.conns {
+		r.conns[i] = newConn(r, i)
+	}
+
+	var wg sync.WaitGroup
+	cpu0 := processCPU()
+	r.start = time.Now()
+	if r.interval > 0 {
+		r.pacer = newPacer(r.start)
+		defer r.pacer.close()
+	}
+	for _, c := range r.conns {
+		wg.Go(c.run)
+	}
+	timer := time.NewTimer(cfg.Duration)
+	select {
+	case <-timer.C:
+	case <-ctx.Done():
+		timer.Stop()
+	}
+	wall := time.Since(r.start)
+	cpu := processCPU() - cpu0
+	r.stop(cancel)
+	wg.Wait()
+
+	// The connections stop counting at Duration even when this goroutine
+	// wakes late (it may queue behind thousands of runnable connections);
+	// the CPU time was measured over the whole wall time.
+	return r.result(min(wall, cfg.Duration), wall, cpu), nil
+}
+
+// stop ends the run: it closes every connection, which wakes any goroutine
+// blocked on it, and cancels dials and back-off waits.
+func (r *runner) stop(cancel context.CancelFunc) {
+	r.stopping.Store(true)
+	cancel()
+	for _, c := range r.conns {
+		c.mu.Lock()
+		c.stopped = true
+		if c.nc != nil {
+			c.nc.Close()
+		}
+		c.mu.Unlock()
+	}
+}
+
+// addSecond merges one connection's tally for second s into the timeline.
+func (r *runner) addSecond(s int64, requests, errs int64, h *hdrhistogram.PackedHistogram) {
+	if s < 0 || s > 1<<20 {
+		return
+	}
+	r.tlMu.Lock()
+	defer r.tlMu.Unlock()
+	for int64(len(r.timeline)) <= s {
+		r.timeline = append(r.timeline, secAcc{})
+	}
+	a := &r.timeline[s]
+	a.requests += requests
+	a.errors += errs
+	if h.TotalCount() > 0 {
+		if a.h == nil {
+			a.h = newTimelinePacked()
+		}
+		a.h.Merge(h)
+	}
+}
+
+// newTimelinePacked is the geometry of the per-second histograms: two
+// significant figures are plenty for a timeline's p99.
+func newTimelinePacked() *hdrhistogram.PackedHistogram {
+	return hdrhistogram.NewPacked(histLowest, histHighest, 2)
+}
+
+func (r *runner) result(elapsed, wall, cpu time.Duration) *Result {
+	open := r.interval > 0
+	res := &Result{
+		StatusCounts: map[int]int64{},
+		Elapsed:      elapsed,
+		Latency:      NewHistogram(),
+		TargetRate:   r.cfg.Rate,
+		GeneratorCPU: cpu,
+		CPUs:         allowedCPUs(),
+	}
+	if open {
+		res.Uncorrected = NewHistogram()
+	}
+	for _, c := range r.conns {
+		res.Requests += c.requests
+		res.Errors.add(c.errs)
+		res.ConnectionsOpened += c.opened
+		res.BytesRead += c.bytes
+		res.LateSends += c.late
+		res.Sent += c.sent
+		res.Unfinished += c.unfinished
+		if c.sent > 0 && c.requests == 0 {
+			res.Starved++
+		}
+		res.OldestUnfinished = max(res.OldestUnfinished, time.Duration(c.oldestWait))
+		for _, sc := range c.status {
+			res.StatusCounts[sc.code] += sc.n
+		}
+		c.lat.MergeInto(res.Latency)
+		if open {
+			c.unc.MergeInto(res.Uncorrected)
+		}
+	}
+	if !open {
+		res.Uncorrected = res.Latency.Clone()
+	}
+	for _, a := range r.timeline {
+		s := Second{Requests: a.requests, Errors: a.errors}
+		if a.h != nil {
+			s.P99us = a.h.ValueAtPercentile(99)
+		}
+		res.Timeline = append(res.Timeline, s)
+	}
+	if secs := elapsed.Seconds(); secs > 0 {
+		res.AchievedRate = float64(res.Requests) / secs
+	}
+
+	if open && res.AchievedRate < 0.99*res.TargetRate {
+		w := fmt.Sprintf("achieved %.0f req/s, %.1f%% short of the target %.0f req/s",
+			res.AchievedRate, 100*(1-res.AchievedRate/res.TargetRate), res.TargetRate)
+		if res.Sent > 0 && res.LateSends*100 > res.Sent {
+			w += fmt.Sprintf(" (%d of %d sends were late: the server is saturated, or add connections or pipelining)", res.LateSends, res.Sent)
+		}
+		res.Warnings = append(res.Warnings, w)
+	}
+	if res.Starved > 0 {
+		res.Warnings = append(res.Warnings, fmt.Sprintf(
+			"%d of %d connections got no response in %.1fs: the server served fewer clients at once than were offered and left the rest waiting",
+			res.Starved, len(r.conns), elapsed.Seconds()))
+	} else if res.OldestUnfinished > time.Second && res.OldestUnfinished > elapsed/4 {
+		res.Warnings = append(res.Warnings, fmt.Sprintf(
+			"a request was still unanswered after %.1fs when the run ended: the percentiles leave it out", res.OldestUnfinished.Seconds()))
+	}
+	allot := time.Duration(res.CPUs) * wall
+	res.CPUAllotment = allot
+	if allot > 0 && float64(cpu) >= boundFraction*float64(allot) {
+		res.GeneratorBound = true
+		res.Warnings = append(res.Warnings, fmt.Sprintf(
+			"generator_bound: the load generator used %.0f%% of its CPU allotment (%.2fs of %d CPU × %.2fs); the numbers may measure the generator, not the server",
+			100*float64(cpu)/float64(allot), cpu.Seconds(), res.CPUs, wall.Seconds()))
+	}
+	return res
+}
