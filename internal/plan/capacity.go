@@ -86,7 +86,7 @@ func failReason(s results.CapacityStep, goalMS float64) string {
 	case s.P99MS > goalMS:
 		return "p99"
 	default:
-		return "rate not achieved"
+		return "rate not achieved" // sends fell behind the schedule
 	}
 }
 
@@ -110,7 +110,18 @@ func judge(res *load.Result, goalMS float64) results.CapacityStep {
 	if math.IsInf(p99, 1) {
 		s.P99MS = 0
 	}
-	s.Pass = !math.IsInf(p99, 1) && p99 <= goalMS && errRate < MaxErrorRate && res.AchievedRate >= 0.99*res.TargetRate
+	// Kept to schedule: requests completed or still in flight (sent) cover
+	// the target. Counting only completions would fail every probe by the
+	// requests legitimately in flight when it ends (rate × latency of
+	// them); a request in flight that has already waited past the goal
+	// fails the probe instead.
+	expected := res.TargetRate * res.Elapsed.Seconds()
+	onSchedule := float64(res.Requests+res.Unfinished) >= 0.99*expected
+	stalled := float64(res.OldestUnfinished)/float64(time.Millisecond) > goalMS
+	if stalled {
+		s.P99MS = math.Max(s.P99MS, float64(res.OldestUnfinished)/float64(time.Millisecond))
+	}
+	s.Pass = !math.IsInf(p99, 1) && p99 <= goalMS && !stalled && errRate < MaxErrorRate && onSchedule
 	return s
 }
 

@@ -3,6 +3,11 @@ package plan
 import (
 	"context"
 	"testing"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/wsgibench/wsgibench/internal/load"
 
 	"github.com/wsgibench/wsgibench/internal/results"
 )
@@ -88,6 +93,35 @@ func TestFailReason(t *testing.T) {
 	} {
 		if got := failReason(tc.s, 100); got != tc.want {
 			t.Errorf("failReason(%+v) = %q, want %q", tc.s, got, tc.want)
+		}
+	}
+}
+
+func TestJudge(t *testing.T) {
+	lat := func(ms int64) *hdrhistogram.Histogram {
+		h := load.NewHistogram()
+		for i := 0; i < 100; i++ {
+			h.RecordValue(ms * 1000)
+		}
+		return h
+	}
+	for _, tc := range []struct {
+		name string
+		res  load.Result
+		pass bool
+	}{
+		{"in flight at the end is fine", load.Result{TargetRate: 1000, Elapsed: 2 * time.Second, Requests: 1940, Unfinished: 60,
+			OldestUnfinished: 60 * time.Millisecond, Latency: lat(50)}, true},
+		{"sends fell behind", load.Result{TargetRate: 1000, Elapsed: 2 * time.Second, Requests: 1800, Unfinished: 10,
+			Latency: lat(50)}, false},
+		{"a request stuck past the goal", load.Result{TargetRate: 1000, Elapsed: 2 * time.Second, Requests: 1990, Unfinished: 10,
+			OldestUnfinished: 1500 * time.Millisecond, Latency: lat(50)}, false},
+		{"p99 over goal", load.Result{TargetRate: 1000, Elapsed: 2 * time.Second, Requests: 2000, Latency: lat(150)}, false},
+		{"errors over budget", load.Result{TargetRate: 1000, Elapsed: 2 * time.Second, Requests: 2000, Errors: load.Errors{Status: 10},
+			Latency: lat(5)}, false},
+	} {
+		if s := judge(&tc.res, 100); s.Pass != tc.pass {
+			t.Errorf("%s: pass=%v, want %v (%+v)", tc.name, s.Pass, tc.pass, s)
 		}
 	}
 }
