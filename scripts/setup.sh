@@ -12,13 +12,13 @@ PACKAGES=(
   python3-tornado python3-werkzeug python3-paste
   uwsgi-core uwsgi-plugin-python3
   apache2 libapache2-mod-wsgi-py3
-  nginx wrk
+  nginx varnish wrk time
   procps util-linux curl ca-certificates
   chromium fonts-dejavu-core  # the HTML report's browser test (headless)
 )
 # Services these packages start on install; wsgibench runs private
 # instances of its own, so newly installed ones are stopped again.
-SERVICES=(apache2 nginx)
+SERVICES=(apache2 nginx varnish)
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 
