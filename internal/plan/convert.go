@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"fmt"
 	"strconv"
 	"time"
 
@@ -72,4 +73,21 @@ func summarize(h *hdrhistogram.Histogram) results.Latency {
 		Mean: h.Mean() / 1000, P50: ms(50), P75: ms(75), P90: ms(90), P99: ms(99),
 		P999: ms(99.9), P9999: ms(99.99), Max: float64(h.Max()) / 1000,
 	}
+}
+
+// nagleHint explains a trial whose median latency sits at Linux's delayed-ACK
+// timeout (about 40 ms) while the server's CPU was mostly idle: the server
+// wrote each response in more than one segment without TCP_NODELAY, so the
+// last segment waited for the client's delayed ACK. Any client sees it (wrk
+// measures the same), and so would a proxy in front.
+func nagleHint(t results.Trial, serverCPUs int) string {
+	if t.DurationS <= 0 || serverCPUs <= 0 {
+		return ""
+	}
+	busy := t.CPUSeconds / (t.DurationS * float64(serverCPUs))
+	if t.LatencyMS.P50 < 38 || t.LatencyMS.P50 > 48 || busy > 0.6 {
+		return ""
+	}
+	return fmt.Sprintf("median latency %.0f ms with the server's CPU %.0f%% busy: the signature of Nagle's algorithm meeting delayed ACKs "+
+		"(responses written in several segments without TCP_NODELAY); wrk sees the same", t.LatencyMS.P50, 100*busy)
 }

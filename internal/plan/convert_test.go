@@ -8,6 +8,7 @@ import (
 
 	"github.com/wsgibench/wsgibench/internal/load"
 	"github.com/wsgibench/wsgibench/internal/proc"
+	"github.com/wsgibench/wsgibench/internal/results"
 )
 
 func TestConvert(t *testing.T) {
@@ -40,5 +41,22 @@ func TestConvert(t *testing.T) {
 	}
 	if back.TotalCount() != 1000 || back.ValueAtQuantile(99) != h.ValueAtQuantile(99) {
 		t.Errorf("decoded count %d p99 %d", back.TotalCount(), back.ValueAtQuantile(99))
+	}
+}
+
+func TestNagleHint(t *testing.T) {
+	for _, tc := range []struct {
+		p50, cpu float64
+		want     bool
+	}{
+		{44, 0.3, true},  // 40 ms stall, server idle
+		{44, 2.9, false}, // busy server that happens to be slow
+		{5, 0.3, false},  // fast
+		{20, 0.1, false}, // e.g. a sleeping endpoint
+	} {
+		tr := results.Trial{DurationS: 3, CPUSeconds: tc.cpu, LatencyMS: results.Latency{P50: tc.p50}}
+		if got := nagleHint(tr, 1) != ""; got != tc.want {
+			t.Errorf("p50 %v cpu %v: hint=%v, want %v", tc.p50, tc.cpu, got, tc.want)
+		}
 	}
 }

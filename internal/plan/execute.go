@@ -561,6 +561,9 @@ func (r *runner) trial(ctx context.Context, c Cell, index int) (results.Trial, s
 	t := convert(res, usage)
 	t.Index, t.Started = index, startedAt
 	t.Warnings = append(t.Warnings, warnings...)
+	if h := nagleHint(t, len(r.cpus.server)); h != "" {
+		t.Warnings = append(t.Warnings, h)
+	}
 	if res.Requests == 0 {
 		return t, s.launch, fmt.Errorf("%s answered no request in %s (errors: %+v)", a.ID, r.o.Duration, res.Errors)
 	}

@@ -16,7 +16,7 @@ func init() {
 	}
 	for _, r := range []rs{
 		{"gevent", "gevent", Greenlet, "Python + C (libev, greenlet)", []string{"gevent", "gevent.pywsgi"}, false, false, false,
-			"", map[string]string{"monkey_patch": "all", "spawn": "Pool(1000)", "log": "off"}},
+			"", map[string]string{"monkey_patch": "all", "spawn": "Pool(1000)", "log": "off", "tcp_nodelay": "on (set by wsgibench, as gunicorn does)"}},
 		{"eventlet", "eventlet", Greenlet, "Python (greenlet)", []string{"eventlet", "eventlet.wsgi"}, false, false, false,
 			"", map[string]string{"monkey_patch": "all", "max_size": "1000", "keepalive": "true", "log_output": "off"}},
 		{"twisted", "twisted", Thread, "Python (Twisted reactor + thread pool)", []string{"twisted.web.wsgi"}, false, true, false,
@@ -24,7 +24,7 @@ func init() {
 		{"tornado", "tornado", EventLoop, "Python (IOLoop; WSGI runs inline, blocking the loop)", []string{"tornado.wsgi"}, true, false, false,
 			"WSGIContainer runs each request on the IOLoop thread; tornado scales by forking processes", map[string]string{"idle_connection_timeout": "5", "access_log": "off"}},
 		{"paste", "paste", Thread, "Python", []string{"paste.httpserver"}, false, true, false,
-			"", map[string]string{"protocol_version": "HTTP/1.1", "use_threadpool": "true", "access_log": "off"}},
+			"", map[string]string{"protocol_version": "HTTP/1.1", "use_threadpool": "true", "access_log": "off", "tcp_nodelay": "on (set by wsgibench)"}},
 		{"werkzeug", "werkzeug", Thread, "Python (development server)", []string{"werkzeug.serving"}, false, false, true,
 			"a development server: one new thread per connection", map[string]string{"threaded": "true", "reloader": "off", "debugger": "off"}},
 		{"wsgiref", "wsgiref", Single, "Python (standard library)", []string{"wsgiref.simple_server"}, false, false, false,

@@ -11,4 +11,5 @@ from gevent.pywsgi import WSGIServer  # noqa: E402
 args = r.parse("gevent.pywsgi")
 app = r.load_app(args)
 # A pool bounds simultaneous connections like gunicorn's worker_connections.
-WSGIServer((args.host, args.port), app, log=None, spawn=Pool(1000), backlog=1024).serve_forever()
+listener = r.nodelay_listener(args.host, args.port)
+WSGIServer(listener, app, log=None, spawn=Pool(1000)).serve_forever()

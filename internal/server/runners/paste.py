@@ -12,8 +12,18 @@ class Handler(httpserver.WSGIHandler):
         pass
 
 
-httpserver.serve(app, host=args.host, port=str(args.port), handler=Handler,
-                 use_threadpool=True, threadpool_workers=args.threads,
-                 # its default (5) must not exceed the pool size
-                 threadpool_options={"spawn_if_under": min(5, args.threads)},
-                 protocol_version="HTTP/1.1", request_queue_size=1024, daemon_threads=True)
+server = httpserver.serve(app, host=args.host, port=str(args.port), handler=Handler,
+                          use_threadpool=True, threadpool_workers=args.threads,
+                          # its default (5) must not exceed the pool size
+                          threadpool_options={"spawn_if_under": min(5, args.threads)},
+                          protocol_version="HTTP/1.1", request_queue_size=1024, daemon_threads=True,
+                          start_loop=False)
+# TCP_NODELAY on the listener (accepted sockets inherit it): see
+# wsgibench_runner.nodelay_listener.
+import socket  # noqa: E402
+
+server.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+try:
+    server.serve_forever()
+except KeyboardInterrupt:
+    pass

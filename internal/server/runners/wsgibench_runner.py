@@ -37,3 +37,20 @@ def load_app(args):
 def family(host):
     import socket
     return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def nodelay_listener(host, port, backlog=1024):
+    """A listening socket with TCP_NODELAY, which accepted sockets inherit.
+
+    Without it, a server that writes a response in more than one send()
+    waits for the client's delayed ACK (about 40 ms on Linux) before the
+    last segment: Nagle's algorithm. gunicorn sets it on its listeners;
+    gevent.pywsgi and paste leave it to the caller, and an expert sets it.
+    """
+    import socket
+    sock = socket.socket(family(host), socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind((host, port))
+    sock.listen(backlog)
+    return sock
