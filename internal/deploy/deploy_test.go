@@ -227,8 +227,12 @@ func TestProxyRules(t *testing.T) {
 		{"gunicorn-sync", false, 60 * time.Second, 65 * time.Second, 8, "SIGTERM"},
 		// Greenlets: the worker_connections pool is the limit.
 		{"gunicorn-gevent", true, 4 * time.Second, 65 * time.Second, 4000, "SIGTERM"},
-		// uWSGI's http11-socket closes idle connections after socket-timeout (4 s).
-		{"uwsgi", true, 3 * time.Second, 60 * time.Second, 64, "SIGTERM"},
+		// uWSGI's HTTP router with a bare --http-keepalive closes idle
+		// connections after http-timeout (60 s, measured: 60.06 s), which
+		// is also how long it waits for a worker's answer: idle 59, first
+		// byte 65. (With http11-socket it was socket-timeout, 4 s; see
+		// TestUWSGIHTTP11Results.)
+		{"uwsgi", true, 59 * time.Second, 65 * time.Second, 64, "SIGTERM"},
 		{"mod_wsgi", true, 4 * time.Second, 65 * time.Second, 64, ""},
 		// waitress's channel-timeout 60 → 59; one process of 32 threads.
 		{"waitress", true, 59 * time.Second, 60 * time.Second, 64, "SIGTERM"},
@@ -329,7 +333,9 @@ func TestHandBuiltInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	ini, _ := os.ReadFile(filepath.Join(dir, "uwsgi.ini"))
-	for _, want := range []string{"http11-socket = 127.0.0.1:8000", "processes = 2", "threads = 4", "wsgi = app:application", "chdir = /srv/app"} {
+	// The adapter measures the HTTP router; http-keepalive must be written
+	// as a number (uWSGI reads "true" as 0: keep-alive off).
+	for _, want := range []string{"http = 127.0.0.1:8000", "\nhttp-keepalive = 1\n", "processes = 2", "threads = 4", "wsgi = app:application", "chdir = /srv/app"} {
 		if !strings.Contains(string(ini), want) {
 			t.Errorf("uwsgi.ini lacks %q", want)
 		}

@@ -344,7 +344,7 @@ func (p *plan) Notes() []string {
 	}
 	switch p.Family {
 	case "uwsgi":
-		out = append(out, "uwsgi.ini keeps the measured `http11-socket`, which Varnish and nginx's proxy_pass need. For nginx's `uwsgi_pass` (the binary uwsgi protocol) replace it with `uwsgi-socket`; nginx.conf has the matching location, commented out. That is not what was measured.")
+		out = append(out, p.uwsgiNotes()...)
 	case "mod_wsgi":
 		out = append(out, "mod_wsgi resolves the daemon user (`user=` on WSGIDaemonProcess) when Apache reads its configuration: create the user before `apache2ctl configtest`.")
 	case "hypercorn":

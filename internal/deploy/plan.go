@@ -313,7 +313,7 @@ func (p *plan) planProxy() {
 		}
 	}
 	x.NginxKeepalive = min(max(x.MaxConnections, 2), 128)
-	if p.Family == "uwsgi" {
+	if p.Family == "uwsgi" && uwsgiModeOf(p.Argv) == uwsgiHTTP11 {
 		// Varnish's probe reads its answer until the server closes the
 		// connection. uWSGI's http11-socket ignores the probe's
 		// "Connection: close" and holds the connection for socket-timeout,
@@ -354,6 +354,13 @@ func (p *plan) planFamily() error {
 		u.Type, u.NotifyAccess = "notify", "all" // uWSGI's master reports READY=1
 		u.KillMode, u.KillModeWhy = "mixed", "SIGTERM to the master only: a uWSGI worker that gets SIGTERM itself exits at once, dropping its request"
 		u.KillSignalWhy = "with the hook-master-start line in uwsgi.ini, SIGTERM is a graceful stop (plain die-on-term would kill requests in progress)"
+		if p.UWSGIRouter() {
+			// Measured: the router, too, exits at once on a SIGTERM of
+			// its own (a request in flight got EOF after 0.3 s), and
+			// without the drain daemon a graceful stop kills it first.
+			u.KillModeWhy = "SIGTERM to the master only: a uWSGI worker or HTTP router that gets SIGTERM itself exits at once, dropping the requests it holds"
+			u.KillSignalWhy = fmt.Sprintf("with the hook-master-start and attach-daemon2 lines in uwsgi.ini, SIGTERM is a graceful stop: the workers finish requests in progress (up to %s) and the HTTP router stays up until their answers are out; plain die-on-term would kill them", fmtDur(p.T.Graceful))
+		}
 		u.Drains = true
 	case kindApache:
 		u = nil
@@ -398,99 +405,6 @@ func (p *plan) planFamily() error {
 	}
 	p.Unit = u
 	return nil
-}
-
-// uwsgiArgs turns the measured uWSGI command line into ini options, with
-// the production address, paths and interpreter substituted.
-func (p *plan) uwsgiArgs() error {
-	argv := p.Argv
-	if len(argv) == 0 {
-		return fmt.Errorf("deploy: no uWSGI command line")
-	}
-	p.UWSGIBinary = argv[0]
-	if !strings.Contains(filepath.Base(argv[0]), "uwsgi") {
-		p.UWSGIBinary = "/usr/bin/uwsgi"
-	}
-	opts := splitOptions(argv[1:])
-	var out []arg
-	seen := map[string]bool{}
-	for _, o := range opts {
-		if o.Flag == "" { // a positional argument: uWSGI takes none here
-			continue
-		}
-		name := strings.TrimPrefix(o.Flag, "--")
-		o.Flag = name
-		switch name {
-		case "http11-socket", "http-socket", "socket", "uwsgi-socket", "http":
-			o.Value = p.Listen
-		case "chdir", "pythonpath":
-			o.Value = p.AppDir
-		case "wsgi", "module":
-			o.Value = p.App
-		case "virtualenv", "home", "venv":
-			if p.PythonHome == "" {
-				continue
-			}
-			o.Value = p.PythonHome
-		}
-		if !o.HasValue {
-			o.Value, o.HasValue = "true", true
-		}
-		if err := iniSafe(o.Value); err != nil {
-			return fmt.Errorf("deploy: uwsgi option %s: %w", name, err)
-		}
-		o.Why = uwsgiWhy[name]
-		seen[name] = true
-		out = append(out, o)
-	}
-	// The system uWSGI's Python plugin embeds /usr/bin/python3; a
-	// virtualenv made from it is selected with virtualenv=.
-	if !seen["virtualenv"] && !seen["home"] && p.PythonHome != "" && seen["plugin"] {
-		out = append(out, arg{Flag: "virtualenv", Value: p.PythonHome, HasValue: true, Why: uwsgiWhy["virtualenv"]})
-	}
-	add := func(name, value, why string) {
-		if !seen[name] {
-			out = append(out, arg{Flag: name, Value: value, HasValue: true, Why: why})
-		}
-	}
-	add("socket-timeout", strconv.Itoa(wholeSecs(p.T.KeepAlive)),
-		"uWSGI's default, written out: on http11-socket it is also how long an idle keep-alive connection stays open, which the proxy's idle timeout must stay under (not changed when measured)")
-	add("hook-master-start", "unix_signal:15 gracefully_kill_them_all",
-		"not part of the measurement: makes SIGTERM (systemd's stop) finish requests in progress; with die-on-term alone, SIGTERM kills them")
-	add("worker-reload-mercy", strconv.Itoa(wholeSecs(p.T.Graceful)),
-		"not part of the measurement: how long a graceful stop or reload waits for a busy worker")
-	for _, k := range sortedKeys(p.Env) {
-		if err := iniSafe(p.Env[k]); err != nil {
-			return fmt.Errorf("deploy: environment variable %s for uwsgi.ini: %w", k, err)
-		}
-		out = append(out, arg{Flag: "env", Value: k + "=" + p.Env[k], HasValue: true, Why: "the app's environment"})
-	}
-	p.Args = out
-	return nil
-}
-
-var uwsgiWhy = map[string]string{
-	"plugin":             "Debian's uwsgi is a bare binary; the Python plugin (built against /usr/bin/python3) is loaded by name",
-	"http11-socket":      "HTTP/1.1 with keep-alive straight to the workers, no router process in between: what was measured. For nginx's uwsgi_pass use `uwsgi-socket = <addr>` instead (the binary uwsgi protocol); proxy_pass and Varnish need this HTTP socket",
-	"master":             "a master process supervises the workers and restarts dead ones",
-	"processes":          "worker processes: the measured shape",
-	"threads":            "threads per worker: the measured shape",
-	"enable-threads":     "without it, threads the application starts itself never run",
-	"thunder-lock":       "serialise accept() across processes so one connection wakes one worker",
-	"die-on-term":        "SIGTERM stops uWSGI instead of reloading it (the uWSGI 2.0 default reloads)",
-	"need-app":           "exit if the app fails to import instead of serving errors",
-	"strict":             "refuse unknown options: a typo in this file fails at start, not silently",
-	"single-interpreter": "one Python interpreter per worker (no sub-interpreters)",
-	"disable-logging":    "no request log, as measured; Varnish can log requests (varnishncsa)",
-	"buffer-size":        "largest request header block accepted, bytes",
-	"listen":             "accept backlog, as measured; uWSGI refuses to start if it exceeds net.core.somaxconn on this machine",
-	"chdir":              "the app's directory",
-	"pythonpath":         "added to sys.path so the app's module imports",
-	"wsgi":               "the WSGI callable, module:callable",
-	"vacuum":             "remove sockets and pid files on exit",
-	"virtualenv":         "the virtualenv the app's packages are installed in",
-	"harakiri":           "kill a worker whose request runs longer than this (seconds)",
-	"lazy-apps":          "load the app in each worker after fork instead of once in the master",
 }
 
 // scriptArgs rewrites a measured command line (python -m server ...) for

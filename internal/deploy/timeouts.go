@@ -26,13 +26,7 @@ func measuredTimeouts(in Input, family string) Timeouts {
 			r.note("the sync worker closes the connection after every response (keep-alive does not apply)")
 		}
 	case "uwsgi":
-		// --http11-socket keeps a connection open between requests for
-		// socket-timeout seconds (default 4), then closes it.
-		t.KeepAlive = r.secs("socket-timeout", "--socket-timeout", 4*time.Second, "socket-timeout (idle keep-alive on http11-socket)")
-		t.Request = r.secs("harakiri", "--harakiri", 0, "harakiri")
-		// Set by the generated uwsgi.ini (worker-reload-mercy); not
-		// measured, it only matters when stopping.
-		t.Graceful = 5 * time.Second
+		t = uwsgiTimeouts(&r, in.Argv)
 	case "mod_wsgi":
 		t.KeepAlive = r.secs("KeepAliveTimeout", "", 5*time.Second, "KeepAliveTimeout")
 		t.Request = r.secs("request-timeout", "", 0, "request-timeout")

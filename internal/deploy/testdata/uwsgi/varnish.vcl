@@ -8,12 +8,12 @@
 # 11.50 ms (medians of 5 trials)
 # Benchmark command line (its own loopback port and temporary paths;
 # everything else is carried over):
-#   /usr/bin/uwsgi --plugin python311 --http11-socket 127.0.0.1:41234
-#   --master --processes 4 --threads 8 --enable-threads --thunder-lock
-#   --die-on-term --need-app --strict --single-interpreter --disable-logging
-#   --buffer-size 32768 --listen 1024 --chdir /srv/myapp --pythonpath
-#   /srv/myapp --wsgi myapp.wsgi:application --vacuum --virtualenv
-#   /srv/myapp/venv
+#   /usr/bin/uwsgi --plugins http,python311 --http 127.0.0.1:41234
+#   --http-keepalive --master --processes 4 --threads 8 --enable-threads
+#   --thunder-lock --die-on-term --need-app --strict --single-interpreter
+#   --disable-logging --buffer-size 32768 --listen 1024 --chdir /srv/myapp
+#   --pythonpath /srv/myapp --wsgi myapp.wsgi:application --vacuum
+#   --virtualenv /srv/myapp/venv
 #
 # Install:
 #   sudo cp varnish.vcl /etc/varnish/default.vcl   (or merge the backend into yours)
@@ -22,7 +22,7 @@
 #   sudo varnishd -C -f /etc/varnish/default.vcl > /dev/null   # compiles, or says why not
 #   sudo systemctl daemon-reload && sudo systemctl restart varnish
 #
-# backend_idle_timeout = 3s: shorter than the server's keep-alive (4s), so
+# backend_idle_timeout = 59s: shorter than the server's keep-alive (60s), so
 # Varnish closes an idle connection before the server does. A server that
 # closes an idle keep-alive connection just as Varnish sends the next
 # request down it makes that request fail with a 503; Varnish retries on a
@@ -42,11 +42,10 @@ backend wsgibench_app {
     # Loopback connects at once; a 1 s connect timeout fails only when the
     # server's listen backlog is full, which should fail fast.
     .connect_timeout = 1s;
-    # first_byte_timeout: Varnish's default (60 s); the server has no
-    # request timeout of its own, so this is the only limit on a slow
-    # request, and the server keeps working on a request after the proxy
-    # gives up.
-    .first_byte_timeout = 60s;
+    # first_byte_timeout: the server's request timeout (60s) plus 5 s, so
+    # the server's own timeout is what clients see and the proxy never
+    # abandons a request the server is still running.
+    .first_byte_timeout = 65s;
     .between_bytes_timeout = 60s;
 
     # max_connections, the most connections Varnish opens to the server:
@@ -60,16 +59,7 @@ backend wsgibench_app {
         # A placeholder: the probe needs a 200 answer. Point it at a cheap
         # endpoint that exercises what the app depends on (its database); a
         # 404 here marks the backend sick and every request gets a 503.
-        # The probe sends an HTTP/1.0 request rather than using .url:
-        # Varnish reads a probe's answer until the connection closes, and
-        # uWSGI's http11-socket ignores "Connection: close" on HTTP/1.1
-        # requests, holding the connection for socket-timeout (4s), longer
-        # than the probe timeout, so a .url probe never passes. If the app
-        # checks the Host header (Django's ALLOWED_HOSTS), allow this one.
-        .request =
-            "GET / HTTP/1.0"
-            "Host: 127.0.0.1"
-            "Connection: close";
+        .url = "/";
         .expected_response = 200;
         # Every 5s; healthy while at least 3 of the last 5 probes pass; sick
         # at start until the first probe passes (initial = threshold - 1),
