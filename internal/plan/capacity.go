@@ -18,8 +18,9 @@ import (
 // traffic it can take while still answering in time, which is what sizing a
 // deployment needs.
 //
-// The search runs on one server instance per cell: it starts at half the
-// closed-loop throughput, steps up by half again until a probe fails, then
+// It runs for every cell that has trials, on one server instance per cell:
+// it starts at half the closed-loop throughput, steps up by half again until
+// a probe fails, then
 // bisects between the last pass and the first failure until they are within
 // capacityResolution of each other or the probe budget is spent.
 
@@ -170,35 +171,27 @@ func lastOutput(s *started) string {
 	return out[0]
 }
 
-// bestCells picks, per (server, workload), the cell with the highest median
-// closed-loop throughput: capacity is searched at each server's best shape.
-func bestCells(cells []Cell, runs []results.Run) map[int]float64 {
-	best := map[string]int{}
-	rps := map[int]float64{}
+// capacityCells lists the cells to search, with each one's closed-loop
+// throughput as the starting hint: every cell that has trials, so capacity is
+// known per (server, shape, workload) and the ranking can choose shapes on
+// it. Generator-bound trials are left out of the hint when others exist.
+func capacityCells(runs []results.Run) map[int]float64 {
+	out := map[int]float64{}
 	for i, run := range runs {
 		if run.Error != "" || len(run.Trials) == 0 {
 			continue
 		}
-		var xs []float64
+		var xs, all []float64
 		for _, t := range run.Trials {
+			all = append(all, t.RPS)
 			if !t.GeneratorBound {
 				xs = append(xs, t.RPS)
 			}
 		}
 		if len(xs) == 0 {
-			for _, t := range run.Trials {
-				xs = append(xs, t.RPS)
-			}
+			xs = all
 		}
-		rps[i] = stats.Median(xs)
-		key := cells[i].Status.Adapter.ID + "\x00" + cells[i].Workload.Name
-		if j, ok := best[key]; !ok || rps[i] > rps[j] {
-			best[key] = i
-		}
-	}
-	out := map[int]float64{}
-	for _, i := range best {
-		out[i] = rps[i]
+		out[i] = stats.Median(xs)
 	}
 	return out
 }

@@ -278,10 +278,10 @@ func (r *runner) close() {
 	os.RemoveAll(r.work)
 }
 
-// capacities searches each server's capacity at its best closed-loop shape,
-// writing the results file after each search.
+// capacities searches the capacity of every cell that has trials, writing
+// the results file after each search.
 func (r *runner) capacities(ctx context.Context, cells []Cell, file *results.File, outPath string) error {
-	best := bestCells(cells, file.Runs)
+	best := capacityCells(file.Runs)
 	idx := make([]int, 0, len(best))
 	for i := range best {
 		idx = append(idx, i)

@@ -56,6 +56,9 @@ func TestExecuteTwoServers(t *testing.T) {
 		if len(r.Trials) != 2 {
 			t.Errorf("%s: %d trials", r.Key(), len(r.Trials))
 		}
+		if r.Capacity == nil || len(r.Capacity.Steps) == 0 {
+			t.Errorf("%s: no capacity search", r.Key())
+		}
 		for _, tr := range r.Trials {
 			if tr.Requests <= 0 || tr.LatencyMS.P50 <= 0 || tr.LatencyMS.P50 > tr.LatencyMS.P99 ||
 				tr.RSSPeakBytes <= 0 || tr.CPUSeconds <= 0 || tr.RPS <= 0 {
