@@ -196,6 +196,12 @@ func (r *ranker) tieWhy(p pair, other string) string {
 			con++
 		}
 	}
+	if (pro == 0 || con == 0) && p.gap >= MinScoreGap {
+		// The separated evidence favours this one, but what the data cannot
+		// separate gives the other the higher score: neither order is proven.
+		return fmt.Sprintf("what the data separate favours it by %.1f points, yet %s scores higher overall: %s",
+			math.Floor(p.gap*10)/10, other, r.describe(p, false))
+	}
 	if pro == 0 || con == 0 {
 		who := "it"
 		if p.gap < 0 {

@@ -571,3 +571,15 @@ func TestRankEvidenceAgainstScore(t *testing.T) {
 		t.Errorf("reason %q\n want %q", rk[0].Reasons[0], want)
 	}
 }
+
+// TestTieWhyFavoursLowerScored: the pair's separated evidence favours the
+// server placed second, so they tie; the reason must say that, not claim
+// the gap fell short of MinScoreGap.
+func TestTieWhyFavoursLowerScored(t *testing.T) {
+	r := &ranker{}
+	p := pair{gap: 6.3, diffs: []mdiff{{key: Memory, a: 1, b: 2, p: 0.0079, separated: true, points: 6.3}}}
+	got := r.tieWhy(p, "uwsgi")
+	if !strings.Contains(got, "favours it by 6.3 points, yet uwsgi scores higher overall") || strings.Contains(got, "under the") {
+		t.Errorf("tieWhy = %q", got)
+	}
+}
