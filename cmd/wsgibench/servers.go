@@ -35,8 +35,12 @@ func cmdServers(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	var infos []serverInfo
 	for _, s := range statuses {
+		note := s.Adapter.Note
+		if s.Adapter.DevOnly != "" {
+			note = "NOT FOR PRODUCTION: " + s.Adapter.DevOnly
+		}
 		infos = append(infos, serverInfo{ID: s.Adapter.ID, Available: s.Available, Version: s.Version,
-			Model: string(s.Adapter.Model), Language: s.Adapter.Language, Reason: s.Reason, Note: s.Adapter.Note})
+			Model: string(s.Adapter.Model), Language: s.Adapter.Language, Reason: s.Reason, Note: note})
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)

@@ -135,6 +135,9 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 			Shape: results.Shape(c.Shape), Workload: c.Workload.Name, LoadModel: loadModel,
 			Connections: o.Connections, Rate: o.Rate, Trials: []results.Trial{},
 		})
+		if a.DevOnly != "" {
+			file.Runs[len(file.Runs)-1].Warnings = []string{"not for production: " + a.DevOnly}
+		}
 	}
 	outPath := filepath.Join(o.Out, ResultsName)
 	if err := results.Write(outPath, file); err != nil {

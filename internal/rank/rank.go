@@ -406,6 +406,12 @@ func (r *ranker) effectiveWeights(cands []*cand) error {
 			verb = "have"
 		}
 		r.note(fmt.Sprintf("%s %s no data in this file: %s left out of the scores", joinAnd(none), verb, plural(len(none), "its weight is", "their weights are")))
+		if slices.Contains(none, Robustness) {
+			// Say what that leaves unjudged: the ranking must not read as a
+			// clean bill of health for a server that one slow client stalls.
+			r.note("behaviour under trouble (slow clients, overload, a killed worker, reloads) was not measured: " +
+				"a server that serves one request at a time, or one thread per connection, can rank well here and still be stalled by a single slow client")
+		}
 	}
 	if len(r.weights) == 0 {
 		return fmt.Errorf("profile %s (%s): none of its metrics has data in this file", r.prof.Name, FormatWeights(r.prof.Weights))

@@ -14,6 +14,10 @@ func init() {
 		note       string
 		settings   map[string]string
 	}
+	devOnly := map[string]string{
+		"werkzeug": "werkzeug's own documentation says its server is for development only",
+		"wsgiref":  "a reference implementation, not a production server: it serves one request at a time, so one slow client stalls every other",
+	}
 	for _, r := range []rs{
 		{"gevent", "gevent", Greenlet, "Python + C (libev, greenlet)", []string{"gevent", "gevent.pywsgi"}, false, false, false,
 			"", map[string]string{"monkey_patch": "all", "spawn": "Pool(1000)", "log": "off", "tcp_nodelay": "on (set by wsgibench, as gunicorn does)"}},
@@ -36,7 +40,7 @@ func init() {
 	} {
 		r := r
 		a := &Adapter{ID: r.id, Family: r.id, Model: r.model, Language: r.lang, Modules: r.modules,
-			Workers: r.workers, Threads: r.threads, Note: r.note}
+			Workers: r.workers, Threads: r.threads, Note: r.note, DevOnly: devOnly[r.id]}
 		a.Stdlib = r.id == "wsgiref"
 		if r.perConn {
 			a.FixedThreads = PerConnection

@@ -120,6 +120,9 @@ type Adapter struct {
 	Command func(t Target, s Shape) (Launch, error)
 	// Note is a sentence for the servers listing (e.g. why threads are fixed).
 	Note string
+	// DevOnly, when set, says why the server is not for production; it
+	// travels with every result of the server as a warning.
+	DevOnly string
 }
 
 // Effective maps a requested shape onto what the server can do. A server
