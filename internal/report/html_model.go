@@ -1008,19 +1008,9 @@ func setupOf(f *results.File) ([]keyValue, string) {
 		py += ")"
 	}
 	add("Python", py)
-	app := f.Plan.App
-	if f.Plan.Bundled {
-		app += " (bundled reference app)"
-	} else if f.Plan.AppDir != "" {
-		app += " in " + f.Plan.AppDir
-	}
-	add("App", app)
+	add("App", describeApp(f))
 	add("Workloads", strings.Join(f.Plan.Workloads, ", "))
-	load := fmt.Sprintf("closed loop, %d connections", f.Plan.Connections)
-	if f.Plan.Rate > 0 {
-		load = fmt.Sprintf("open loop at %s req/s over %d connections (latency from the intended send time)", num(f.Plan.Rate), f.Plan.Connections)
-	}
-	add("Load", load)
+	add("Load", describeLoad(f))
 	add("Trials", fmt.Sprintf("%d × %s after %s warm-up, each on a freshly started server, in seeded random order (seed %d)",
 		f.Plan.Trials, time.Duration(f.Plan.Duration), time.Duration(f.Plan.Warmup), f.Plan.Seed))
 	add("Tool", f.Tool)

@@ -215,17 +215,8 @@ func Markdown(w io.Writer, f *results.File) error {
 		venv = ", virtualenv"
 	}
 	p("- **Python:** %s (%s%s)\n", f.Python.Executable, f.Python.Version, venv)
-	app := f.Plan.App
-	if f.Plan.Bundled {
-		app += " (bundled reference CRUD app, SQLite)"
-	} else if f.Plan.AppDir != "" {
-		app += " in " + f.Plan.AppDir
-	}
-	p("- **App:** %s\n", app)
-	load := fmt.Sprintf("closed loop, %d connections", f.Plan.Connections)
-	if f.Plan.Rate > 0 {
-		load = fmt.Sprintf("open loop at %.0f req/s over %d connections (latency from intended send time)", f.Plan.Rate, f.Plan.Connections)
-	}
+	p("- **App:** %s\n", describeApp(f))
+	load := describeLoad(f)
 	p("- **Load:** %s; %d trials × %s after %s warm-up each, every trial on a freshly started server, interleaved in seeded-random order (seed %d)\n",
 		load, f.Plan.Trials, time.Duration(f.Plan.Duration), time.Duration(f.Plan.Warmup), f.Plan.Seed)
 	if !f.Complete {
