@@ -136,7 +136,9 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 			Connections: o.Connections, Rate: o.Rate, Trials: []results.Trial{},
 		})
 		if a.DevOnly != "" {
-			file.Runs[len(file.Runs)-1].Warnings = []string{"not for production: " + a.DevOnly}
+			run := &file.Runs[len(file.Runs)-1]
+			run.NotForProduction = a.DevOnly
+			run.Warnings = []string{"not for production: " + a.DevOnly}
 		}
 	}
 	outPath := filepath.Join(o.Out, ResultsName)

@@ -169,14 +169,25 @@ func chooseWorkload(f *results.File, want string) (string, error) {
 // collect turns the workload's runs into candidates, in a fixed order
 // whatever the order of runs in the file.
 func (r *ranker) collect(wl string) (cands []*cand, failed []results.Run) {
+	var unranked []string
 	for _, run := range r.f.Runs {
 		switch {
 		case run.Workload != wl:
+		case run.NotForProduction != "":
+			// Measured and shown, never recommended: the verdict answers
+			// "what should I deploy".
+			if !slices.Contains(unranked, run.Server) {
+				unranked = append(unranked, run.Server)
+			}
 		case run.Error != "":
 			failed = append(failed, run)
 		case len(run.Trials) > 0:
 			cands = append(cands, &cand{run: run})
 		}
+	}
+	if len(unranked) > 0 {
+		slices.Sort(unranked)
+		r.note(fmt.Sprintf("not ranked, being development or reference servers that are not for production: %s (their numbers are in the tables)", joinAnd(unranked)))
 	}
 	sort.Slice(cands, func(i, j int) bool { return runLess(cands[i].run, cands[j].run) })
 	sort.Slice(failed, func(i, j int) bool { return runLess(failed[i], failed[j]) })
@@ -239,8 +250,21 @@ func (r *ranker) extract(c *cand, pss bool) {
 	} else {
 		col(RPS, func(t results.Trial) (float64, bool) { return t.RPS, true })
 	}
-	col(P50, func(t results.Trial) (float64, bool) { return t.LatencyMS.P50, true })
-	col(P99, func(t results.Trial) (float64, bool) { return t.LatencyMS.P99, true })
+	starved := 0
+	for _, t := range c.run.Trials {
+		if t.StarvedConnections > 0 {
+			starved++
+		}
+	}
+	if starved > 0 {
+		// The percentiles describe only the clients it chose to serve; the
+		// starved ones' requests never completed, so never entered them.
+		why := fmt.Sprintf("it left connections unserved in %d of %d trials, so its closed-loop percentiles describe only the clients it served", starved, len(c.run.Trials))
+		c.excluded[P50], c.excluded[P99] = why, why
+	} else {
+		col(P50, func(t results.Trial) (float64, bool) { return t.LatencyMS.P50, true })
+		col(P99, func(t results.Trial) (float64, bool) { return t.LatencyMS.P99, true })
+	}
 	col(Memory, func(t results.Trial) (float64, bool) {
 		if pss {
 			return float64(t.PSSPeakBytes), true

@@ -583,3 +583,44 @@ func TestTieWhyFavoursLowerScored(t *testing.T) {
 		t.Errorf("tieWhy = %q", got)
 	}
 }
+
+// TestRankNotForProduction: a development server is measured but never
+// ranked or recommended, and the verdict says so.
+func TestRankNotForProduction(t *testing.T) {
+	f := clearWinner(5)
+	f.Runs = append(f.Runs, srv{name: "devserver", rps: around(9000, 10, 5), p99: around(5, 0.1, 5), pssMiB: 10, capacity: 8000}.run())
+	f.Runs[len(f.Runs)-1].NotForProduction = "a development server"
+	rk, v := must(t, f, "")
+	if got := positions(rk); got != "fast=1 mid=2 slow=3" {
+		t.Errorf("positions %s", got)
+	}
+	if !slices.ContainsFunc(v.Notes, func(n string) bool { return strings.Contains(n, "not ranked") && strings.Contains(n, "devserver") }) {
+		t.Errorf("notes %q", v.Notes)
+	}
+}
+
+// TestRankStarvedLatencyNotScored: a server that left connections unserved
+// shows splendid closed-loop percentiles for the few it served; they must
+// not be scored.
+func TestRankStarvedLatencyNotScored(t *testing.T) {
+	f := clearWinner(5)
+	starved := srv{name: "starver", rps: around(1500, 10, 5), p99: around(2, 0.1, 5), pssMiB: 100, capacity: 50}.run()
+	for i := range starved.Trials {
+		starved.Trials[i].StarvedConnections = 24
+	}
+	f.Runs = append(f.Runs, starved)
+	rk, _ := must(t, f, "")
+	for _, r := range rk {
+		if r.Server != "starver" {
+			continue
+		}
+		if _, ok := r.Metrics[P99]; ok {
+			t.Errorf("p99 of a starving server was scored: %v", r.Metrics)
+		}
+		if r.Position < 3 {
+			t.Errorf("starving server placed %d: %s", r.Position, positions(rk))
+		}
+		return
+	}
+	t.Errorf("starver not ranked at all: %s", positions(rk))
+}

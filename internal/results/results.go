@@ -108,18 +108,22 @@ func (s Shape) String() string {
 
 // Run is one (server, shape, workload) cell of the plan and its trials.
 type Run struct {
-	Server      string            `json:"server"`
-	Version     string            `json:"version"`
-	Model       string            `json:"model"` // the server's concurrency model
-	Language    string            `json:"language"`
-	Shape       Shape             `json:"shape"`
-	Workload    string            `json:"workload"`
-	LoadModel   string            `json:"load_model"` // closed or open
-	Connections int               `json:"connections"`
-	Rate        float64           `json:"rate,omitempty"`
-	Argv        []string          `json:"argv,omitempty"`
-	Settings    map[string]string `json:"settings,omitempty"`
-	Trials      []Trial           `json:"trials"`
+	Server      string  `json:"server"`
+	Version     string  `json:"version"`
+	Model       string  `json:"model"` // the server's concurrency model
+	Language    string  `json:"language"`
+	Shape       Shape   `json:"shape"`
+	Workload    string  `json:"workload"`
+	LoadModel   string  `json:"load_model"` // closed or open
+	Connections int     `json:"connections"`
+	Rate        float64 `json:"rate,omitempty"`
+	// NotForProduction, when set, says why the server must not be deployed
+	// (a development or reference server): it is measured and shown, but
+	// not ranked or recommended.
+	NotForProduction string            `json:"not_for_production,omitempty"`
+	Argv             []string          `json:"argv,omitempty"`
+	Settings         map[string]string `json:"settings,omitempty"`
+	Trials           []Trial           `json:"trials"`
 	// Summary is the trials reduced to medians with 95% confidence
 	// intervals (filled when the run finishes).
 	Summary *Summary `json:"summary,omitempty"`
