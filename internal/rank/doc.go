@@ -52,6 +52,16 @@
 // carries less than MinEvidence (half) of the profile's weight, it is not
 // ranked at all, and the verdict notes why.
 //
+// Likewise a run with a trial that left connections unserved (a closed loop
+// where some clients got no response at all) has its p50 and p99 left out:
+// those percentiles describe only the clients the server chose to serve. Its
+// capacity search, which times every request from its schedule, still
+// counts, and is where such a server's weakness shows.
+//
+// Runs marked NotForProduction (development and reference servers such as
+// wsgiref and werkzeug) are never candidates: the verdict answers what to
+// deploy. The verdict notes them; their numbers stay in the tables.
+//
 // Each server is ranked at its best shape: the one with the most scored
 // metrics, then the highest score against all shapes of all servers.
 //
