@@ -75,18 +75,6 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// checkLoopback refuses to bind or load anything but this machine.
-func checkLoopback(host string) error {
-	if host == "localhost" {
-		return nil
-	}
-	ip := net.ParseIP(host)
-	if ip == nil || !ip.IsLoopback() {
-		return fmt.Errorf("host %q is not a loopback address: wsgibench only loads servers on 127.0.0.0/8 or ::1", host)
-	}
-	return nil
-}
-
 // Execute runs the plan and returns the results file it wrote to
 // Out/results.json. The file is rewritten after every finished trial; on
 // cancellation the returned error wraps context.Canceled and the file holds
@@ -220,7 +208,7 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 // the runner.
 func prepare(ctx context.Context, o Options, log io.Writer) (*runner, []Cell, error) {
 	o = o.withDefaults()
-	if err := checkLoopback(o.Host); err != nil {
+	if err := load.CheckLoopback(o.Host); err != nil {
 		return nil, nil, err
 	}
 	wls := make([]workload.Workload, 0, len(o.Workloads))
@@ -263,9 +251,6 @@ func prepare(ctx context.Context, o Options, log io.Writer) (*runner, []Cell, er
 	r := &runner{o: o, det: det, work: work, log: log,
 		tag: fmt.Sprintf("wsgibench-%d-%x", os.Getpid(), rand.Uint32())}
 	r.cpus.server, r.cpus.generator, r.cpus.shared = srvCPUs, genCPUs, shared
-	if !shared {
-		r.serverCPUs = srvCPUs
-	}
 	if err := r.prepareApp(ctx); err != nil {
 		r.close()
 		return nil, nil, err
@@ -286,9 +271,9 @@ func (r *runner) close() {
 // capacities searches the capacity of every cell that has trials, writing
 // the results file after each search.
 func (r *runner) capacities(ctx context.Context, cells []Cell, file *results.File, outPath string) error {
-	best := capacityCells(file.Runs)
-	idx := make([]int, 0, len(best))
-	for i := range best {
+	hints := capacityCells(file.Runs)
+	idx := make([]int, 0, len(hints))
+	for i := range hints {
 		idx = append(idx, i)
 	}
 	slices.Sort(idx)
@@ -298,7 +283,7 @@ func (r *runner) capacities(ctx context.Context, cells []Cell, file *results.Fil
 		}
 		c := cells[i]
 		began := time.Now()
-		capy, err := r.capacity(ctx, c, best[i])
+		capy, err := r.capacity(ctx, c, hints[i])
 		if ctx.Err() != nil {
 			return nil // an interrupted search is not a result
 		}
@@ -348,13 +333,12 @@ func oneLine(s string) string {
 
 // runner holds what every trial of one Execute shares.
 type runner struct {
-	o          Options
-	det        *server.Detection
-	work       string // private temporary directory, removed at the end
-	log        io.Writer
-	tag        string
-	serverCPUs []int // nil when the CPUs are shared: no pinning
-	cpus       struct {
+	o    Options
+	det  *server.Detection
+	work string // private temporary directory, removed at the end
+	log  io.Writer
+	tag  string
+	cpus struct {
 		server, generator []int
 		shared            bool
 	}
@@ -362,6 +346,15 @@ type runner struct {
 	appDir     string
 	templateDB string // seeded once; copied fresh for every trial
 	n          int    // launches so far, to name their directories
+}
+
+// pinCPUs is where to pin servers: nowhere when they share the CPUs with
+// the generator anyway.
+func (r *runner) pinCPUs() []int {
+	if r.cpus.shared {
+		return nil
+	}
+	return r.cpus.server
 }
 
 func (r *runner) userAppDir() string {
@@ -500,7 +493,7 @@ func (r *runner) start(ctx context.Context, c Cell) (*started, error) {
 	}
 	env := mergeEnv(os.Environ(), append(append(appEnv, "PYTHONPATH="+pythonPath), launch.Env...)...)
 	g, err := proc.Start(ctx, proc.Spec{
-		Name: a.ID, Argv: launch.Argv, Env: env, Dir: r.appDir, CPUs: r.serverCPUs, Tag: r.tag,
+		Name: a.ID, Argv: launch.Argv, Env: env, Dir: r.appDir, CPUs: r.pinCPUs(), Tag: r.tag,
 		LogFile: filepath.Join(dir, "server.log"),
 	})
 	if err != nil {
