@@ -291,8 +291,8 @@ func printLoadResult(w io.Writer, rawURL string, cfg load.Config, res *load.Resu
 		e.Total(), e.Connect, e.Reset, e.Timeout, e.Status, e.Protocol)
 	fmt.Fprintf(w, "  connections  %d opened\n", res.ConnectionsOpened)
 	if cfg.Rate > 0 {
-		fmt.Fprintf(w, "  schedule     target %s req/s, achieved %s req/s, %d late sends of %d\n",
-			fmtRate(res.TargetRate), fmtRate(res.AchievedRate), res.LateSends, res.Sent)
+		fmt.Fprintf(w, "  schedule     target %s req/s, achieved %s req/s, %d late sends of %d (%d of them the generator's own delay)\n",
+			fmtRate(res.TargetRate), fmtRate(res.AchievedRate), res.LateSends, res.Sent, res.GeneratorLate)
 	}
 	allot := res.CPUAllotment
 	pct := 0.0
@@ -358,6 +358,7 @@ type loadReport struct {
 	Sent              int64         `json:"sent"`
 	Unfinished        int64         `json:"unfinished"`
 	LateSends         int64         `json:"late_sends"`
+	GeneratorLate     int64         `json:"generator_late_sends"`
 	Errors            loadErrors    `json:"errors"`
 	StatusCounts      map[int]int64 `json:"status_counts"`
 	ConnectionsOpened int64         `json:"connections_opened"`
@@ -425,6 +426,7 @@ func newLoadReport(rawURL string, cfg load.Config, res *load.Result) loadReport 
 		Sent:              res.Sent,
 		Unfinished:        res.Unfinished,
 		LateSends:         res.LateSends,
+		GeneratorLate:     res.GeneratorLate,
 		Errors:            loadErrors(res.Errors),
 		StatusCounts:      res.StatusCounts,
 		ConnectionsOpened: res.ConnectionsOpened,

@@ -64,6 +64,7 @@ type conn struct {
 	done      bool  // the run's duration is over for this connection
 
 	sent, requests, bytes, opened, late, unfinished int64
+	lateFree                                        int64 // late sends that had a free slot at their intended time
 	oldestWait                                      int64 // ns the oldest request left in flight had waited at the end
 	errs                                            Errors
 	status                                          []statusCount
@@ -213,6 +214,9 @@ func (c *conn) step() {
 				c.next += r.interval
 				if now-sched > int64(lateAfter) {
 					c.late++
+					if c.freeAt <= sched {
+						c.lateFree++
+					}
 				}
 				// A request that fell due while the connection had room for
 				// it was only waiting for a timer, whose lateness (Go's

@@ -89,8 +89,14 @@ type Result struct {
 	TargetRate   float64 // Config.Rate; 0 for the closed model
 	AchievedRate float64 // Requests per second of Elapsed
 	LateSends    int64   // sends that left more than 1 ms after their intended time
-	Sent         int64   // requests written
-	Unfinished   int64   // requests still in flight when the run ended
+	// GeneratorLate counts the late sends whose connection was free when
+	// they fell due: nothing but the generator itself (a timer that fired
+	// late, a goroutine not scheduled because another process had the CPU)
+	// held them back. Many of them mean the generator was starved, and its
+	// timing, corrected latency included, carries its own delays.
+	GeneratorLate int64
+	Sent          int64 // requests written
+	Unfinished    int64 // requests still in flight when the run ended
 	// Starved counts connections that sent requests but got no response
 	// during the whole run, and OldestUnfinished is how long the oldest
 	// request still in flight at the end had waited. A closed loop hides a
@@ -110,6 +116,11 @@ type Result struct {
 
 // boundFraction of the CPU allotment marks a run as limited by the generator.
 const boundFraction = 0.9
+
+// starvedFraction of sends late through the generator's own fault (see
+// Result.GeneratorLate) makes a run's timing suspect. A timer on a busy
+// shared machine is late now and then; one send in twenty is more than that.
+const starvedFraction = 0.05
 
 // runner is the state shared by a run's connections.
 type runner struct {
@@ -317,6 +328,7 @@ func (r *runner) result(elapsed, wall, cpu time.Duration) *Result {
 		res.ConnectionsOpened += c.opened
 		res.BytesRead += c.bytes
 		res.LateSends += c.late
+		res.GeneratorLate += c.lateFree
 		res.Sent += c.sent
 		res.Unfinished += c.unfinished
 		if c.sent > 0 && c.requests == 0 {
@@ -352,6 +364,11 @@ func (r *runner) result(elapsed, wall, cpu time.Duration) *Result {
 			w += fmt.Sprintf(" (%d of %d sends were late: the server is saturated, or add connections or pipelining)", res.LateSends, res.Sent)
 		}
 		res.Warnings = append(res.Warnings, w)
+	}
+	if open && res.Sent > 0 && float64(res.GeneratorLate) > starvedFraction*float64(res.Sent) {
+		res.Warnings = append(res.Warnings, fmt.Sprintf(
+			"generator_late: %d of %d sends left over %v behind schedule with a connection free: the load generator was short of CPU (is another process competing for it?), and latency may include its own delays",
+			res.GeneratorLate, res.Sent, lateAfter))
 	}
 	if res.Starved > 0 {
 		res.Warnings = append(res.Warnings, fmt.Sprintf(

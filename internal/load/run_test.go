@@ -18,8 +18,8 @@ func run(t *testing.T, cfg Config) *Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("requests %d sent %d unfinished %d errors %+v opened %d late %d rate %.0f warnings %q",
-		res.Requests, res.Sent, res.Unfinished, res.Errors, res.ConnectionsOpened, res.LateSends, res.AchievedRate, res.Warnings)
+	t.Logf("requests %d sent %d unfinished %d errors %+v opened %d late %d (generator %d) rate %.0f warnings %q",
+		res.Requests, res.Sent, res.Unfinished, res.Errors, res.ConnectionsOpened, res.LateSends, res.GeneratorLate, res.AchievedRate, res.Warnings)
 	return res
 }
 
@@ -166,17 +166,65 @@ func TestCoordinatedOmission(t *testing.T) {
 }
 
 func TestOpenModelRate(t *testing.T) {
-	srv := newRawServer(t, func(*rawRequest) action { return action{resp: ok("x")} })
-	res := run(t, Config{Addr: srv.Addr(), Connections: 5, Duration: 2 * time.Second, Rate: 500})
-	checkAccounting(t, res, srv)
-	if res.AchievedRate < 450 || res.AchievedRate > 510 {
-		t.Errorf("achieved %.1f req/s, want 500", res.AchievedRate)
+	// The claim below is about the generator's timing, which another
+	// process taking its CPU spoils; the generator says so itself
+	// (GeneratorLate). Such an attempt proves nothing either way and is
+	// run again; one that was on time must hold.
+	for attempt := 1; ; attempt++ {
+		srv := newRawServer(t, func(*rawRequest) action { return action{resp: ok("x")} })
+		res := run(t, Config{Addr: srv.Addr(), Connections: 5, Duration: 2 * time.Second, Rate: 500})
+		checkAccounting(t, res, srv)
+		if res.AchievedRate < 450 || res.AchievedRate > 510 {
+			t.Errorf("achieved %.1f req/s, want 500", res.AchievedRate)
+		}
+		if float64(res.GeneratorLate) > starvedFraction*float64(res.Sent) {
+			if !strings.Contains(strings.Join(res.Warnings, "\n"), "generator_late") {
+				t.Errorf("%d of %d sends late by the generator's fault, but no warning: %q", res.GeneratorLate, res.Sent, res.Warnings)
+			}
+			if attempt == 3 {
+				t.Skipf("the generator was starved of CPU in all %d attempts: this machine is too busy to check its timing", attempt)
+			}
+			continue
+		}
+		// The server answers at once, so few requests wait behind another,
+		// and timer lateness must not be charged to the server: the two
+		// views agree but for the odd stall of this (shared, noisy) machine.
+		if c, u := res.Latency.ValueAtPercentile(90), res.Uncorrected.ValueAtPercentile(90); c > u+1000 {
+			t.Errorf("corrected p90 %dµs exceeds uncorrected %dµs by more than 1ms for an idle server", c, u)
+		}
+		return
 	}
-	// The server answers at once, so few requests wait behind another, and
-	// timer lateness must not be charged to the server: the two views agree
-	// but for the odd stall of this (shared, noisy) machine.
-	if c, u := res.Latency.ValueAtPercentile(90), res.Uncorrected.ValueAtPercentile(90); c > u+1000 {
-		t.Errorf("corrected p90 %dµs exceeds uncorrected %dµs by more than 1ms for an idle server", c, u)
+}
+
+// TestGeneratorLateWarning checks the accounting of sends held back by the
+// generator itself, apart from those held back by a busy server.
+func TestGeneratorLateWarning(t *testing.T) {
+	tests := []struct {
+		name                 string
+		sent, late, lateFree int64
+		wantWarn             bool
+	}{
+		{"on time", 1000, 0, 0, false},
+		{"server busy", 1000, 600, 0, false},
+		{"a few timer slips", 1000, 40, 40, false},
+		{"starved generator", 1000, 300, 120, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &runner{cfg: Config{Rate: 500}, interval: int64(10 * time.Millisecond), pipeline: 1}
+			r.conns = make([]*conn, 1)
+			c := newConn(r, 0)
+			c.sent, c.requests, c.late, c.lateFree = tt.sent, tt.sent, tt.late, tt.lateFree
+			r.conns[0] = c
+			res := r.result(2*time.Second, 2*time.Second, 0)
+			if res.GeneratorLate != tt.lateFree || res.LateSends != tt.late {
+				t.Errorf("late %d, generator late %d; want %d, %d", res.LateSends, res.GeneratorLate, tt.late, tt.lateFree)
+			}
+			got := strings.Contains(strings.Join(res.Warnings, "\n"), "generator_late")
+			if got != tt.wantWarn {
+				t.Errorf("generator_late warning %v, want %v: %q", got, tt.wantWarn, res.Warnings)
+			}
+		})
 	}
 }
 

@@ -32,6 +32,7 @@ func convert(res *load.Result, usage proc.Stats) results.Trial {
 		LatencyMS:          summarize(res.Latency),
 		TargetRate:         res.TargetRate,
 		LateSends:          res.LateSends,
+		GeneratorLate:      res.GeneratorLate,
 		RSSPeakBytes:       usage.PeakRSSBytes,
 		PSSPeakBytes:       usage.PeakPSSBytes,
 		CPUSeconds:         usage.CPU.Seconds(),

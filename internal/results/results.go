@@ -160,9 +160,12 @@ type Trial struct {
 	UncorrectedMS *Latency `json:"uncorrected_latency_ms,omitempty"`
 	// Histogram is the HdrHistogram (µs) in its compressed base64 encoding,
 	// so trials can be merged without losing the tail.
-	Histogram     string  `json:"histogram,omitempty"`
-	TargetRate    float64 `json:"target_rate,omitempty"`
-	LateSends     int64   `json:"late_sends,omitempty"`
+	Histogram  string  `json:"histogram,omitempty"`
+	TargetRate float64 `json:"target_rate,omitempty"`
+	LateSends  int64   `json:"late_sends,omitempty"`
+	// GeneratorLate are the late sends that had a free connection: the
+	// generator's own delay (see load.Result.GeneratorLate).
+	GeneratorLate int64   `json:"generator_late_sends,omitempty"`
 	RSSPeakBytes  int64   `json:"rss_peak_bytes"`
 	PSSPeakBytes  int64   `json:"pss_peak_bytes"`
 	CPUSeconds    float64 `json:"cpu_seconds"` // whole server process tree, during the measured interval
