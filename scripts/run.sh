@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what is needed, builds wsgibench and runs the default comparison:
-# every installed server × two shapes × the CRUD workload, 3 trials each.
+# every installed server × two shapes × the CRUD workload, 5 trials each.
 # Extra arguments go to `wsgibench run` (e.g. --servers uwsgi,waitress).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -60,6 +60,7 @@ func commands() []command {
 	return []command{
 		{"servers", "list the WSGI servers wsgibench knows and which are installed", cmdServers},
 		{"run", "benchmark servers around an app and write results.json + summary.md", cmdRun},
+		{"probe", "check servers' HTTP/1.1 and PEP 3333 conformance (also part of run)", cmdProbe},
 		{"load", "load-test one URL on loopback, wrk-style", cmdLoad},
 		{"report", "re-render summary.md and report.html from a results.json without re-running", cmdReport},
 		{"compare", "show what changed between two results files, benchstat-style", cmdCompare},

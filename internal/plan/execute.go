@@ -87,6 +87,9 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 	defer r.close()
 	o = r.o
 	steps := Order(len(cells), o.Trials, o.Seed)
+	if o.ProbeOnly {
+		steps = nil
+	}
 	det := r.det
 	srvCPUs, genCPUs, shared := r.cpus.server, r.cpus.generator, r.cpus.shared
 	if !shared {
@@ -117,6 +120,9 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 		loadModel = "open"
 	}
 	for _, c := range cells {
+		if o.ProbeOnly {
+			break
+		}
 		a := c.Status.Adapter
 		file.Runs = append(file.Runs, results.Run{
 			Server: a.ID, Version: c.Status.Version, Model: string(a.Model), Language: a.Language,
@@ -133,8 +139,12 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 	if err := results.Write(outPath, file); err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(log, "wsgibench: %d servers, %d cells, %d trials of %s (+%s warm-up); Python %s; server CPUs %v, generator CPUs %v\n",
-		len(chosen), len(cells), len(steps), o.Duration, o.Warmup, det.Python.Executable, srvCPUs, genCPUs)
+	if o.ProbeOnly {
+		fmt.Fprintf(log, "wsgibench: conformance probes for %d servers; Python %s\n", len(chosen), det.Python.Executable)
+	} else {
+		fmt.Fprintf(log, "wsgibench: %d servers, %d cells, %d trials of %s (+%s warm-up); Python %s; server CPUs %v, generator CPUs %v\n",
+			len(chosen), len(cells), len(steps), o.Duration, o.Warmup, det.Python.Executable, srvCPUs, genCPUs)
+	}
 
 	noStart := map[string]string{} // server → why it would not start
 	triedServers := map[string]bool{}
@@ -187,7 +197,12 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 			return file, err
 		}
 	}
-	if !o.NoCapacity && o.Rate == 0 && ctx.Err() == nil {
+	if (!o.NoProbe || o.ProbeOnly) && ctx.Err() == nil {
+		if err := r.conformance(ctx, cells, file, outPath); err != nil {
+			return file, err
+		}
+	}
+	if !o.NoCapacity && !o.ProbeOnly && o.Rate == 0 && ctx.Err() == nil {
 		if err := r.capacities(ctx, cells, file, outPath); err != nil {
 			return file, err
 		}
@@ -397,24 +412,15 @@ func (r *runner) prepareApp(ctx context.Context) error {
 		}
 		r.appDir = abs
 	}
-	// The checker lives apart from the app so it never shadows a module.
-	checkDir := filepath.Join(r.work, "check")
-	if err := pyapp.Write(checkDir); err != nil {
+	// The checker (and the probe app) live apart from the app so they
+	// never shadow a module.
+	if err := pyapp.Write(r.checkDir()); err != nil {
 		return err
 	}
-	if err := pyapp.Check(ctx, py, checkDir, r.appDir, r.app); err != nil {
+	if err := pyapp.Check(ctx, py, r.checkDir(), r.appDir, r.app); err != nil {
 		return fmt.Errorf("--app %s: %w", r.app, err)
 	}
 	return nil
-}
-
-// appEnv is the environment the application needs.
-func (r *runner) appEnv(db string) []string {
-	env := []string{"PYTHONUNBUFFERED=1"}
-	if r.templateDB != "" {
-		env = append(env, "WSGIBENCH_DB="+db)
-	}
-	return env
 }
 
 // mergeEnv sets KEY=VALUE pairs over a base environment.
@@ -441,9 +447,26 @@ type started struct {
 	launch server.Launch
 }
 
-// start launches a cell's server afresh (fresh database copy, fresh port,
-// its own directory) and waits until it answers. The caller stops it.
+// start launches a cell's server afresh around the app under test (fresh
+// database copy, fresh port, its own directory) and waits until it
+// answers. The caller stops it.
 func (r *runner) start(ctx context.Context, c Cell) (*started, error) {
+	return r.launch(ctx, c, appSpec{app: r.app, dir: r.appDir, ready: r.o.ReadyPath, db: true})
+}
+
+// checkDir holds wsgibench's own Python files: the import checker and the
+// probe app, apart from the app under test.
+func (r *runner) checkDir() string { return filepath.Join(r.work, "check") }
+
+// appSpec is what a launch serves.
+type appSpec struct {
+	app, dir string   // module:callable, and where it is imported from
+	ready    string   // the readiness path
+	db       bool     // give it a fresh copy of the bundled app's database
+	env      []string // more KEY=VALUE for the app
+}
+
+func (r *runner) launch(ctx context.Context, c Cell, as appSpec) (*started, error) {
 	a := c.Status.Adapter
 	port := r.o.Port
 	if port == 0 {
@@ -459,7 +482,7 @@ func (r *runner) start(ctx context.Context, c Cell) (*started, error) {
 		return nil, err
 	}
 	db := filepath.Join(dir, "db", "app.db")
-	if r.templateDB != "" {
+	if as.db && r.templateDB != "" {
 		if err := os.MkdirAll(filepath.Dir(db), 0o755); err != nil {
 			return nil, err
 		}
@@ -467,9 +490,12 @@ func (r *runner) start(ctx context.Context, c Cell) (*started, error) {
 			return nil, err
 		}
 	}
-	appEnv := r.appEnv(db)
+	appEnv := append([]string{"PYTHONUNBUFFERED=1"}, as.env...)
+	if as.db && r.templateDB != "" {
+		appEnv = append(appEnv, pyapp.EnvDB+"="+db)
+	}
 	target := server.Target{
-		Python: r.det.Python, App: r.app, AppDir: r.appDir, Host: r.o.Host, Port: port, Dir: dir,
+		Python: r.det.Python, App: as.app, AppDir: as.dir, Host: r.o.Host, Port: port, Dir: dir,
 		Env: appEnv, Tools: c.Status.Tools, Root: os.Geteuid() == 0,
 	}
 	launch, err := a.Command(target, c.Shape)
@@ -483,24 +509,24 @@ func (r *runner) start(ctx context.Context, c Cell) (*started, error) {
 		}
 	}
 	if launch.NeedsWorldReadable {
-		if err := r.openUp(dir, db); err != nil {
+		if err := r.openUp(dir, db, as); err != nil {
 			return s, err
 		}
 	}
-	pythonPath := r.appDir
+	pythonPath := as.dir
 	if old := os.Getenv("PYTHONPATH"); old != "" {
 		pythonPath += ":" + old
 	}
 	env := mergeEnv(os.Environ(), append(append(appEnv, "PYTHONPATH="+pythonPath), launch.Env...)...)
 	g, err := proc.Start(ctx, proc.Spec{
-		Name: a.ID, Argv: launch.Argv, Env: env, Dir: r.appDir, CPUs: r.pinCPUs(), Tag: r.tag,
+		Name: a.ID, Argv: launch.Argv, Env: env, Dir: as.dir, CPUs: r.pinCPUs(), Tag: r.tag,
 		LogFile: filepath.Join(dir, "server.log"),
 	})
 	if err != nil {
 		return s, fmt.Errorf("starting %s: %w", a.ID, err)
 	}
 	s.group = g
-	if err := proc.WaitHTTP(ctx, g, s.addr, r.o.ReadyPath, r.o.ReadyTimeout); err != nil {
+	if err := proc.WaitHTTP(ctx, g, s.addr, as.ready, r.o.ReadyTimeout); err != nil {
 		g.Stop()
 		return s, err
 	}
@@ -571,14 +597,19 @@ func (r *runner) trial(ctx context.Context, c Cell, index int) (results.Trial, s
 // openUp lets a server that drops root privileges (Apache's children run as
 // www-data) read the app and write the database. Only wsgibench's own
 // temporary files are touched, never the user's app directory.
-func (r *runner) openUp(dir, db string) error {
-	for _, d := range []string{r.work, dir, filepath.Dir(db)} {
+func (r *runner) openUp(dir, db string, as appSpec) error {
+	for _, d := range []string{r.work, dir} {
 		if err := os.Chmod(d, 0o777); err != nil {
 			return err
 		}
 	}
-	if r.templateDB != "" {
-		if err := os.Chmod(r.appDir, 0o755); err != nil {
+	if as.dir != r.userAppDir() {
+		if err := os.Chmod(as.dir, 0o755); err != nil {
+			return err
+		}
+	}
+	if as.db && r.templateDB != "" {
+		if err := os.Chmod(filepath.Dir(db), 0o777); err != nil {
 			return err
 		}
 		if err := os.Chmod(db, 0o666); err != nil {

@@ -69,6 +69,14 @@ func TestExecuteTwoServers(t *testing.T) {
 			}
 		}
 	}
+	if len(disk.Conformance) != 2 {
+		t.Errorf("%d servers probed, want 2", len(disk.Conformance))
+	}
+	for _, c := range disk.Conformance {
+		if c.Failed != "" || len(c.Cases) == 0 || c.Score <= 0 {
+			t.Errorf("conformance of %s: %+v", c.Server, c)
+		}
+	}
 	if left := proc.Tagged(""); len(left) > 0 {
 		t.Logf("tagged processes (any run): %v", left)
 	}

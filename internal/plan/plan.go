@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wsgibench/wsgibench/internal/probe"
 	"github.com/wsgibench/wsgibench/internal/server"
 	"github.com/wsgibench/wsgibench/internal/workload"
 )
@@ -42,6 +43,13 @@ type Options struct {
 	LatencyGoal    time.Duration // p99 goal; default 100ms
 	CapacityProbe  time.Duration // measured time per probed rate; default 2s
 	CapacityProbes int           // probes per search; default 8
+	// Conformance probes (package probe), once per server: off with
+	// NoProbe; ProbeCases narrows them (nil = every case).
+	NoProbe    bool
+	ProbeCases []probe.Case
+	// ProbeOnly runs the probes and nothing else: no trials, no capacity
+	// search (wsgibench probe).
+	ProbeOnly bool
 }
 
 // DefaultShapes sizes shapes to the CPUs the server gets: one that is all

@@ -57,6 +57,12 @@ const (
 	// app reads it per process at the first request, not at import.
 	EnvDB = "WSGIBENCH_DB"
 
+	// ProbeSpec is the conformance probe app (package probe) as
+	// module:callable, and EnvProbeDir the variable naming the directory
+	// its close() marks go to.
+	ProbeSpec   = "wsgibench_probe:application"
+	EnvProbeDir = "WSGIBENCH_PROBE_DIR"
+
 	seedScript  = "wsgibench_seed.py"
 	checkScript = "wsgibench_check.py"
 )

@@ -82,7 +82,7 @@ func TestWrite(t *testing.T) {
 		}
 	}
 	names := Files()
-	want := []string{"wsgibench_app.py", "wsgibench_check.py", "wsgibench_seed.py"}
+	want := []string{"wsgibench_app.py", "wsgibench_check.py", "wsgibench_probe.py", "wsgibench_seed.py"}
 	if strings.Join(names, ",") != strings.Join(want, ",") {
 		t.Fatalf("Files() = %v, want %v", names, want)
 	}
@@ -168,6 +168,18 @@ func TestAppEndpoints(t *testing.T) {
 	out, err := runScript(t, py, dir, db, "test_app.py")
 	if err != nil {
 		t.Fatalf("test_app.py: %v\n%s", err, out)
+	}
+	t.Log(lastLine(out))
+}
+
+// TestProbeAppEndpoints drives the conformance probe app in-process
+// through wsgiref.validate (testdata/test_probe_app.py).
+func TestProbeAppEndpoints(t *testing.T) {
+	t.Parallel()
+	py, dir, db := setup(t)
+	out, err := runScript(t, py, dir, db, "test_probe_app.py")
+	if err != nil {
+		t.Fatalf("test_probe_app.py: %v\n%s", err, out)
 	}
 	t.Log(lastLine(out))
 }

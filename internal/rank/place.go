@@ -87,6 +87,7 @@ func view(pairs [][]pair, i, j int) pair {
 	f := pair{gap: -p.gap}
 	for _, d := range p.diffs {
 		d.a, d.b, d.points = d.b, d.a, -d.points
+		d.failsA, d.failsB = d.failsB, d.failsA
 		f.diffs = append(f.diffs, d)
 	}
 	return f
@@ -304,6 +305,13 @@ func (r *ranker) phrase(d mdiff) string {
 			word = "more"
 		}
 		return fmt.Sprintf("%s failed requests (%s vs %s; p = %s)", word, ratePct(d.a), ratePct(d.b), stats.FormatP(d.p))
+	}
+	if d.key == Correctness {
+		word := "higher"
+		if !better {
+			word = "lower"
+		}
+		return fmt.Sprintf("%s conformance score (%s vs %s; fails %d vs %d probes)", word, pct(d.a), pct(d.b), d.failsA, d.failsB)
 	}
 	up := d.a > d.b
 	var word string

@@ -74,6 +74,7 @@ type cand struct {
 	fromSearch   bool
 	bound        int // generator-bound trials
 	shapes       int // shapes of this server measured
+	probeFails   int // conformance probes failed
 }
 
 func (c *cand) name() string { return c.run.Server }
@@ -273,6 +274,28 @@ func (r *ranker) extract(c *cand, pss bool) {
 	})
 	col(CPU, stats.CPUMsPerKReq)
 	col(Errors, stats.ErrorRate)
+	r.correctness(c)
+}
+
+// correctness reads the server's conformance probes, when it was probed.
+// They are exact requests, not samples: a score is the same every run
+// (see package probe), so it carries no trials.
+func (r *ranker) correctness(c *cand) {
+	for _, conf := range r.f.Conformance {
+		if conf.Server != c.name() {
+			continue
+		}
+		if conf.Failed != "" {
+			c.excluded[Correctness] = "it could not be probed: " + firstLine(conf.Failed)
+			return
+		}
+		if conf.Pass+conf.Warn+conf.Fail == 0 {
+			return
+		}
+		c.val[Correctness] = conf.Score
+		c.probeFails = conf.Fail
+		return
+	}
 }
 
 // chooseGoal is the goal asked for, else the one the first capacity
@@ -596,6 +619,8 @@ type mdiff struct {
 	points    float64 // score points the metric gives a over b (negative: b over a)
 	why       string  // why a capacity difference does not count
 	allZero   bool    // every trial of both was 0 (no failed requests)
+	// failsA, failsB: conformance probes each failed (correctness only).
+	failsA, failsB int
 }
 
 type pair struct {
@@ -622,6 +647,14 @@ func (r *ranker) compare(a, b *cand, best map[string]float64) pair {
 		switch {
 		case a.fromSearch && w.Metric == Capacity:
 			d.p, d.separated, d.why = r.capacitySeparated(a, b)
+		case w.Metric == Correctness:
+			// The same exact requests to both: any difference is a
+			// difference in behaviour, not noise.
+			d.separated = va != vb
+			d.failsA, d.failsB = a.probeFails, b.probeFails
+			if !d.separated {
+				d.why = "the same conformance score"
+			}
 		case len(sa) > 0 && len(sb) > 0:
 			d.p = stats.MannWhitney(sa, sb)
 			d.separated = d.p < r.alpha && d.points != 0

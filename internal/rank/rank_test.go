@@ -624,3 +624,38 @@ func TestRankStarvedLatencyNotScored(t *testing.T) {
 	}
 	t.Errorf("starver not ranked at all: %s", positions(rk))
 }
+
+// Conformance probes are exact requests: servers alike in every measured
+// number are separated by their probe scores alone, and the reason says
+// how many probes each failed. A server that could not be probed is
+// scored on the rest.
+func TestRankCorrectness(t *testing.T) {
+	same := func(name string) srv {
+		return srv{name: name, rps: around(2000, 10, 5), p99: around(30, 0.2, 5), pssMiB: 100, capacity: 1800}
+	}
+	f := file(same("strict"), same("sloppy"), same("unprobed"))
+	f.Conformance = []results.Conformance{
+		{Server: "sloppy", Pass: 20, Warn: 2, Fail: 13, Score: 21.0 / 35},
+		{Server: "strict", Pass: 33, Warn: 2, Fail: 0, Score: 34.0 / 35},
+		{Server: "unprobed", Failed: "not started: boom"},
+	}
+	rk, v := must(t, f, "capacity=1,correctness=1")
+	if got := positions(rk); got != "strict=1 unprobed=1 sloppy=3" {
+		t.Fatalf("positions %s\n%q", got, v.Notes)
+	}
+	want := "ahead of sloppy: higher conformance score (97% vs 60%; fails 0 vs 13 probes)"
+	if !slices.ContainsFunc(rk[0].Reasons, func(r string) bool { return strings.HasPrefix(r, want) }) {
+		t.Errorf("reasons of strict: %q\nwant %q", rk[0].Reasons, want)
+	}
+	if !slices.ContainsFunc(rk[1].Reasons, func(r string) bool {
+		return strings.Contains(r, "correctness not scored: it could not be probed: not started: boom")
+	}) {
+		t.Errorf("reasons of unprobed: %q", rk[1].Reasons)
+	}
+	// The same scores do not separate.
+	f.Conformance[0].Score, f.Conformance[0].Fail = f.Conformance[1].Score, 0
+	rk, _ = must(t, f, "capacity=1,correctness=1")
+	if got := positions(rk); got != "sloppy=1 strict=1 unprobed=1" {
+		t.Errorf("positions with equal scores %s", got)
+	}
+}

@@ -143,8 +143,8 @@ type glanceCard struct {
 }
 
 // matrix is a grid of outcomes from another suite (conformance probes,
-// trouble scenarios): servers down, cases across. The results file does
-// not carry these yet; the section renders when matricesOf returns any.
+// trouble scenarios): servers down, cases across. The section renders
+// when matricesOf returns any.
 type matrix struct {
 	ID      string
 	Title   string
@@ -165,9 +165,44 @@ type matrixCell struct {
 	Title string // detail on hover
 }
 
-// matricesOf returns the suite matrices in f. None exist in the results
-// schema yet; when they do, map them here and the page shows them.
-func matricesOf(*results.File) []matrix { return nil }
+// matricesOf returns the suite matrices in f: the conformance probes.
+func matricesOf(f *results.File, colorOf map[string]int) []matrix {
+	if len(f.Conformance) == 0 {
+		return nil
+	}
+	m := matrix{ID: "matrix-conformance", Title: "Conformance: HTTP/1.1 and PEP 3333",
+		Caption: "✓ pass, ! warn (legal or harmless behind a strict proxy), ✗ fail (the rule is broken), · not run. " +
+			"Hover a cell for what was seen; summary.md lists every failure in words and results.json the rule each probe cites."}
+	col := map[string]int{}
+	for _, c := range f.Conformance {
+		for _, pc := range c.Cases {
+			if _, ok := col[pc.ID]; !ok {
+				col[pc.ID] = len(m.Columns)
+				m.Columns = append(m.Columns, pc.ID)
+			}
+		}
+	}
+	for _, c := range f.Conformance {
+		row := matrixRow{Label: c.Server, Color: colorOf[c.Server]}
+		if c.Failed == "" {
+			row.Label = fmt.Sprintf("%s (%.0f%%)", c.Server, 100*c.Score)
+		}
+		row.Cells = make([]matrixCell, len(m.Columns))
+		for i := range row.Cells {
+			row.Cells[i] = matrixCell{Text: "·", Class: "na", Title: "not run: " + c.Failed}
+		}
+		for _, pc := range c.Cases {
+			cls := pc.Outcome
+			if cls != "pass" && cls != "warn" && cls != "fail" {
+				cls = "na"
+			}
+			row.Cells[col[pc.ID]] = matrixCell{Text: outcomeMark(pc.Outcome), Class: cls,
+				Title: pc.Title + " (" + pc.Ref + "): " + pc.Detail}
+		}
+		m.Rows = append(m.Rows, row)
+	}
+	return []matrix{m}
+}
 
 type runRow struct {
 	Server, Version, Model, Shape, Workload, Load string
@@ -423,7 +458,7 @@ func buildPage(f *results.File) *htmlPage {
 	p.Knee = kneePlot(views)
 	p.Memory = memoryPlot(views)
 	p.Timeline = timelinePlot(views)
-	p.Matrices = matricesOf(f)
+	p.Matrices = matricesOf(f, colorOf)
 
 	for _, group := range [][]*plot{p.Throughput, p.Spectra, {p.Knee, p.Memory, p.Timeline}} {
 		for _, pl := range group {

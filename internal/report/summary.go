@@ -200,7 +200,10 @@ func Markdown(w io.Writer, f *results.File) error {
 		}
 	}
 	p("# wsgibench results\n\n")
-	mdVerdict(p, f)
+	probesOnly := len(f.Runs) == 0 && len(f.Conformance) > 0 // wsgibench probe
+	if !probesOnly {
+		mdVerdict(p, f)
+	}
 
 	p("## Setup\n\n")
 	m := f.Machine
@@ -215,10 +218,18 @@ func Markdown(w io.Writer, f *results.File) error {
 		venv = ", virtualenv"
 	}
 	p("- **Python:** %s (%s%s)\n", f.Python.Executable, f.Python.Version, venv)
-	p("- **App:** %s\n", describeApp(f))
-	load := describeLoad(f)
-	p("- **Load:** %s; %d trials × %s after %s warm-up each, every trial on a freshly started server, interleaved in seeded-random order (seed %d)\n",
-		load, f.Plan.Trials, time.Duration(f.Plan.Duration), time.Duration(f.Plan.Warmup), f.Plan.Seed)
+	if probesOnly {
+		p("- **App:** wsgibench's probe app (wsgibench_probe), the same for every server\n")
+	} else {
+		p("- **App:** %s\n", describeApp(f))
+	}
+	if probesOnly {
+		p("- **Probes:** conformance only (wsgibench probe): no load, so no verdict\n")
+	} else {
+		load := describeLoad(f)
+		p("- **Load:** %s; %d trials × %s after %s warm-up each, every trial on a freshly started server, interleaved in seeded-random order (seed %d)\n",
+			load, f.Plan.Trials, time.Duration(f.Plan.Duration), time.Duration(f.Plan.Warmup), f.Plan.Seed)
+	}
 	if !f.Complete {
 		p("- **Incomplete:** the run was interrupted; this shows the trials that finished\n")
 	}
@@ -298,6 +309,7 @@ func Markdown(w io.Writer, f *results.File) error {
 		}
 		p("\n")
 	}
+	mdConformance(p, f)
 	var failed []results.Run
 	for _, r := range f.Runs {
 		if r.Error != "" {

@@ -29,11 +29,41 @@ type File struct {
 	Python   Python    `json:"python"`
 	Plan     Plan      `json:"plan"`
 	Runs     []Run     `json:"runs"`
-	Warnings []string  `json:"warnings,omitempty"`
+	// Conformance holds the HTTP/1.1 and PEP 3333 probes' verdicts, one
+	// entry per server probed (package probe).
+	Conformance []Conformance `json:"conformance,omitempty"`
+	Warnings    []string      `json:"warnings,omitempty"`
 	// Verdict and Ranking answer "which server should I run my app on",
 	// derived from Runs by package rank; reports render them as stored.
 	Verdict *Verdict `json:"verdict,omitempty"`
 	Ranking []Rank   `json:"ranking,omitempty"`
+}
+
+// Conformance is how one server fared in the conformance probes: the
+// correctness evidence the ranking's correctness metric reads.
+type Conformance struct {
+	Server  string      `json:"server"`
+	Version string      `json:"version"`
+	Shape   Shape       `json:"shape"`
+	Cases   []ProbeCase `json:"cases"`
+	Pass    int         `json:"pass"`
+	Warn    int         `json:"warn"`
+	Fail    int         `json:"fail"`
+	Error   int         `json:"error"` // cases that could not run
+	// Score is (pass + warn/2) / (pass + warn + fail), 0-1.
+	Score float64 `json:"score"`
+	// Failed is why the server could not be probed at all.
+	Failed string `json:"failed,omitempty"`
+}
+
+// ProbeCase is one probe's verdict on one server.
+type ProbeCase struct {
+	ID      string `json:"id"`
+	Group   string `json:"group"` // http, smuggling, wsgi
+	Title   string `json:"title"`
+	Ref     string `json:"ref"`
+	Outcome string `json:"outcome"` // pass, warn, fail, error
+	Detail  string `json:"detail"`
 }
 
 // Machine describes where the numbers were measured.

@@ -307,7 +307,7 @@ class Files(unittest.TestCase):
     def test_python38_syntax(self):
         here = os.path.dirname(os.path.abspath(mod.__file__))
         files = glob.glob(os.path.join(here, "wsgibench_*.py"))
-        self.assertEqual(len(files), 3, files)
+        self.assertEqual(len(files), 4, files)
         for path in files:
             with open(path, encoding="utf-8") as f:
                 ast.parse(f.read(), path, feature_version=(3, 8))

@@ -1,0 +1,137 @@
+package plan
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/wsgibench/wsgibench/internal/probe"
+	"github.com/wsgibench/wsgibench/internal/pyapp"
+	"github.com/wsgibench/wsgibench/internal/results"
+)
+
+// probeServer is a server serving the probe app, as package probe drives
+// it; Restart replaces one a probe knocked over.
+type probeServer struct {
+	r    *runner
+	cell Cell
+	as   appSpec
+	s    *started
+}
+
+func (p *probeServer) Addr() string { return p.s.addr }
+
+func (p *probeServer) Restart(ctx context.Context) error {
+	p.stop()
+	s, err := p.r.launch(ctx, p.cell, p.as)
+	if err != nil {
+		if s != nil && s.group != nil {
+			s.group.Stop()
+		}
+		return err
+	}
+	p.s = s
+	return nil
+}
+
+func (p *probeServer) stop() {
+	if p.s != nil && p.s.group != nil {
+		p.s.group.Stop()
+	}
+}
+
+// probeCells picks, for each server, the cell it is probed in: its first
+// in the plan. Conformance is the server's, not the shape's, so once is
+// enough.
+func probeCells(cells []Cell) []Cell {
+	seen := map[string]bool{}
+	var out []Cell
+	for _, c := range cells {
+		if id := c.Status.Adapter.ID; !seen[id] {
+			seen[id] = true
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// conformance runs the probes against every server, serving the probe app
+// (not the app under test: the probes ask what the server hands any app),
+// and writes the results file after each server.
+func (r *runner) conformance(ctx context.Context, cells []Cell, file *results.File, outPath string) error {
+	cases := probe.Cases()
+	if r.o.ProbeCases != nil {
+		cases = r.o.ProbeCases
+	}
+	for n, c := range probeCells(cells) {
+		if ctx.Err() != nil {
+			return nil
+		}
+		began := time.Now()
+		conf := r.probeOne(ctx, c, cases)
+		if ctx.Err() != nil {
+			return nil // an interrupted probe run is not a result
+		}
+		file.Conformance = append(file.Conformance, conf)
+		prefix := fmt.Sprintf("[probes %d/%d] %-18s", n+1, len(probeCells(cells)), c.Status.Adapter.ID)
+		if conf.Failed != "" {
+			fmt.Fprintf(r.log, "%s  FAILED: %s\n", prefix, oneLine(conf.Failed))
+		} else {
+			var failed []string
+			for _, pc := range conf.Cases {
+				if pc.Outcome == string(probe.Fail) {
+					failed = append(failed, pc.ID)
+				}
+			}
+			line := fmt.Sprintf("%s  %d pass, %d warn, %d fail", prefix, conf.Pass, conf.Warn, conf.Fail)
+			if conf.Error > 0 {
+				line += fmt.Sprintf(", %d not run", conf.Error)
+			}
+			if len(failed) > 0 {
+				line += " (" + strings.Join(failed, ", ") + ")"
+			}
+			fmt.Fprintf(r.log, "%s (%s)\n", line, time.Since(began).Round(100*time.Millisecond))
+		}
+		if err := results.Write(outPath, file); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *runner) probeOne(ctx context.Context, c Cell, cases []probe.Case) results.Conformance {
+	a := c.Status.Adapter
+	conf := results.Conformance{Server: a.ID, Version: c.Status.Version, Shape: results.Shape(c.Shape)}
+	marks := filepath.Join(r.work, "probe-marks-"+a.ID)
+	if err := os.MkdirAll(marks, 0o777); err == nil {
+		os.Chmod(marks, 0o777) // Apache's children write here as www-data
+	}
+	ps := &probeServer{r: r, cell: c, as: appSpec{
+		app: pyapp.ProbeSpec, dir: r.checkDir(), ready: "/plaintext",
+		env: []string{pyapp.EnvProbeDir + "=" + marks},
+	}}
+	defer ps.stop()
+	s, err := r.launch(ctx, c, ps.as)
+	if err != nil {
+		if s != nil && s.group != nil {
+			s.group.Stop()
+		}
+		conf.Failed = "not started: " + err.Error()
+		return conf
+	}
+	ps.s = s
+	res := probe.Run(ctx, ps, cases, probe.Options{})
+	for _, pr := range res {
+		conf.Cases = append(conf.Cases, results.ProbeCase{
+			ID: pr.Case.ID, Group: string(pr.Case.Group), Title: pr.Case.Title, Ref: pr.Case.Ref,
+			Outcome: string(pr.Outcome), Detail: pr.Detail,
+		})
+	}
+	t := probe.Count(res)
+	conf.Pass, conf.Warn, conf.Fail, conf.Error = t.Pass, t.Warn, t.Fail, t.Error
+	conf.Score, _ = probe.Score(t)
+	return conf
+}
