@@ -213,6 +213,7 @@ func TestBadInput(t *testing.T) {
 		{"unknown workload", []string{"run", "--workload", "nosuch"}, "unknown workload", 20 * time.Second},
 		{"not loopback", []string{"run", "--host", "10.0.0.1"}, "not a loopback address", 20 * time.Second},
 		{"bad results file", []string{"report", "/nonexistent/results.json"}, "no such file", 5 * time.Second},
+		{"unknown probe", []string{"probe", "--cases", "nosuch"}, `no probe "nosuch"`, 5 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append(tc.args, "--out", t.TempDir())
@@ -232,6 +233,44 @@ func TestBadInput(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestProbeCommand: wsgibench probe on one server writes the verdicts to
+// results.json, summary.md and the terminal, and report re-renders them.
+func TestProbeCommand(t *testing.T) {
+	needServers(t)
+	out := t.TempDir()
+	r := runBinary(t, time.Minute, "probe", "--servers", "waitress", "--cases", "keep-alive,cl-and-te,environ", "--out", out)
+	if r.code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	f, err := results.Read(filepath.Join(out, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Conformance) != 1 || len(f.Conformance[0].Cases) != 3 || len(f.Runs) != 0 {
+		t.Fatalf("conformance %+v, %d runs", f.Conformance, len(f.Runs))
+	}
+	c := f.Conformance[0]
+	if c.Server != "waitress" || c.Pass+c.Warn+c.Fail != 3 {
+		t.Errorf("%+v", c)
+	}
+	if !strings.Contains(r.stdout, "waitress") || !strings.Contains(r.stdout, "SCORE") {
+		t.Errorf("stdout lacks the table:\n%s", r.stdout)
+	}
+	md, _ := os.ReadFile(filepath.Join(out, "summary.md"))
+	if !strings.Contains(string(md), "## Conformance") || strings.Contains(string(md), "## Verdict") {
+		t.Errorf("summary.md of a probe run:\n%s", md)
+	}
+	again := t.TempDir()
+	if rr := runBinary(t, 30*time.Second, "report", filepath.Join(out, "results.json"), "--out", again); rr.code != 0 {
+		t.Fatalf("report: exit %d: %s", rr.code, rr.stderr)
+	}
+	md2, _ := os.ReadFile(filepath.Join(again, "summary.md"))
+	if string(md2) != string(md) {
+		t.Errorf("report re-rendered a different summary.md")
+	}
+	waitNoLeftovers(t, r.pid, 5*time.Second)
 }
 
 func lastLine(s string) string {

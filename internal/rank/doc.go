@@ -15,11 +15,12 @@
 //	cpu          server CPU ms per 1000 responses                lower is better
 //	errors       share of requests that failed                   lower is better
 //	robustness   robustness suite score, when present            higher is better
-//	correctness  conformance probes passed, when present         higher is better
+//	correctness  conformance probe score (package probe)         higher is better
 //
-// A metric no server has data for (robustness and correctness until those
-// suites write results) is left out and the verdict notes it; one server
-// missing a metric is scored on the rest, and its reasons say so.
+// A metric no server has data for (robustness until that suite writes
+// results; correctness in a run with --no-probe) is left out and the
+// verdict notes it; one server missing a metric is scored on the rest,
+// and its reasons say so.
 //
 // # Profiles
 //
@@ -91,6 +92,11 @@
 // in TiedWith. Ties need not be transitive (A ahead of C, both tied with
 // B); a server that cannot be told apart from one in another group says
 // so in its reasons.
+//
+// Correctness is not sampled: every server gets the same exact requests,
+// so two servers whose probe scores differ at all behave differently, and
+// the difference separates them (it still has to be worth MinScoreGap
+// points with the others to place one ahead).
 //
 // With 3 trials per server no U test can reach p < 0.05 (the smallest p is
 // 0.10), so every place is a tie and the verdict says to run at least 5.
