@@ -44,6 +44,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.DurationVar(&o.LatencyGoal, "latency-goal", 100*time.Millisecond, "p99 goal for the capacity search")
 	noCapacity := fs.Bool("no-capacity", false, "skip the capacity search (highest open-model rate meeting --latency-goal)")
 	fs.BoolVar(&o.NoProbe, "no-probe", false, "skip the HTTP/1.1 and PEP 3333 conformance probes (about 5 s per server)")
+	fs.BoolVar(&o.NoTrouble, "no-trouble", false, "skip the trouble scenarios: slow clients, a hung request, a killed worker (about 20 s per server)")
 	fs.DurationVar(&o.CapacityProbe, "capacity-probe", 2*time.Second, "measured time per rate probed by the capacity search")
 	profile := fs.String("profile", rank.DefaultProfile, "ranking priorities: "+profileNames()+", or weights like capacity=3,p99=2,memory=1")
 	fs.StringVar(&o.Out, "out", "wsgibench-out", "output directory for results.json and summary.md")
@@ -85,6 +86,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if len(file.Conformance) > 0 {
 			fmt.Fprintln(stdout)
 			report.ConformanceTable(stdout, file)
+		}
+		if len(file.Robustness) > 0 {
+			fmt.Fprintln(stdout)
+			report.RobustnessTable(stdout, file)
 		}
 		fmt.Fprintf(stdout, "\nresults: %s\nsummary: %s\nreport:  %s\ndeploy:  %s\n", filepath.Join(o.Out, plan.ResultsName),
 			filepath.Join(o.Out, "summary.md"), filepath.Join(o.Out, "report.html"), filepath.Join(o.Out, "deploy"))
@@ -273,6 +278,10 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if len(f.Conformance) > 0 {
 		fmt.Fprintln(stdout)
 		report.ConformanceTable(stdout, f)
+	}
+	if len(f.Robustness) > 0 {
+		fmt.Fprintln(stdout)
+		report.RobustnessTable(stdout, f)
 	}
 	fmt.Fprintf(stdout, "\nsummary: %s\nreport:  %s\n", filepath.Join(dir, "summary.md"), filepath.Join(dir, "report.html"))
 	return nil

@@ -87,7 +87,7 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 	defer r.close()
 	o = r.o
 	steps := Order(len(cells), o.Trials, o.Seed)
-	if o.ProbeOnly {
+	if o.SuitesOnly {
 		steps = nil
 	}
 	det := r.det
@@ -120,7 +120,7 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 		loadModel = "open"
 	}
 	for _, c := range cells {
-		if o.ProbeOnly {
+		if o.SuitesOnly {
 			break
 		}
 		a := c.Status.Adapter
@@ -139,8 +139,8 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 	if err := results.Write(outPath, file); err != nil {
 		return nil, err
 	}
-	if o.ProbeOnly {
-		fmt.Fprintf(log, "wsgibench: conformance probes for %d servers; Python %s\n", len(chosen), det.Python.Executable)
+	if o.SuitesOnly {
+		fmt.Fprintf(log, "wsgibench: %s for %d servers; Python %s\n", suiteNames(o), len(chosen), det.Python.Executable)
 	} else {
 		fmt.Fprintf(log, "wsgibench: %d servers, %d cells, %d trials of %s (+%s warm-up); Python %s; server CPUs %v, generator CPUs %v\n",
 			len(chosen), len(cells), len(steps), o.Duration, o.Warmup, det.Python.Executable, srvCPUs, genCPUs)
@@ -197,12 +197,17 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 			return file, err
 		}
 	}
-	if (!o.NoProbe || o.ProbeOnly) && ctx.Err() == nil {
+	if !o.NoProbe && ctx.Err() == nil {
 		if err := r.conformance(ctx, cells, file, outPath); err != nil {
 			return file, err
 		}
 	}
-	if !o.NoCapacity && !o.ProbeOnly && o.Rate == 0 && ctx.Err() == nil {
+	if !o.NoTrouble && ctx.Err() == nil {
+		if err := r.robustness(ctx, cells, file, outPath); err != nil {
+			return file, err
+		}
+	}
+	if !o.NoCapacity && !o.SuitesOnly && o.Rate == 0 && ctx.Err() == nil {
 		if err := r.capacities(ctx, cells, file, outPath); err != nil {
 			return file, err
 		}
@@ -452,6 +457,18 @@ type started struct {
 // answers. The caller stops it.
 func (r *runner) start(ctx context.Context, c Cell) (*started, error) {
 	return r.launch(ctx, c, appSpec{app: r.app, dir: r.appDir, ready: r.o.ReadyPath, db: true})
+}
+
+func suiteNames(o Options) string {
+	switch {
+	case o.NoProbe && o.NoTrouble:
+		return "no suite"
+	case o.NoTrouble:
+		return "conformance probes"
+	case o.NoProbe:
+		return "trouble scenarios"
+	}
+	return "conformance probes and trouble scenarios"
 }
 
 // checkDir holds wsgibench's own Python files: the import checker and the

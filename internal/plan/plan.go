@@ -14,6 +14,7 @@ import (
 
 	"github.com/wsgibench/wsgibench/internal/probe"
 	"github.com/wsgibench/wsgibench/internal/server"
+	"github.com/wsgibench/wsgibench/internal/trouble"
 	"github.com/wsgibench/wsgibench/internal/workload"
 )
 
@@ -47,9 +48,14 @@ type Options struct {
 	// NoProbe; ProbeCases narrows them (nil = every case).
 	NoProbe    bool
 	ProbeCases []probe.Case
-	// ProbeOnly runs the probes and nothing else: no trials, no capacity
-	// search (wsgibench probe).
-	ProbeOnly bool
+	// SuitesOnly runs the suites (probes and trouble, less those turned
+	// off) and nothing else: no trials, no capacity search (wsgibench
+	// probe, wsgibench trouble).
+	SuitesOnly bool
+	// Trouble scenarios (package trouble), once per server: off with
+	// NoTrouble; TroubleScenarios narrows them (nil = all).
+	NoTrouble        bool
+	TroubleScenarios []trouble.Scenario
 }
 
 // DefaultShapes sizes shapes to the CPUs the server gets: one that is all

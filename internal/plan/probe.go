@@ -13,18 +13,21 @@ import (
 	"github.com/wsgibench/wsgibench/internal/results"
 )
 
-// probeServer is a server serving the probe app, as package probe drives
-// it; Restart replaces one a probe knocked over.
-type probeServer struct {
+// suiteServer is a server serving the probe app, as packages probe and
+// trouble drive it; Restart replaces one a probe or a scenario knocked
+// over.
+type suiteServer struct {
 	r    *runner
 	cell Cell
 	as   appSpec
 	s    *started
 }
 
-func (p *probeServer) Addr() string { return p.s.addr }
+func (p *suiteServer) Addr() string   { return p.s.addr }
+func (p *suiteServer) Workers() []int { return p.s.group.Workers() }
+func (p *suiteServer) Main() int      { return p.s.group.Pid() }
 
-func (p *probeServer) Restart(ctx context.Context) error {
+func (p *suiteServer) Restart(ctx context.Context) error {
 	p.stop()
 	s, err := p.r.launch(ctx, p.cell, p.as)
 	if err != nil {
@@ -37,10 +40,31 @@ func (p *probeServer) Restart(ctx context.Context) error {
 	return nil
 }
 
-func (p *probeServer) stop() {
+func (p *suiteServer) stop() {
 	if p.s != nil && p.s.group != nil {
 		p.s.group.Stop()
 	}
+}
+
+// startSuite starts c's server around the probe app, for a suite.
+func (r *runner) startSuite(ctx context.Context, c Cell) (*suiteServer, error) {
+	marks := filepath.Join(r.work, "probe-marks-"+c.Status.Adapter.ID)
+	if err := os.MkdirAll(marks, 0o777); err == nil {
+		os.Chmod(marks, 0o777) // Apache's children write here as www-data
+	}
+	ps := &suiteServer{r: r, cell: c, as: appSpec{
+		app: pyapp.ProbeSpec, dir: r.checkDir(), ready: "/plaintext",
+		env: []string{pyapp.EnvProbeDir + "=" + marks},
+	}}
+	s, err := r.launch(ctx, c, ps.as)
+	if err != nil {
+		if s != nil && s.group != nil {
+			s.group.Stop()
+		}
+		return nil, err
+	}
+	ps.s = s
+	return ps, nil
 }
 
 // probeCells picks, for each server, the cell it is probed in: its first
@@ -105,24 +129,12 @@ func (r *runner) conformance(ctx context.Context, cells []Cell, file *results.Fi
 func (r *runner) probeOne(ctx context.Context, c Cell, cases []probe.Case) results.Conformance {
 	a := c.Status.Adapter
 	conf := results.Conformance{Server: a.ID, Version: c.Status.Version, Shape: results.Shape(c.Shape)}
-	marks := filepath.Join(r.work, "probe-marks-"+a.ID)
-	if err := os.MkdirAll(marks, 0o777); err == nil {
-		os.Chmod(marks, 0o777) // Apache's children write here as www-data
-	}
-	ps := &probeServer{r: r, cell: c, as: appSpec{
-		app: pyapp.ProbeSpec, dir: r.checkDir(), ready: "/plaintext",
-		env: []string{pyapp.EnvProbeDir + "=" + marks},
-	}}
-	defer ps.stop()
-	s, err := r.launch(ctx, c, ps.as)
+	ps, err := r.startSuite(ctx, c)
 	if err != nil {
-		if s != nil && s.group != nil {
-			s.group.Stop()
-		}
 		conf.Failed = "not started: " + err.Error()
 		return conf
 	}
-	ps.s = s
+	defer ps.stop()
 	res := probe.Run(ctx, ps, cases, probe.Options{})
 	for _, pr := range res {
 		conf.Cases = append(conf.Cases, results.ProbeCase{

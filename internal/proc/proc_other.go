@@ -19,6 +19,9 @@ func (g *Group) Stop() error { return errUnsupported }
 // Pids is empty: no Group can be started on this platform.
 func (g *Group) Pids() []int { return nil }
 
+// Workers is empty: no Group can be started on this platform.
+func (g *Group) Workers() []int { return nil }
+
 // Usage fails: no Group can be started on this platform.
 func (g *Group) Usage() (Usage, error) { return Usage{}, errUnsupported }
 

@@ -2,6 +2,7 @@ package proc
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -470,6 +471,28 @@ func (g *Group) Pids() []int {
 		return nil
 	}
 	return members(procs, g.rpid, g.rpid, g.rpid)
+}
+
+// Workers lists the tree's live processes other than the server's main
+// one, busiest (most CPU used) first: the processes serving requests, such
+// as pre-forked workers, Apache's children, uWSGI's router. It is empty for
+// a server that runs in one process.
+func (g *Group) Workers() []int {
+	if g.isDone() {
+		return nil
+	}
+	procs, err := scanProcs()
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, pid := range members(procs, g.rpid, g.rpid, g.rpid) {
+		if pid != g.pid {
+			out = append(out, pid)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b int) int { return cmp.Compare(procs[b].cpuTicks(), procs[a].cpuTicks()) })
+	return out
 }
 
 // Usage takes a snapshot of the tree. After Done it reports no processes and

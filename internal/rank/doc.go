@@ -14,12 +14,11 @@
 //	memory       peak PSS of the process tree (RSS without PSS)  lower is better
 //	cpu          server CPU ms per 1000 responses                lower is better
 //	errors       share of requests that failed                   lower is better
-//	robustness   robustness suite score, when present            higher is better
+//	robustness   trouble scenarios' mean retained share (trouble) higher is better
 //	correctness  conformance probe score (package probe)         higher is better
 //
-// A metric no server has data for (robustness until that suite writes
-// results; correctness in a run with --no-probe) is left out and the
-// verdict notes it; one server missing a metric is scored on the rest,
+// A metric no server has data for (robustness in a run with --no-trouble,
+// correctness with --no-probe) is left out and the verdict notes it; one server missing a metric is scored on the rest,
 // and its reasons say so.
 //
 // # Profiles
@@ -92,6 +91,9 @@
 // in TiedWith. Ties need not be transitive (A ahead of C, both tied with
 // B); a server that cannot be told apart from one in another group says
 // so in its reasons.
+//
+// Robustness is one measurement per scenario, so like a capacity search
+// it separates two servers only when at least CapacityMargin (10%) apart.
 //
 // Correctness is not sampled: every server gets the same exact requests,
 // so two servers whose probe scores differ at all behave differently, and

@@ -306,6 +306,13 @@ func (r *ranker) phrase(d mdiff) string {
 		}
 		return fmt.Sprintf("%s failed requests (%s vs %s; p = %s)", word, ratePct(d.a), ratePct(d.b), stats.FormatP(d.p))
 	}
+	if d.key == Robustness {
+		word := "more"
+		if !better {
+			word = "less"
+		}
+		return fmt.Sprintf("kept %s of its throughput under trouble (%s vs %s on average; one measurement each)", word, pct(d.a), pct(d.b))
+	}
 	if d.key == Correctness {
 		word := "higher"
 		if !better {

@@ -275,6 +275,29 @@ func (r *ranker) extract(c *cand, pss bool) {
 	col(CPU, stats.CPUMsPerKReq)
 	col(Errors, stats.ErrorRate)
 	r.correctness(c)
+	r.robustness(c)
+}
+
+// robustness reads the server's trouble scenarios, when it was tried:
+// one measurement per scenario, so a difference separates two servers
+// only when wide (see compare).
+func (r *ranker) robustness(c *cand) {
+	for _, rob := range r.f.Robustness {
+		if rob.Server != c.name() {
+			continue
+		}
+		if rob.Failed != "" {
+			c.excluded[Robustness] = "it could not be tried: " + firstLine(rob.Failed)
+			return
+		}
+		for _, sc := range rob.Scenarios {
+			if sc.Error == "" {
+				c.val[Robustness] = rob.Score
+				return
+			}
+		}
+		return
+	}
 }
 
 // correctness reads the server's conformance probes, when it was probed.

@@ -659,3 +659,32 @@ func TestRankCorrectness(t *testing.T) {
 		t.Errorf("positions with equal scores %s", got)
 	}
 }
+
+// Robustness is one measurement per scenario: a wide gap separates two
+// servers, a narrow one does not.
+func TestRankRobustness(t *testing.T) {
+	same := func(name string) srv {
+		return srv{name: name, rps: around(2000, 10, 5), p99: around(30, 0.2, 5), pssMiB: 100, capacity: 1800}
+	}
+	f := file(same("steady"), same("stalls"))
+	f.Robustness = []results.Robustness{
+		{Server: "steady", Score: 0.95, Scenarios: []results.TroubleCase{{ID: "slow-headers", Retained: 0.95}}},
+		{Server: "stalls", Score: 0.30, Scenarios: []results.TroubleCase{{ID: "slow-headers", Retained: 0.30}}},
+	}
+	rk, v := must(t, f, "capacity=1,robustness=1")
+	if got := positions(rk); got != "steady=1 stalls=2" {
+		t.Fatalf("positions %s\n%q", got, v.Notes)
+	}
+	want := "ahead of stalls: kept more of its throughput under trouble (95% vs 30% on average; one measurement each)"
+	if !slices.ContainsFunc(rk[0].Reasons, func(r string) bool { return strings.HasPrefix(r, want) }) {
+		t.Errorf("reasons: %q\nwant %q", rk[0].Reasons, want)
+	}
+	if slices.ContainsFunc(v.Notes, func(n string) bool { return strings.Contains(n, "behaviour under trouble") }) {
+		t.Errorf("the verdict says trouble was not measured: %q", v.Notes)
+	}
+	f.Robustness[1].Score = 0.90
+	rk, _ = must(t, f, "capacity=1,robustness=1")
+	if got := positions(rk); got != "stalls=1 steady=1" && got != "steady=1 stalls=1" {
+		t.Errorf("a 5%% gap separated them: %s", got)
+	}
+}

@@ -458,7 +458,7 @@ func buildPage(f *results.File) *htmlPage {
 	p.Knee = kneePlot(views)
 	p.Memory = memoryPlot(views)
 	p.Timeline = timelinePlot(views)
-	p.Matrices = matricesOf(f, colorOf)
+	p.Matrices = append(matricesOf(f, colorOf), robustnessMatrix(f, colorOf)...)
 
 	for _, group := range [][]*plot{p.Throughput, p.Spectra, {p.Knee, p.Memory, p.Timeline}} {
 		for _, pl := range group {

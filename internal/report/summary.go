@@ -200,7 +200,7 @@ func Markdown(w io.Writer, f *results.File) error {
 		}
 	}
 	p("# wsgibench results\n\n")
-	probesOnly := len(f.Runs) == 0 && len(f.Conformance) > 0 // wsgibench probe
+	probesOnly := len(f.Runs) == 0 && (len(f.Conformance) > 0 || len(f.Robustness) > 0) // wsgibench probe or trouble
 	if !probesOnly {
 		mdVerdict(p, f)
 	}
@@ -224,7 +224,7 @@ func Markdown(w io.Writer, f *results.File) error {
 		p("- **App:** %s\n", describeApp(f))
 	}
 	if probesOnly {
-		p("- **Probes:** conformance only (wsgibench probe): no load, so no verdict\n")
+		p("- **Suites only** (wsgibench probe or trouble): no trials, so no verdict\n")
 	} else {
 		load := describeLoad(f)
 		p("- **Load:** %s; %d trials × %s after %s warm-up each, every trial on a freshly started server, interleaved in seeded-random order (seed %d)\n",
@@ -310,6 +310,7 @@ func Markdown(w io.Writer, f *results.File) error {
 		p("\n")
 	}
 	mdConformance(p, f)
+	mdRobustness(p, f)
 	var failed []results.Run
 	for _, r := range f.Runs {
 		if r.Error != "" {

@@ -32,7 +32,10 @@ type File struct {
 	// Conformance holds the HTTP/1.1 and PEP 3333 probes' verdicts, one
 	// entry per server probed (package probe).
 	Conformance []Conformance `json:"conformance,omitempty"`
-	Warnings    []string      `json:"warnings,omitempty"`
+	// Robustness holds the trouble scenarios' results, one entry per
+	// server (package trouble).
+	Robustness []Robustness `json:"robustness,omitempty"`
+	Warnings   []string     `json:"warnings,omitempty"`
 	// Verdict and Ranking answer "which server should I run my app on",
 	// derived from Runs by package rank; reports render them as stored.
 	Verdict *Verdict `json:"verdict,omitempty"`
@@ -54,6 +57,34 @@ type Conformance struct {
 	Score float64 `json:"score"`
 	// Failed is why the server could not be probed at all.
 	Failed string `json:"failed,omitempty"`
+}
+
+// Robustness is how one server's ordinary clients fared while trouble was
+// made: the evidence the ranking's robustness metric reads.
+type Robustness struct {
+	Server    string        `json:"server"`
+	Version   string        `json:"version"`
+	Shape     Shape         `json:"shape"`
+	Scenarios []TroubleCase `json:"scenarios"`
+	// Score is the mean of the scenarios' retained shares, 0-1.
+	Score float64 `json:"score"`
+	// Failed is why the server could not be tried at all.
+	Failed string `json:"failed,omitempty"`
+}
+
+// TroubleCase is one scenario on one server: the victims' throughput
+// alone and under the trouble, and what share of it they kept.
+type TroubleCase struct {
+	ID          string  `json:"id"`
+	Title       string  `json:"title"`
+	BaselineRPS float64 `json:"baseline_rps"`
+	TroubleRPS  float64 `json:"trouble_rps"`
+	Retained    float64 `json:"retained"` // TroubleRPS / BaselineRPS, at most 1
+	Errors      int64   `json:"errors"`   // victims' failed requests during the trouble
+	P99MS       float64 `json:"p99_ms"`   // victims' p99 during the trouble
+	Recovered   bool    `json:"recovered"`
+	Detail      string  `json:"detail"`
+	Error       string  `json:"error,omitempty"` // the scenario could not run
 }
 
 // ProbeCase is one probe's verdict on one server.

@@ -17,6 +17,8 @@ framed a request, not only whether it answered:
   /probe/error               raises before start_response
   /probe/error-after         yields a chunk, then raises
   /probe/smuggled            answers SMUGGLED: a request no client sent whole
+  /probe/sleep?ms=N          waits N ms (at most 60 s): a hung request, for the
+                             trouble suite
 
 WSGIBENCH_PROBE_DIR names a directory the close() marks go to, shared by
 every process of the server.
@@ -26,6 +28,7 @@ import hashlib
 import json
 import os
 import sys
+import time
 
 SMUGGLED = b"SMUGGLED"
 
@@ -227,6 +230,14 @@ def application(environ, start_response):
         raise RuntimeError("wsgibench probe: failure before start_response")
     if path == "/probe/error-after":
         return _error_after(start_response)
+    if path == "/probe/sleep":
+        ms = 0
+        for part in environ.get("QUERY_STRING", "").split("&"):
+            k, _, v = part.partition("=")
+            if k == "ms" and v.isdigit():
+                ms = min(int(v), 60000)
+        time.sleep(ms / 1000.0)  # looked up now, so monkey-patching applies
+        return _text(start_response, b"slept")
     if path == "/probe/smuggled":
         sys.stderr.write("wsgibench probe: a smuggled request reached the app\n")
         return _text(start_response, SMUGGLED)

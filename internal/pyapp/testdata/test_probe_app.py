@@ -76,6 +76,7 @@ class Endpoints(unittest.TestCase):
         with self.assertRaises(RuntimeError):
             call(APP, "GET", "/probe/error-after", validate=False)
         self.assertEqual(call(APP, "GET", "/probe/smuggled").body, b"SMUGGLED")
+        self.assertEqual(call(APP, "GET", "/probe/sleep", query="ms=10").body, b"slept")
         self.assertEqual(call(APP, "GET", "/plaintext").body, b"Hello, World!")
         self.assertEqual(call(APP, "GET", "/nope").status, 404)
 

@@ -1,0 +1,170 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/wsgibench/wsgibench/internal/results"
+)
+
+// retainedClass grades a scenario's retained share for the matrices: kept
+// most of its throughput, lost much, or was stalled.
+func retainedClass(t results.TroubleCase) string {
+	switch {
+	case t.Error != "":
+		return "na"
+	case t.Retained >= 0.8:
+		return "pass"
+	case t.Retained >= 0.3:
+		return "warn"
+	}
+	return "fail"
+}
+
+func retainedText(t results.TroubleCase) string {
+	if t.Error != "" {
+		return "·"
+	}
+	return fmt.Sprintf("%.0f%%", 100*t.Retained)
+}
+
+// RobustnessTable prints each server's scenario results (for stdout).
+func RobustnessTable(w io.Writer, f *results.File) {
+	if len(f.Robustness) == 0 {
+		return
+	}
+	var ids []string
+	seen := map[string]bool{}
+	for _, r := range f.Robustness {
+		for _, sc := range r.Scenarios {
+			if !seen[sc.ID] {
+				seen[sc.ID] = true
+				ids = append(ids, sc.ID)
+			}
+		}
+	}
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "SERVER\tSHAPE\tSCORE\t%s\n", strings.ToUpper(strings.Join(ids, "\t")))
+	for _, r := range f.Robustness {
+		if r.Failed != "" {
+			fmt.Fprintf(tw, "%s\t%s\t-\tnot tried: %s\n", r.Server, r.Shape, firstLine(r.Failed))
+			continue
+		}
+		cells := make([]string, len(ids))
+		for i, id := range ids {
+			cells[i] = "-"
+			for _, sc := range r.Scenarios {
+				if sc.ID == id {
+					cells[i] = retainedText(sc)
+				}
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.0f%%\t%s\n", r.Server, r.Shape, 100*r.Score, strings.Join(cells, "\t"))
+	}
+	tw.Flush()
+}
+
+// mdRobustness writes the trouble section of summary.md.
+func mdRobustness(p func(string, ...any), f *results.File) {
+	if len(f.Robustness) == 0 {
+		return
+	}
+	p("## Under trouble\n\n")
+	p("Each server (fresh for every scenario) served a few closed-loop clients alone for a baseline, then while trouble was made; each cell is the share of the baseline throughput those clients kept (✓ ≥ 80%%, ! ≥ 30%%, ✗ below). The score is the mean.\n\n")
+	var ids, titles []string
+	seen := map[string]bool{}
+	for _, r := range f.Robustness {
+		for _, sc := range r.Scenarios {
+			if !seen[sc.ID] {
+				seen[sc.ID] = true
+				ids, titles = append(ids, sc.ID), append(titles, sc.Title)
+			}
+		}
+	}
+	p("| server | shape | score |")
+	for _, id := range ids {
+		p(" %s |", id)
+	}
+	p("\n|---|---|--:|")
+	for range ids {
+		p("--:|")
+	}
+	p("\n")
+	for _, r := range f.Robustness {
+		if r.Failed != "" {
+			p("| %s %s | %s | - | not tried: %s |\n", r.Server, r.Version, r.Shape, mdEscape(firstLine(r.Failed)))
+			continue
+		}
+		p("| %s %s | %s | %.0f%% |", r.Server, r.Version, r.Shape, 100*r.Score)
+		for _, id := range ids {
+			cell := "-"
+			for _, sc := range r.Scenarios {
+				if sc.ID == id {
+					cell = retainedText(sc) + " " + map[string]string{"pass": "✓", "warn": "!", "fail": "✗", "na": ""}[retainedClass(sc)]
+				}
+			}
+			p(" %s |", strings.TrimSpace(cell))
+		}
+		p("\n")
+	}
+	p("\n")
+	for i, id := range ids {
+		p("- **%s**: %s\n", id, titles[i])
+	}
+	p("\nWhat was seen, where the clients lost more than a fifth:\n\n")
+	for _, r := range f.Robustness {
+		var lines []string
+		for _, sc := range r.Scenarios {
+			switch {
+			case sc.Error != "":
+				lines = append(lines, fmt.Sprintf("  - %s: could not run: %s", sc.ID, mdEscape(firstLine(sc.Error))))
+			case sc.Retained < 0.8:
+				lines = append(lines, fmt.Sprintf("  - %s: %s (p99 %.0f ms)", sc.ID, mdEscape(sc.Detail), sc.P99MS))
+			}
+		}
+		if len(lines) > 0 {
+			p("- **%s** %s\n%s\n", r.Server, r.Shape, strings.Join(lines, "\n"))
+		}
+	}
+	p("\n")
+}
+
+// robustnessMatrix is the trouble suite for report.html.
+func robustnessMatrix(f *results.File, colorOf map[string]int) []matrix {
+	if len(f.Robustness) == 0 {
+		return nil
+	}
+	m := matrix{ID: "matrix-robustness", Title: "Under trouble: throughput the other clients kept",
+		Caption: "Each cell: the share of a few closed-loop clients' baseline throughput they kept while the scenario ran " +
+			"(green ≥ 80%, amber ≥ 30%, red below). Hover for what was done and seen."}
+	col := map[string]int{}
+	for _, r := range f.Robustness {
+		for _, sc := range r.Scenarios {
+			if _, ok := col[sc.ID]; !ok {
+				col[sc.ID] = len(m.Columns)
+				m.Columns = append(m.Columns, sc.ID)
+			}
+		}
+	}
+	for _, r := range f.Robustness {
+		row := matrixRow{Label: r.Server, Color: colorOf[r.Server]}
+		if r.Failed == "" {
+			row.Label = fmt.Sprintf("%s %s (%.0f%%)", r.Server, r.Shape, 100*r.Score)
+		}
+		row.Cells = make([]matrixCell, len(m.Columns))
+		for i := range row.Cells {
+			row.Cells[i] = matrixCell{Text: "·", Class: "na", Title: "not run: " + r.Failed}
+		}
+		for _, sc := range r.Scenarios {
+			title := sc.Title + ": " + sc.Detail
+			if sc.Error != "" {
+				title = sc.Title + ": could not run: " + sc.Error
+			}
+			row.Cells[col[sc.ID]] = matrixCell{Text: retainedText(sc), Class: retainedClass(sc), Title: title}
+		}
+		m.Rows = append(m.Rows, row)
+	}
+	return []matrix{m}
+}

@@ -1,0 +1,122 @@
+package trouble
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Scenarios lists every scenario, in the order they run.
+func Scenarios() []Scenario {
+	return []Scenario{
+		{"slow-headers", "slow clients send their request headers a line every half second (slowloris)", slowHeaders},
+		{"slow-body", "slow clients send a 100 KB request body a byte every half second", slowBody},
+		{"hung-request", "one request hangs in the app for a minute", hungRequest},
+		{"worker-killed", "the busiest worker process is killed with SIGKILL mid-load", workerKilled},
+	}
+}
+
+// drip is how often a slow client sends its next bit.
+const drip = 500 * time.Millisecond
+
+// slowClients opens n connections that write head, then next(k) every
+// drip until ctx ends. It counts the connections the server closed on
+// them before the end: the server's defence, if it has one.
+func slowClients(ctx context.Context, s Server, n int, head string, next func(k int) string) (dropped *atomic.Int64, done <-chan struct{}) {
+	dropped = new(atomic.Int64)
+	done = group(n, func(int) {
+		d := net.Dialer{Timeout: time.Second}
+		c, err := d.DialContext(ctx, "tcp", s.Addr())
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		stop := context.AfterFunc(ctx, func() { c.Close() })
+		defer stop()
+		lost := func() {
+			if ctx.Err() == nil {
+				dropped.Add(1)
+			}
+		}
+		go func() {
+			// A server that answers (408, 400) or closes is read to EOF, so
+			// the drop is seen even between drips.
+			io.Copy(io.Discard, c)
+			lost()
+			c.Close()
+		}()
+		if _, err := io.WriteString(c, head); err != nil {
+			return
+		}
+		t := time.NewTicker(drip)
+		defer t.Stop()
+		for k := 0; ; k++ {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if _, err := io.WriteString(c, next(k)); err != nil {
+				return
+			}
+		}
+	})
+	return dropped, done
+}
+
+func slowDetail(n int, what string, dropped *atomic.Int64) func() string {
+	return func() string {
+		if d := dropped.Load(); d > 0 {
+			return fmt.Sprintf("%d slow clients %s; the server dropped %d of them early", n, what, d)
+		}
+		return fmt.Sprintf("%d slow clients %s; the server kept them all", n, what)
+	}
+}
+
+func slowHeaders(ctx context.Context, s Server, o Options) (func() string, <-chan struct{}, error) {
+	dropped, done := slowClients(ctx, s, o.Attackers, "GET /plaintext HTTP/1.1\r\nHost: trouble\r\n",
+		func(k int) string { return fmt.Sprintf("X-Slow-%d: %s\r\n", k, strings.Repeat("a", 8)) })
+	return slowDetail(o.Attackers, "sent headers a line every 0.5 s", dropped), done, nil
+}
+
+func slowBody(ctx context.Context, s Server, o Options) (func() string, <-chan struct{}, error) {
+	dropped, done := slowClients(ctx, s, o.Attackers,
+		"POST /probe/echo HTTP/1.1\r\nHost: trouble\r\nContent-Type: text/plain\r\nContent-Length: 100000\r\n\r\n",
+		func(int) string { return "x" })
+	return slowDetail(o.Attackers, "sent a body a byte every 0.5 s", dropped), done, nil
+}
+
+func hungRequest(ctx context.Context, s Server, o Options) (func() string, <-chan struct{}, error) {
+	_, done := slowClients(ctx, s, 1, "GET /probe/sleep?ms=60000 HTTP/1.1\r\nHost: trouble\r\n\r\n",
+		func(int) string { return "" })
+	return fixed("one request left waiting on a 60 s sleep in the app"), done, nil
+}
+
+func workerKilled(ctx context.Context, s Server, o Options) (func() string, <-chan struct{}, error) {
+	pid, what := s.Main(), "the server's only process"
+	if ws := s.Workers(); len(ws) > 0 {
+		pid, what = ws[0], "its busiest worker process"
+	}
+	if pid <= 0 {
+		return nil, nil, fmt.Errorf("no process to kill")
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		// Mid-load: once the victims are under way.
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(lead + 300*time.Millisecond):
+		}
+		syscall.Kill(pid, syscall.SIGKILL)
+	}()
+	return fixed(fmt.Sprintf("killed %s (pid %d) 0.3 s into the window", what, pid)), done, nil
+}
+
+func fixed(s string) func() string { return func() string { return s } }

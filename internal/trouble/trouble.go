@@ -1,0 +1,211 @@
+// Package trouble measures what a server keeps doing for its ordinary
+// clients while something goes wrong: the robustness half of the verdict's
+// non-speed evidence, beside package probe's correctness.
+//
+// Each [Scenario] runs on a freshly started server. A victim load (a few
+// closed-loop connections, package load) runs first alone for a baseline,
+// then again while the scenario makes trouble: slow clients holding
+// connections, a request that hangs, a worker killed. The result is how much
+// of the baseline throughput the victims kept during the trouble (0-1),
+// with their errors and p99, and in the timeline's last second whether the
+// server had recovered.
+//
+// Everything targets the server's loopback address, and every scenario is
+// bounded: a fixed number of connections for a fixed window, after which
+// all of them are closed.
+package trouble
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/wsgibench/wsgibench/internal/load"
+)
+
+// lead is how long the trouble runs before the victims' measured window.
+const lead = 250 * time.Millisecond
+
+// Server is the server under test as the scenarios need it.
+type Server interface {
+	Addr() string
+	// Workers are the server's processes other than its main one,
+	// busiest first; empty when it runs in one process.
+	Workers() []int
+	// Main is the server's main process.
+	Main() int
+	// Restart replaces the server with a fresh one.
+	Restart(ctx context.Context) error
+}
+
+// Scenario is one kind of trouble.
+type Scenario struct {
+	ID    string
+	Title string // what happens, as a sentence
+	// make starts the trouble, returns at once, and stops it when ctx
+	// ends; done is closed once every connection it opened is closed,
+	// and detail then says what was done and seen.
+	make func(ctx context.Context, s Server, o Options) (detail func() string, done <-chan struct{}, err error)
+}
+
+// Options size the scenarios.
+type Options struct {
+	Victims   int           // victim connections; default 4
+	Baseline  time.Duration // victim load alone; default 1s
+	Window    time.Duration // victim load under trouble; default 3s
+	Attackers int           // slow clients; default 64
+	// Victim is the victims' request; default GET /plaintext.
+	Victim load.Template
+}
+
+func (o Options) withDefaults() Options {
+	if o.Victims <= 0 {
+		o.Victims = 4
+	}
+	if o.Baseline <= 0 {
+		o.Baseline = time.Second
+	}
+	if o.Window <= 0 {
+		o.Window = 3 * time.Second
+	}
+	if o.Attackers <= 0 {
+		o.Attackers = 64
+	}
+	if o.Victim.Path == "" {
+		o.Victim = load.Template{Path: "/plaintext"}
+	}
+	return o
+}
+
+// Result is one scenario on one server.
+type Result struct {
+	Scenario    Scenario
+	BaselineRPS float64 // victims' 2xx responses per second, alone
+	TroubleRPS  float64 // … during the trouble
+	// Retained is TroubleRPS / BaselineRPS, at most 1: the score.
+	Retained  float64
+	Errors    int64         // victims' failed requests during the trouble
+	P99       time.Duration // victims' p99 during the trouble
+	Recovered bool          // the window's last second had ≥ half the baseline rate
+	Detail    string        // what was done, and what was seen
+	Err       error         // the scenario could not run
+}
+
+// Run runs scenarios (all when nil) against s in order, restarting it
+// before every scenario but the first.
+func Run(ctx context.Context, s Server, scenarios []Scenario, o Options) []Result {
+	if scenarios == nil {
+		scenarios = Scenarios()
+	}
+	o = o.withDefaults()
+	var out []Result
+	for i, sc := range scenarios {
+		if ctx.Err() != nil {
+			break
+		}
+		if i > 0 {
+			if err := s.Restart(ctx); err != nil {
+				out = append(out, Result{Scenario: sc, Err: fmt.Errorf("restarting the server: %w", err)})
+				continue
+			}
+		}
+		r := runOne(ctx, s, sc, o)
+		if ctx.Err() != nil {
+			break
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func runOne(ctx context.Context, s Server, sc Scenario, o Options) Result {
+	res := Result{Scenario: sc}
+	cfg := load.Config{Addr: s.Addr(), Mix: []load.Template{o.Victim}, Connections: o.Victims,
+		Duration: o.Baseline, Timeout: o.Window}
+	base, err := load.Run(ctx, cfg)
+	if err != nil {
+		res.Err = fmt.Errorf("baseline: %w", err)
+		return res
+	}
+	res.BaselineRPS = goodRate(base)
+	if res.BaselineRPS == 0 {
+		res.Err = fmt.Errorf("baseline: no request succeeded (errors %+v)", base.Errors)
+		return res
+	}
+	tctx, stop := context.WithCancel(ctx)
+	detail, done, err := sc.make(tctx, s, o)
+	if err != nil {
+		stop()
+		res.Err = err
+		return res
+	}
+	// Let the trouble take hold (slow clients connect and queue) before
+	// the victims arrive, as they would on a server already under it.
+	select {
+	case <-ctx.Done():
+	case <-time.After(lead):
+	}
+	cfg.Duration = o.Window
+	under, err := load.Run(ctx, cfg)
+	stop()
+	<-done
+	if err != nil {
+		res.Err = fmt.Errorf("victim load: %w", err)
+		return res
+	}
+	res.TroubleRPS = goodRate(under)
+	res.Retained = math.Min(1, res.TroubleRPS/res.BaselineRPS)
+	res.Errors = under.Errors.Total()
+	res.P99 = time.Duration(under.Latency.ValueAtPercentile(99)) * time.Microsecond
+	// The last entry may cover less than a second; take the last full one.
+	if full := min(int(under.Elapsed/time.Second), len(under.Timeline)); full >= 1 {
+		last := under.Timeline[full-1]
+		res.Recovered = float64(last.Requests-last.Errors) >= res.BaselineRPS/2
+	}
+	res.Detail = fmt.Sprintf("%s; the victims kept %.0f%% of %.0f req/s", detail(), 100*res.Retained, res.BaselineRPS)
+	if res.Errors > 0 {
+		res.Detail += fmt.Sprintf(", with %d failed requests", res.Errors)
+	}
+	if !res.Recovered {
+		res.Detail += "; not recovered by the end"
+	}
+	return res
+}
+
+// goodRate is the 2xx responses per second of a run.
+func goodRate(r *load.Result) float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.Requests-r.Errors.Status) / r.Elapsed.Seconds()
+}
+
+// Score is the mean of the results' Retained, over the scenarios that ran;
+// ok is false when none did.
+func Score(rs []Result) (score float64, ok bool) {
+	n := 0
+	for _, r := range rs {
+		if r.Err == nil {
+			score += r.Retained
+			n++
+		}
+	}
+	if n == 0 {
+		return 0, false
+	}
+	return score / float64(n), true
+}
+
+// group runs fn on n goroutines and closes the returned channel when all
+// have returned.
+func group(n int, fn func(i int)) <-chan struct{} {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { fn(i) })
+	}
+	go func() { wg.Wait(); close(done) }()
+	return done
+}

@@ -1,0 +1,173 @@
+package trouble
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/plaintext", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "Hello, World!") })
+	mux.HandleFunc("/probe/echo", func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		io.WriteString(w, "{}")
+	})
+	mux.HandleFunc("/probe/sleep", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(3 * time.Second): // longer than a test's window
+		}
+	})
+	return mux
+}
+
+// fake is a server for the scenarios: an address and, for worker-killed,
+// a process standing in for the server's.
+type fake struct {
+	addr     string
+	main     int
+	restarts int
+}
+
+func (f *fake) Addr() string                  { return f.addr }
+func (f *fake) Workers() []int                { return nil }
+func (f *fake) Main() int                     { return f.main }
+func (f *fake) Restart(context.Context) error { f.restarts++; return nil }
+
+// serial serves one connection at a time and closes it after the
+// response, as gunicorn's sync worker does: the kind of server slow
+// clients stall.
+func serial(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		h := handler()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			br := bufio.NewReader(c)
+			for {
+				c.SetReadDeadline(time.Now().Add(5 * time.Second))
+				req, err := http.ReadRequest(br)
+				if err != nil {
+					break
+				}
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				resp := rec.Result()
+				resp.ContentLength = int64(rec.Body.Len())
+				resp.Close = true
+				resp.Write(c)
+				break
+			}
+			c.Close()
+		}
+	})
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	return ln.Addr().String()
+}
+
+var quick = Options{Baseline: 300 * time.Millisecond, Window: time.Second, Attackers: 8}
+
+func only(id string) []Scenario {
+	for _, s := range Scenarios() {
+		if s.ID == id {
+			return []Scenario{s}
+		}
+	}
+	panic(id)
+}
+
+// Slow clients stall a server that serves one connection at a time, and
+// do not stall one with a goroutine per connection: the score tells them
+// apart.
+func TestSlowClientsSeparateServers(t *testing.T) {
+	concurrent := httptest.NewServer(handler())
+	defer concurrent.Close()
+	for _, id := range []string{"slow-headers", "slow-body"} {
+		t.Run(id, func(t *testing.T) {
+			good := Run(context.Background(), &fake{addr: concurrent.Listener.Addr().String()}, only(id), quick)[0]
+			bad := Run(context.Background(), &fake{addr: serial(t)}, only(id), quick)[0]
+			t.Logf("concurrent: %s\nserial: %s", good.Detail, bad.Detail)
+			if good.Err != nil || bad.Err != nil {
+				t.Fatalf("errors: %v, %v", good.Err, bad.Err)
+			}
+			if good.Retained < 0.5 {
+				t.Errorf("a goroutine per connection kept only %.0f%%", 100*good.Retained)
+			}
+			if bad.Retained > 0.2 || bad.Recovered {
+				t.Errorf("a serial server kept %.0f%% (recovered %v) under slow clients", 100*bad.Retained, bad.Recovered)
+			}
+			if !strings.Contains(good.Detail, "8 slow clients") {
+				t.Errorf("detail %q", good.Detail)
+			}
+		})
+	}
+}
+
+func TestHungRequest(t *testing.T) {
+	concurrent := httptest.NewServer(handler())
+	defer concurrent.Close()
+	r := Run(context.Background(), &fake{addr: concurrent.Listener.Addr().String()}, only("hung-request"), quick)[0]
+	if r.Err != nil || r.Retained < 0.5 {
+		t.Errorf("%v: kept %.0f%%: %s", r.Err, 100*r.Retained, r.Detail)
+	}
+	r = Run(context.Background(), &fake{addr: serial(t)}, only("hung-request"), quick)[0]
+	if r.Err != nil || r.Retained > 0.2 {
+		t.Errorf("serial server with a hung request: %v: kept %.0f%%: %s", r.Err, 100*r.Retained, r.Detail)
+	}
+}
+
+// worker-killed kills the process the server names; with no workers, its
+// main one.
+func TestWorkerKilled(t *testing.T) {
+	concurrent := httptest.NewServer(handler())
+	defer concurrent.Close()
+	victim := exec.Command("sleep", "60")
+	if err := victim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- victim.Wait() }()
+	f := &fake{addr: concurrent.Listener.Addr().String(), main: victim.Process.Pid}
+	rs := Run(context.Background(), f, append(only("worker-killed"), only("hung-request")...), quick)
+	if len(rs) != 2 || f.restarts != 1 {
+		t.Fatalf("%d results, %d restarts", len(rs), f.restarts)
+	}
+	select {
+	case err := <-exited:
+		if err == nil || !strings.Contains(err.Error(), "killed") {
+			t.Errorf("victim process exited with %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		victim.Process.Kill()
+		t.Fatal("the process was not killed")
+	}
+	if !strings.Contains(rs[0].Detail, "the server's only process") {
+		t.Errorf("detail %q", rs[0].Detail)
+	}
+}
+
+func TestScore(t *testing.T) {
+	rs := []Result{{Retained: 1}, {Retained: 0.5}, {Retained: 0, Err: io.EOF}}
+	if s, ok := Score(rs); !ok || s != 0.75 {
+		t.Errorf("Score = %v, %v", s, ok)
+	}
+	if _, ok := Score(nil); ok {
+		t.Error("Score of nothing is ok")
+	}
+}
