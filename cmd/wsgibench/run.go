@@ -83,14 +83,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		fmt.Fprintln(stdout)
 		report.Table(stdout, file)
-		if len(file.Conformance) > 0 {
-			fmt.Fprintln(stdout)
-			report.ConformanceTable(stdout, file)
-		}
-		if len(file.Robustness) > 0 {
-			fmt.Fprintln(stdout)
-			report.RobustnessTable(stdout, file)
-		}
+		suiteTables(stdout, file)
 		fmt.Fprintf(stdout, "\nresults: %s\nsummary: %s\nreport:  %s\ndeploy:  %s\n", filepath.Join(o.Out, plan.ResultsName),
 			filepath.Join(o.Out, "summary.md"), filepath.Join(o.Out, "report.html"), filepath.Join(o.Out, "deploy"))
 	}
@@ -139,6 +132,18 @@ func normalizeFailure(s string) string {
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
 	return s
+}
+
+// suiteTables prints the suites' tables, each after a blank line.
+func suiteTables(w io.Writer, f *results.File) {
+	if len(f.Conformance) > 0 {
+		fmt.Fprintln(w)
+		report.ConformanceTable(w, f)
+	}
+	if len(f.Robustness) > 0 {
+		fmt.Fprintln(w)
+		report.RobustnessTable(w, f)
+	}
 }
 
 // writeReports renders summary.md and report.html from the results alone.
@@ -275,14 +280,7 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if len(f.Runs) > 0 {
 		report.Table(stdout, f)
 	}
-	if len(f.Conformance) > 0 {
-		fmt.Fprintln(stdout)
-		report.ConformanceTable(stdout, f)
-	}
-	if len(f.Robustness) > 0 {
-		fmt.Fprintln(stdout)
-		report.RobustnessTable(stdout, f)
-	}
+	suiteTables(stdout, f)
 	fmt.Fprintf(stdout, "\nsummary: %s\nreport:  %s\n", filepath.Join(dir, "summary.md"), filepath.Join(dir, "report.html"))
 	return nil
 }

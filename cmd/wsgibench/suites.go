@@ -10,7 +10,6 @@ import (
 
 	"github.com/wsgibench/wsgibench/internal/plan"
 	"github.com/wsgibench/wsgibench/internal/probe"
-	"github.com/wsgibench/wsgibench/internal/report"
 	"github.com/wsgibench/wsgibench/internal/results"
 	"github.com/wsgibench/wsgibench/internal/trouble"
 )
@@ -90,9 +89,7 @@ func cmdSuite(ctx context.Context, suite string, args []string, stdout, stderr i
 		if werr := writeReports(o.Out, file); werr != nil && err == nil {
 			err = werr
 		}
-		fmt.Fprintln(stdout)
-		report.ConformanceTable(stdout, file)
-		report.RobustnessTable(stdout, file)
+		suiteTables(stdout, file)
 		fmt.Fprintf(stdout, "\nresults: %s\nsummary: %s\nreport:  %s\n", filepath.Join(o.Out, plan.ResultsName),
 			filepath.Join(o.Out, "summary.md"), filepath.Join(o.Out, "report.html"))
 	}

@@ -197,13 +197,17 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 			return file, err
 		}
 	}
+	suiteCells := cells
+	if !o.SuitesOnly {
+		suiteCells = servedCells(cells, file.Runs)
+	}
 	if !o.NoProbe && ctx.Err() == nil {
-		if err := r.conformance(ctx, cells, file, outPath); err != nil {
+		if err := r.conformance(ctx, suiteCells, file, outPath); err != nil {
 			return file, err
 		}
 	}
 	if !o.NoTrouble && ctx.Err() == nil {
-		if err := r.robustness(ctx, cells, file, outPath); err != nil {
+		if err := r.robustness(ctx, suiteCells, file, outPath); err != nil {
 			return file, err
 		}
 	}
@@ -469,6 +473,25 @@ func suiteNames(o Options) string {
 		return "trouble scenarios"
 	}
 	return "conformance probes and trouble scenarios"
+}
+
+// servedCells keeps the cells of servers that finished a trial: the suites
+// judge servers for the verdict, and one that never served the app has no
+// place in it (and a run whose servers cannot start must fail fast).
+func servedCells(cells []Cell, runs []results.Run) []Cell {
+	served := map[string]bool{}
+	for i, run := range runs {
+		if len(run.Trials) > 0 {
+			served[cells[i].Status.Adapter.ID] = true
+		}
+	}
+	var out []Cell
+	for _, c := range cells {
+		if served[c.Status.Adapter.ID] {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // checkDir holds wsgibench's own Python files: the import checker and the

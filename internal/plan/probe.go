@@ -82,48 +82,60 @@ func probeCells(cells []Cell) []Cell {
 	return out
 }
 
-// conformance runs the probes against every server, serving the probe app
-// (not the app under test: the probes ask what the server hands any app),
-// and writes the results file after each server.
-func (r *runner) conformance(ctx context.Context, cells []Cell, file *results.File, outPath string) error {
-	cases := probe.Cases()
-	if r.o.ProbeCases != nil {
-		cases = r.o.ProbeCases
-	}
-	for n, c := range probeCells(cells) {
+// eachServer runs one suite on every server, once each at its first cell:
+// run gives the server's log line (or why it failed) and keeps its result
+// in file, which is written after each server. An interrupted server is
+// not a result and is not kept.
+func (r *runner) eachServer(ctx context.Context, suite string, cells []Cell, file *results.File, outPath string,
+	run func(c Cell) (line, failed string, keep func())) error {
+	servers := probeCells(cells)
+	for n, c := range servers {
 		if ctx.Err() != nil {
 			return nil
 		}
 		began := time.Now()
-		conf := r.probeOne(ctx, c, cases)
+		line, failed, keep := run(c)
 		if ctx.Err() != nil {
-			return nil // an interrupted probe run is not a result
+			return nil
 		}
-		file.Conformance = append(file.Conformance, conf)
-		prefix := fmt.Sprintf("[probes %d/%d] %-18s", n+1, len(probeCells(cells)), c.Status.Adapter.ID)
-		if conf.Failed != "" {
-			fmt.Fprintf(r.log, "%s  FAILED: %s\n", prefix, oneLine(conf.Failed))
+		keep()
+		prefix := fmt.Sprintf("[%s %d/%d] %-18s", suite, n+1, len(servers), c.Status.Adapter.ID)
+		if failed != "" {
+			fmt.Fprintf(r.log, "%s  FAILED: %s\n", prefix, oneLine(failed))
 		} else {
-			var failed []string
-			for _, pc := range conf.Cases {
-				if pc.Outcome == string(probe.Fail) {
-					failed = append(failed, pc.ID)
-				}
-			}
-			line := fmt.Sprintf("%s  %d pass, %d warn, %d fail", prefix, conf.Pass, conf.Warn, conf.Fail)
-			if conf.Error > 0 {
-				line += fmt.Sprintf(", %d not run", conf.Error)
-			}
-			if len(failed) > 0 {
-				line += " (" + strings.Join(failed, ", ") + ")"
-			}
-			fmt.Fprintf(r.log, "%s (%s)\n", line, time.Since(began).Round(100*time.Millisecond))
+			fmt.Fprintf(r.log, "%s  %s (%s)\n", prefix, line, time.Since(began).Round(100*time.Millisecond))
 		}
 		if err := results.Write(outPath, file); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// conformance runs the probes against every server, serving the probe app
+// (not the app under test: the probes ask what the server hands any app).
+func (r *runner) conformance(ctx context.Context, cells []Cell, file *results.File, outPath string) error {
+	cases := probe.Cases()
+	if r.o.ProbeCases != nil {
+		cases = r.o.ProbeCases
+	}
+	return r.eachServer(ctx, "probes", cells, file, outPath, func(c Cell) (string, string, func()) {
+		conf := r.probeOne(ctx, c, cases)
+		var failed []string
+		for _, pc := range conf.Cases {
+			if pc.Outcome == string(probe.Fail) {
+				failed = append(failed, pc.ID)
+			}
+		}
+		line := fmt.Sprintf("%d pass, %d warn, %d fail", conf.Pass, conf.Warn, conf.Fail)
+		if conf.Error > 0 {
+			line += fmt.Sprintf(", %d not run", conf.Error)
+		}
+		if len(failed) > 0 {
+			line += " (" + strings.Join(failed, ", ") + ")"
+		}
+		return line, conf.Failed, func() { file.Conformance = append(file.Conformance, conf) }
+	})
 }
 
 func (r *runner) probeOne(ctx context.Context, c Cell, cases []probe.Case) results.Conformance {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/wsgibench/wsgibench/internal/probe"
 	"github.com/wsgibench/wsgibench/internal/proc"
+	"github.com/wsgibench/wsgibench/internal/results"
 	"github.com/wsgibench/wsgibench/internal/server"
 )
 
@@ -77,5 +78,21 @@ func TestProbeEveryServer(t *testing.T) {
 				t.Errorf("tagged processes left after probing: %v", left)
 			}
 		})
+	}
+}
+
+// Only servers that finished a trial are judged by the suites: one that
+// never served the app is out of the verdict already, and a run whose
+// servers cannot start must fail fast.
+func TestServedCells(t *testing.T) {
+	cell := func(id string) Cell { return Cell{Status: server.Status{Adapter: &server.Adapter{ID: id}}} }
+	cells := []Cell{cell("a"), cell("a"), cell("b"), cell("c")}
+	runs := []results.Run{{Trials: nil}, {Trials: []results.Trial{{}}}, {Error: "never ready"}, {Trials: []results.Trial{{}}}}
+	var got []string
+	for _, c := range servedCells(cells, runs) {
+		got = append(got, c.Status.Adapter.ID)
+	}
+	if strings.Join(got, ",") != "a,a,c" {
+		t.Errorf("served cells %v, want a,a,c", got)
 	}
 }

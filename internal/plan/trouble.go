@@ -11,42 +11,24 @@ import (
 
 // robustness runs the trouble scenarios against every server, around the
 // probe app (the scenarios ask how the server shields its other clients,
-// whatever the app), writing the results file after each server.
+// whatever the app).
 func (r *runner) robustness(ctx context.Context, cells []Cell, file *results.File, outPath string) error {
 	scenarios := trouble.Scenarios()
 	if r.o.TroubleScenarios != nil {
 		scenarios = r.o.TroubleScenarios
 	}
-	servers := probeCells(cells)
-	for n, c := range servers {
-		if ctx.Err() != nil {
-			return nil
-		}
-		began := time.Now()
+	return r.eachServer(ctx, "trouble", cells, file, outPath, func(c Cell) (string, string, func()) {
 		rob := r.troubleOne(ctx, c, scenarios)
-		if ctx.Err() != nil {
-			return nil // an interrupted scenario is not a result
-		}
-		file.Robustness = append(file.Robustness, rob)
-		prefix := fmt.Sprintf("[trouble %d/%d] %-18s", n+1, len(servers), c.Status.Adapter.ID)
-		if rob.Failed != "" {
-			fmt.Fprintf(r.log, "%s  FAILED: %s\n", prefix, oneLine(rob.Failed))
-		} else {
-			line := fmt.Sprintf("%s  score %3.0f%%:", prefix, 100*rob.Score)
-			for _, sc := range rob.Scenarios {
-				if sc.Error != "" {
-					line += fmt.Sprintf(" %s failed to run;", sc.ID)
-					continue
-				}
-				line += fmt.Sprintf(" %s %.0f%%;", sc.ID, 100*sc.Retained)
+		line := fmt.Sprintf("score %3.0f%%:", 100*rob.Score)
+		for _, sc := range rob.Scenarios {
+			if sc.Error != "" {
+				line += fmt.Sprintf(" %s failed to run;", sc.ID)
+				continue
 			}
-			fmt.Fprintf(r.log, "%s (%s)\n", line, time.Since(began).Round(100*time.Millisecond))
+			line += fmt.Sprintf(" %s %.0f%%;", sc.ID, 100*sc.Retained)
 		}
-		if err := results.Write(outPath, file); err != nil {
-			return err
-		}
-	}
-	return nil
+		return line, rob.Failed, func() { file.Robustness = append(file.Robustness, rob) }
+	})
 }
 
 func (r *runner) troubleOne(ctx context.Context, c Cell, scenarios []trouble.Scenario) results.Robustness {

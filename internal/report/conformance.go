@@ -22,10 +22,11 @@ func outcomeMark(o string) string {
 	return "·"
 }
 
+// probeIDs lists the IDs of the cases with outcome ("" for all).
 func probeIDs(cs []results.ProbeCase, outcome string) []string {
 	var ids []string
 	for _, c := range cs {
-		if c.Outcome == outcome {
+		if outcome == "" || c.Outcome == outcome {
 			ids = append(ids, c.ID)
 		}
 	}

@@ -165,6 +165,32 @@ type matrixCell struct {
 	Title string // detail on hover
 }
 
+// columnsOf orders the IDs of every row's cases by first appearance, and
+// indexes them.
+func columnsOf(rows [][]string) ([]string, map[string]int) {
+	var cols []string
+	index := map[string]int{}
+	for _, ids := range rows {
+		for _, id := range ids {
+			if _, ok := index[id]; !ok {
+				index[id] = len(cols)
+				cols = append(cols, id)
+			}
+		}
+	}
+	return cols, index
+}
+
+// naRow is a matrix row whose n cells all say not run (why, if known),
+// for the caller to fill.
+func naRow(label string, color, n int, why string) matrixRow {
+	row := matrixRow{Label: label, Color: color, Cells: make([]matrixCell, n)}
+	for i := range row.Cells {
+		row.Cells[i] = matrixCell{Text: "·", Class: "na", Title: "not run: " + why}
+	}
+	return row
+}
+
 // matricesOf returns the suite matrices in f: the conformance probes.
 func matricesOf(f *results.File, colorOf map[string]int) []matrix {
 	if len(f.Conformance) == 0 {
@@ -173,24 +199,18 @@ func matricesOf(f *results.File, colorOf map[string]int) []matrix {
 	m := matrix{ID: "matrix-conformance", Title: "Conformance: HTTP/1.1 and PEP 3333",
 		Caption: "✓ pass, ! warn (legal or harmless behind a strict proxy), ✗ fail (the rule is broken), · not run. " +
 			"Hover a cell for what was seen; summary.md lists every failure in words and results.json the rule each probe cites."}
-	col := map[string]int{}
+	var ids [][]string
 	for _, c := range f.Conformance {
-		for _, pc := range c.Cases {
-			if _, ok := col[pc.ID]; !ok {
-				col[pc.ID] = len(m.Columns)
-				m.Columns = append(m.Columns, pc.ID)
-			}
-		}
+		ids = append(ids, probeIDs(c.Cases, ""))
 	}
+	var col map[string]int
+	m.Columns, col = columnsOf(ids)
 	for _, c := range f.Conformance {
-		row := matrixRow{Label: c.Server, Color: colorOf[c.Server]}
+		label := c.Server
 		if c.Failed == "" {
-			row.Label = fmt.Sprintf("%s (%.0f%%)", c.Server, 100*c.Score)
+			label = fmt.Sprintf("%s (%.0f%%)", c.Server, 100*c.Score)
 		}
-		row.Cells = make([]matrixCell, len(m.Columns))
-		for i := range row.Cells {
-			row.Cells[i] = matrixCell{Text: "·", Class: "na", Title: "not run: " + c.Failed}
-		}
+		row := naRow(label, colorOf[c.Server], len(m.Columns), c.Failed)
 		for _, pc := range c.Cases {
 			cls := pc.Outcome
 			if cls != "pass" && cls != "warn" && cls != "fail" {

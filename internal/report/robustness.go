@@ -30,21 +30,25 @@ func retainedText(t results.TroubleCase) string {
 	return fmt.Sprintf("%.0f%%", 100*t.Retained)
 }
 
+// scenarioIDs lists each server's scenario IDs.
+func scenarioIDs(f *results.File) [][]string {
+	var out [][]string
+	for _, r := range f.Robustness {
+		var ids []string
+		for _, sc := range r.Scenarios {
+			ids = append(ids, sc.ID)
+		}
+		out = append(out, ids)
+	}
+	return out
+}
+
 // RobustnessTable prints each server's scenario results (for stdout).
 func RobustnessTable(w io.Writer, f *results.File) {
 	if len(f.Robustness) == 0 {
 		return
 	}
-	var ids []string
-	seen := map[string]bool{}
-	for _, r := range f.Robustness {
-		for _, sc := range r.Scenarios {
-			if !seen[sc.ID] {
-				seen[sc.ID] = true
-				ids = append(ids, sc.ID)
-			}
-		}
-	}
+	ids, _ := columnsOf(scenarioIDs(f))
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "SERVER\tSHAPE\tSCORE\t%s\n", strings.ToUpper(strings.Join(ids, "\t")))
 	for _, r := range f.Robustness {
@@ -136,27 +140,17 @@ func robustnessMatrix(f *results.File, colorOf map[string]int) []matrix {
 	if len(f.Robustness) == 0 {
 		return nil
 	}
+	var col map[string]int
 	m := matrix{ID: "matrix-robustness", Title: "Under trouble: throughput the other clients kept",
 		Caption: "Each cell: the share of a few closed-loop clients' baseline throughput they kept while the scenario ran " +
 			"(green ≥ 80%, amber ≥ 30%, red below). Hover for what was done and seen."}
-	col := map[string]int{}
+	m.Columns, col = columnsOf(scenarioIDs(f))
 	for _, r := range f.Robustness {
-		for _, sc := range r.Scenarios {
-			if _, ok := col[sc.ID]; !ok {
-				col[sc.ID] = len(m.Columns)
-				m.Columns = append(m.Columns, sc.ID)
-			}
-		}
-	}
-	for _, r := range f.Robustness {
-		row := matrixRow{Label: r.Server, Color: colorOf[r.Server]}
+		label := r.Server
 		if r.Failed == "" {
-			row.Label = fmt.Sprintf("%s %s (%.0f%%)", r.Server, r.Shape, 100*r.Score)
+			label = fmt.Sprintf("%s %s (%.0f%%)", r.Server, r.Shape, 100*r.Score)
 		}
-		row.Cells = make([]matrixCell, len(m.Columns))
-		for i := range row.Cells {
-			row.Cells[i] = matrixCell{Text: "·", Class: "na", Title: "not run: " + r.Failed}
-		}
+		row := naRow(label, colorOf[r.Server], len(m.Columns), r.Failed)
 		for _, sc := range r.Scenarios {
 			title := sc.Title + ": " + sc.Detail
 			if sc.Error != "" {
