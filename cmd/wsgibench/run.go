@@ -44,7 +44,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.DurationVar(&o.LatencyGoal, "latency-goal", 100*time.Millisecond, "p99 goal for the capacity search")
 	noCapacity := fs.Bool("no-capacity", false, "skip the capacity search (highest open-model rate meeting --latency-goal)")
 	fs.BoolVar(&o.NoProbe, "no-probe", false, "skip the HTTP/1.1 and PEP 3333 conformance probes (about 5 s per server)")
-	fs.BoolVar(&o.NoTrouble, "no-trouble", false, "skip the trouble scenarios: slow clients, a hung request, a killed worker (about 20 s per server)")
+	fs.BoolVar(&o.NoTrouble, "no-trouble", false, "skip the trouble scenarios: slow clients, a hung request, a killed worker (about 25 s per server)")
 	fs.DurationVar(&o.CapacityProbe, "capacity-probe", 2*time.Second, "measured time per rate probed by the capacity search")
 	profile := fs.String("profile", rank.DefaultProfile, "ranking priorities: "+profileNames()+", or weights like capacity=3,p99=2,memory=1")
 	fs.StringVar(&o.Out, "out", "wsgibench-out", "output directory for results.json and summary.md")

@@ -74,7 +74,7 @@ func slowDetail(n int, what string, dropped *atomic.Int64) func() string {
 		if d := dropped.Load(); d > 0 {
 			return fmt.Sprintf("%d slow clients %s; the server dropped %d of them early", n, what, d)
 		}
-		return fmt.Sprintf("%d slow clients %s; the server kept them all", n, what)
+		return fmt.Sprintf("%d slow clients %s; the server dropped none of them", n, what)
 	}
 }
 
