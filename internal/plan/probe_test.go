@@ -2,7 +2,6 @@ package plan
 
 import (
 	"context"
-	"io"
 	"strings"
 	"testing"
 
@@ -41,12 +40,7 @@ var knownOutcomes = []struct {
 func TestProbeEveryServer(t *testing.T) {
 	needPython(t)
 	ctx := context.Background()
-	r, cells, err := prepare(ctx, Options{Python: "/usr/bin/python3", Shapes: []server.Shape{{Workers: 1, Threads: 2}},
-		Out: t.TempDir()}, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.close()
+	r, cells := prepared(t, Options{Shapes: []server.Shape{{Workers: 1, Threads: 2}}})
 	for _, c := range probeCells(cells) {
 		id := c.Status.Adapter.ID
 		t.Run(id, func(t *testing.T) {

@@ -19,12 +19,7 @@ import (
 func TestEveryServerServes(t *testing.T) {
 	needPython(t)
 	ctx := context.Background()
-	r, cells, err := prepare(ctx, Options{Python: "/usr/bin/python3", Shapes: []server.Shape{{Workers: 2, Threads: 2}},
-		Out: t.TempDir()}, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.close()
+	r, cells := prepared(t, Options{Shapes: []server.Shape{{Workers: 2, Threads: 2}}})
 	if len(cells) < 14 {
 		t.Errorf("only %d servers available; setup should provide at least 14", len(cells))
 	}
@@ -74,4 +69,17 @@ func TestEveryServerServes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// prepared is prepare for a test: the Debian interpreter, no log, and the
+// runner closed when the test ends.
+func prepared(t *testing.T, o Options) (*runner, []Cell) {
+	t.Helper()
+	o.Python, o.Out = "/usr/bin/python3", t.TempDir()
+	r, cells, err := prepare(context.Background(), o, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.close)
+	return r, cells
 }

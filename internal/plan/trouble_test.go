@@ -2,7 +2,6 @@ package plan
 
 import (
 	"context"
-	"io"
 	"strings"
 	"testing"
 
@@ -20,12 +19,8 @@ import (
 func TestTroubleServers(t *testing.T) {
 	needPython(t)
 	ctx := context.Background()
-	r, cells, err := prepare(ctx, Options{Python: "/usr/bin/python3", Servers: []string{"gunicorn-sync", "waitress", "uwsgi"},
-		Shapes: []server.Shape{{Workers: 3, Threads: 1}}, Out: t.TempDir()}, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.close()
+	r, cells := prepared(t, Options{Servers: []string{"gunicorn-sync", "waitress", "uwsgi"},
+		Shapes: []server.Shape{{Workers: 3, Threads: 1}}})
 	got := map[string]map[string]float64{}
 	for _, c := range probeCells(cells) {
 		id := c.Status.Adapter.ID

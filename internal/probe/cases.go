@@ -382,6 +382,16 @@ func rejected(r *response, err error) (Outcome, string) {
 	return Fail, fmt.Sprintf("accepted it (%s)", r)
 }
 
+// rejectedOrWarn is rejected for a request whose serving is harmless
+// enough to be a warning (saying why) rather than a failure.
+func rejectedOrWarn(r *response, err error, served string) (Outcome, string) {
+	o, d := rejected(r, err)
+	if o == Fail && r != nil && r.status == 200 {
+		return Warn, served
+	}
+	return o, d
+}
+
 func rawOnce(ctx context.Context, t *target, raw string) (*response, error) {
 	c, err := t.dial(ctx)
 	if err != nil {
@@ -402,11 +412,7 @@ func checkGarbage(ctx context.Context, t *target) (Outcome, string) {
 
 func checkNoColon(ctx context.Context, t *target) (Outcome, string) {
 	r, err := rawOnce(ctx, t, "GET /probe/echo HTTP/1.1\r\n"+host+"Not a header\r\n\r\n")
-	o, d := rejected(r, err)
-	if o == Fail && r != nil && r.status == 200 {
-		return Warn, "ignored the malformed line and served the request (RFC 9112 asks for 400)"
-	}
-	return o, d
+	return rejectedOrWarn(r, err, "ignored the malformed line and served the request (RFC 9112 asks for 400)")
 }
 
 func checkBigHeaders(n, size int) func(context.Context, *target) (Outcome, string) {
@@ -418,11 +424,7 @@ func checkBigHeaders(n, size int) func(context.Context, *target) (Outcome, strin
 		}
 		b.WriteString("\r\n")
 		r, err := rawOnce(ctx, t, b.String())
-		o, d := rejected(r, err)
-		if o == Fail && r != nil && r.status == 200 {
-			return Warn, "accepted it: no limit, so a client can make the server hold that much per request"
-		}
-		return o, d
+		return rejectedOrWarn(r, err, "accepted it: no limit, so a client can make the server hold that much per request")
 	}
 }
 

@@ -77,14 +77,11 @@ func mdRobustness(p func(string, ...any), f *results.File) {
 	}
 	p("## Under trouble\n\n")
 	p("Each server (fresh for every scenario) served a few closed-loop clients alone for a baseline, then while trouble was made; each cell is the share of the baseline throughput those clients kept (✓ ≥ 80%%, ! ≥ 30%%, ✗ below). The score is the mean.\n\n")
-	var ids, titles []string
-	seen := map[string]bool{}
+	ids, _ := columnsOf(scenarioIDs(f))
+	titles := map[string]string{}
 	for _, r := range f.Robustness {
 		for _, sc := range r.Scenarios {
-			if !seen[sc.ID] {
-				seen[sc.ID] = true
-				ids, titles = append(ids, sc.ID), append(titles, sc.Title)
-			}
+			titles[sc.ID] = sc.Title
 		}
 	}
 	p("| server | shape | score |")
@@ -114,8 +111,8 @@ func mdRobustness(p func(string, ...any), f *results.File) {
 		p("\n")
 	}
 	p("\n")
-	for i, id := range ids {
-		p("- **%s**: %s\n", id, titles[i])
+	for _, id := range ids {
+		p("- **%s**: %s\n", id, titles[id])
 	}
 	p("\nWhat was seen, where the clients lost more than a fifth:\n\n")
 	for _, r := range f.Robustness {
