@@ -287,9 +287,13 @@ func printLoadResult(w io.Writer, rawURL string, cfg load.Config, res *load.Resu
 		fmt.Fprintln(w)
 	}
 	e := res.Errors
-	fmt.Fprintf(w, "  errors       %d (connect %d, reset %d, timeout %d, status %d, protocol %d)\n",
-		e.Total(), e.Connect, e.Reset, e.Timeout, e.Status, e.Protocol)
-	fmt.Fprintf(w, "  connections  %d opened\n", res.ConnectionsOpened)
+	fmt.Fprintf(w, "  errors       %d (connect %d, reset %d, timeout %d, status %d, protocol %d, reset on reuse %d)\n",
+		e.Total(), e.Connect, e.Reset, e.Timeout, e.Status, e.Protocol, e.ResetOnReuse)
+	fmt.Fprintf(w, "  connections  %d opened", res.ConnectionsOpened)
+	if res.IdleCloseRetries > 0 {
+		fmt.Fprintf(w, ", %d requests resent after the server closed a kept-alive connection", res.IdleCloseRetries)
+	}
+	fmt.Fprintln(w)
 	if cfg.Rate > 0 {
 		fmt.Fprintf(w, "  schedule     target %s req/s, achieved %s req/s, %d late sends of %d (%d of them the generator's own delay)\n",
 			fmtRate(res.TargetRate), fmtRate(res.AchievedRate), res.LateSends, res.Sent, res.GeneratorLate)
@@ -359,6 +363,7 @@ type loadReport struct {
 	Unfinished        int64         `json:"unfinished"`
 	LateSends         int64         `json:"late_sends"`
 	GeneratorLate     int64         `json:"generator_late_sends"`
+	IdleCloseRetries  int64         `json:"idle_close_retries"`
 	Errors            loadErrors    `json:"errors"`
 	StatusCounts      map[int]int64 `json:"status_counts"`
 	ConnectionsOpened int64         `json:"connections_opened"`
@@ -379,6 +384,8 @@ type loadErrors struct {
 	Timeout  int64 `json:"timeout"`
 	Status   int64 `json:"status"`
 	Protocol int64 `json:"protocol"`
+	// ResetOnReuse: non-idempotent requests lost to a keep-alive close race.
+	ResetOnReuse int64 `json:"reset_on_reuse"`
 }
 
 type loadLatency struct {
@@ -427,6 +434,7 @@ func newLoadReport(rawURL string, cfg load.Config, res *load.Result) loadReport 
 		Unfinished:        res.Unfinished,
 		LateSends:         res.LateSends,
 		GeneratorLate:     res.GeneratorLate,
+		IdleCloseRetries:  res.IdleCloseRetries,
 		Errors:            loadErrors(res.Errors),
 		StatusCounts:      res.StatusCounts,
 		ConnectionsOpened: res.ConnectionsOpened,

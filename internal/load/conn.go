@@ -27,8 +27,14 @@ const idlePoll = 20 * time.Millisecond
 // inflight is a request written and not yet answered.
 type inflight struct {
 	intended int64 // ns since start: the schedule (open) or the send (closed)
-	sent     int64 // ns since start
+	sent     int64 // ns since start: the first send, also for a resent request
 	head     bool  // HEAD request: the response has no body
+	idem     bool  // idempotent: may be resent after a keep-alive close race
+	retried  bool  // already resent once; never again
+	// req is the request's bytes while they may be needed for a resend:
+	// a template's static bytes, or the buffer it was rendered into, which
+	// stays untouched until the request has left the queue.
+	req []byte
 }
 
 type statusCount struct {
@@ -50,6 +56,10 @@ type conn struct {
 	carry     []byte // a partial line left by the last read
 	wbuf      []byte
 	scratch   []byte
+	slots     [][]byte // pipelined templated requests' bytes, by queue slot
+	onConn    int64    // responses completed on the current connection
+	retry     []inflight
+	retryBuf  []byte // the bytes of retry, written first on the next connection
 	p         respParser
 	q         []inflight // ring of Pipeline entries
 	qhead, qn int
@@ -65,6 +75,7 @@ type conn struct {
 
 	sent, requests, bytes, opened, late, unfinished int64
 	lateFree                                        int64 // late sends that had a free slot at their intended time
+	idleRetries                                     int64 // requests resent after a keep-alive close race
 	oldestWait                                      int64 // ns the oldest request left in flight had waited at the end
 	errs                                            Errors
 	status                                          []statusCount
@@ -105,11 +116,15 @@ func (c *conn) run() {
 		}
 		c.step()
 	}
-	c.unfinished += int64(c.qn)
+	// A request waiting to be resent is still in flight.
+	c.unfinished += int64(c.qn + len(c.retry))
 	if c.qn > 0 {
 		c.oldestWait = r.now() - c.q[c.qhead].intended
+	} else if len(c.retry) > 0 {
+		c.oldestWait = r.now() - c.retry[0].intended
 	}
 	c.qn = 0
+	c.retry = c.retry[:0]
 	c.flushSecond()
 	c.mu.Lock()
 	if c.nc != nil {
@@ -204,6 +219,18 @@ func (c *conn) step() {
 	queued := 0
 	if c.qn < r.pipeline {
 		c.wbuf = c.wbuf[:0]
+		if len(c.retry) > 0 {
+			// Requests the last connection lost in a keep-alive close
+			// race go first, keeping their intended and send times, so
+			// the reconnect is charged to them. They were counted in
+			// sent when first written.
+			for _, f := range c.retry {
+				c.push(f)
+			}
+			c.retry = c.retry[:0]
+			c.wbuf = append(c.wbuf, c.retryBuf...)
+			out = c.wbuf
+		}
 		for c.qn < r.pipeline {
 			intended := now
 			if r.interval > 0 {
@@ -229,14 +256,31 @@ func (c *conn) step() {
 				}
 			}
 			t := r.mix.pick(c.v.rng)
-			c.push(inflight{intended: intended, sent: now, head: t.head})
+			f := inflight{intended: intended, sent: now, head: t.head, idem: t.idempotent}
 			queued++
-			if t.static != nil && r.pipeline == 1 {
+			switch {
+			case t.static != nil && r.pipeline == 1:
 				out = t.static // shared and read-only; no copy needed
-			} else {
+				f.req = t.static
+			default:
+				start := len(c.wbuf)
 				c.wbuf, c.scratch = t.appendRequest(c.wbuf, c.scratch, &c.v)
 				out = c.wbuf
+				f.req = c.wbuf[start:]
+				if r.pipeline > 1 && t.static == nil {
+					// The next batch reuses wbuf while this request
+					// may still be in flight: keep its own copy.
+					slot := (c.qhead + c.qn) % len(c.q)
+					if c.slots == nil {
+						c.slots = make([][]byte, len(c.q))
+					}
+					c.slots[slot] = append(c.slots[slot][:0], f.req...)
+					f.req = c.slots[slot]
+				} else if t.static != nil {
+					f.req = t.static
+				}
 			}
+			c.push(f)
 		}
 	}
 
@@ -358,6 +402,7 @@ func (c *conn) parse(data []byte, now int64) (rest []byte, open bool) {
 
 func (c *conn) complete(now int64, f inflight, status int) {
 	c.requests++
+	c.onConn++
 	us := micros(now - f.intended)
 	c.lat.RecordValue(us)
 	if c.unc != nil {
@@ -426,15 +471,47 @@ func (c *conn) ioError(err error, writing bool) {
 		}
 		// Otherwise the deadline was for the schedule or left from an
 		// older request; step sets the right one.
-	case errors.Is(err, io.EOF):
-		if c.qn > 0 && c.p.eof() {
-			// The close delimited the body.
-			c.complete(now, c.pop(now), c.p.status)
-		}
+	case errors.Is(err, io.EOF) && c.qn > 0 && c.p.eof():
+		// The close delimited the body; any request behind it was sent
+		// into a connection the server had said it would close.
+		c.complete(now, c.pop(now), c.p.status)
 		c.abandon(now, &c.errs.Reset)
+	case c.onConn > 0 && c.qn > 0 && len(c.carry) == 0 && c.p.state == stStatus:
+		// A reused connection ended, by a close or a reset, before any
+		// byte of a response: the server closed it as the requests went
+		// out (a keep-alive timeout racing the next request). Every
+		// client meets this race; it is not the server failing a request.
+		c.resendOnFresh(now)
 	default:
 		c.abandon(now, &c.errs.Reset)
 	}
+}
+
+// resendOnFresh handles the keep-alive close race the way net/http's
+// Transport does: each idempotent request in flight is resent once on a
+// fresh connection (counted in idleRetries, not as an error); the others
+// might have been acted on, so they fail as ResetOnReuse, and a request
+// already resent once fails as Reset.
+func (c *conn) resendOnFresh(now int64) {
+	c.retry = c.retry[:0]
+	c.retryBuf = c.retryBuf[:0]
+	for c.qn > 0 {
+		f := c.pop(now)
+		switch {
+		case f.retried:
+			c.errs.Reset++
+			c.tally(now, true, 0)
+		case !f.idem:
+			c.errs.ResetOnReuse++
+			c.tally(now, true, 0)
+		default:
+			c.retryBuf = append(c.retryBuf, f.req...)
+			f.req, f.retried = nil, true
+			c.retry = append(c.retry, f)
+			c.idleRetries++
+		}
+	}
+	c.closeConn()
 }
 
 // abandon closes the connection. The oldest request in flight fails with
@@ -459,6 +536,7 @@ func (c *conn) closeConn() {
 	}
 	c.mu.Unlock()
 	c.qn, c.qhead = 0, 0
+	c.onConn = 0
 	c.carry = c.carry[:0]
 	c.p = respParser{}
 	c.dl, c.wdl = 0, 0

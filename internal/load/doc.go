@@ -15,13 +15,25 @@
 // in ConnectionsOpened, so a server without keep-alive shows up as one
 // connection per request.
 //
-// No request is ever retried. Every request written (Result.Sent) ends in
-// exactly one of Result.Requests (a response, any status), Errors.Reset,
-// Errors.Timeout, Errors.Protocol, or Result.Unfinished (still in flight
-// when the run ended); the one exception is a Protocol error for bytes that
-// arrive when no request is in flight. When a connection fails with several
-// pipelined requests in flight, the oldest takes the failure's class and the
-// rest count as Reset.
+// Every request written (Result.Sent) ends in exactly one of
+// Result.Requests (a response, any status), Errors.Reset, Errors.Timeout,
+// Errors.Protocol, Errors.ResetOnReuse, or Result.Unfinished (still in
+// flight when the run ended); the one exception is a Protocol error for
+// bytes that arrive when no request is in flight. When a connection fails
+// with several pipelined requests in flight, the oldest takes the failure's
+// class and the rest count as Reset.
+//
+// One failure is not the server's: a server may close a kept-alive
+// connection (its idle timeout) just as the next request is written into
+// it. When a connection that has already carried a response ends, by a
+// close or a reset, before any byte of the next response, each idempotent
+// request in flight (GET, HEAD, PUT, DELETE, OPTIONS, TRACE) is resent once
+// on a fresh connection, as net/http's Transport and Varnish do, and
+// counted in Result.IdleCloseRetries rather than as an error; it keeps its
+// intended and send times, so its latency includes the reconnect. A
+// non-idempotent request may have been acted on, so it is not resent and
+// counts as Errors.ResetOnReuse. A request is resent at most once, and
+// never after a failure on a fresh connection.
 //
 // The hot path is built to cost about what wrk costs per request: socket
 // reads and writes are raw non-blocking system calls made inside the
@@ -53,6 +65,8 @@
 //
 //	Connect   the dial failed or was refused (retried with back-off)
 //	Reset     reset, broken pipe, or closed before a complete response
+//	ResetOnReuse  a POST or PATCH lost when the server closed a kept-alive
+//	          connection as it was sent (idempotent ones are resent)
 //	Timeout   no complete response within Config.Timeout
 //	Status    a response outside 2xx; 1xx interim responses are skipped,
 //	          3xx counts; every status is also in StatusCounts

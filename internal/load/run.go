@@ -44,11 +44,22 @@ type Errors struct {
 	Timeout  int64 // no complete response within Config.Timeout
 	Status   int64 // response with a status outside 2xx (also counted in Result.Requests)
 	Protocol int64 // response that could not be parsed
+	// ResetOnReuse counts non-idempotent requests (POST, PATCH) lost when
+	// a server closed a kept-alive connection as they were sent. They are
+	// not resent, since the server may have acted on them; an idempotent
+	// request meeting the same race is resent (Result.IdleCloseRetries).
+	ResetOnReuse int64
 }
 
 // Total is the number of errors of all classes.
 func (e Errors) Total() int64 {
-	return e.Connect + e.Reset + e.Timeout + e.Status + e.Protocol
+	return e.Connect + e.Reset + e.Timeout + e.Status + e.Protocol + e.ResetOnReuse
+}
+
+// Lost is the number of requests sent that got no response: every class
+// but Connect (no request) and Status (a response).
+func (e Errors) Lost() int64 {
+	return e.Reset + e.Timeout + e.Protocol + e.ResetOnReuse
 }
 
 func (e *Errors) add(o Errors) {
@@ -57,6 +68,7 @@ func (e *Errors) add(o Errors) {
 	e.Timeout += o.Timeout
 	e.Status += o.Status
 	e.Protocol += o.Protocol
+	e.ResetOnReuse += o.ResetOnReuse
 }
 
 // Second is one entry of the per-second timeline, by completion time.
@@ -67,7 +79,8 @@ type Second struct {
 }
 
 // Result is what a run measured. Every request sent ends in exactly one of
-// Requests, Errors.Reset, Errors.Timeout, Errors.Protocol or Unfinished.
+// Requests, Errors.Reset, Errors.Timeout, Errors.Protocol,
+// Errors.ResetOnReuse or Unfinished.
 type Result struct {
 	Requests          int64 // responses received (any status)
 	Errors            Errors
@@ -95,7 +108,14 @@ type Result struct {
 	// held them back. Many of them mean the generator was starved, and its
 	// timing, corrected latency included, carries its own delays.
 	GeneratorLate int64
-	Sent          int64 // requests written
+	Sent          int64 // requests written (a resent request counts once)
+	// IdleCloseRetries counts idempotent requests resent on a fresh
+	// connection because the server closed the kept-alive one they were
+	// written into before answering: the race between a keep-alive timeout
+	// and the next request, which clients such as net/http and Varnish
+	// absorb the same way. They are not errors; their latency includes
+	// the reconnect.
+	IdleCloseRetries int64
 	Unfinished    int64 // requests still in flight when the run ended
 	// Starved counts connections that sent requests but got no response
 	// during the whole run, and OldestUnfinished is how long the oldest
@@ -330,6 +350,7 @@ func (r *runner) result(elapsed, wall, cpu time.Duration) *Result {
 		res.LateSends += c.late
 		res.GeneratorLate += c.lateFree
 		res.Sent += c.sent
+		res.IdleCloseRetries += c.idleRetries
 		res.Unfinished += c.unfinished
 		if c.sent > 0 && c.requests == 0 {
 			res.Starved++
@@ -369,6 +390,11 @@ func (r *runner) result(elapsed, wall, cpu time.Duration) *Result {
 		res.Warnings = append(res.Warnings, fmt.Sprintf(
 			"generator_late: %d of %d sends left over %v behind schedule with a connection free: the load generator was short of CPU (is another process competing for it?), and latency may include its own delays",
 			res.GeneratorLate, res.Sent, lateAfter))
+	}
+	if res.IdleCloseRetries > 0 && res.IdleCloseRetries*100 > res.Requests {
+		res.Warnings = append(res.Warnings, fmt.Sprintf(
+			"idle_close_retries: %d requests met a kept-alive connection the server had just closed and were resent on a fresh one, as HTTP clients do; a server that closes idle connections sooner than its clients send costs them a reconnect",
+			res.IdleCloseRetries))
 	}
 	if res.Starved > 0 {
 		res.Warnings = append(res.Warnings, fmt.Sprintf(

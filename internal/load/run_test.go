@@ -5,6 +5,7 @@ import (
 	"net"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -28,14 +29,15 @@ func run(t *testing.T, cfg Config) *Result {
 func checkAccounting(t *testing.T, res *Result, srv *rawServer) {
 	t.Helper()
 	e := res.Errors
-	if got := res.Requests + e.Reset + e.Timeout + e.Protocol + res.Unfinished; got != res.Sent {
-		t.Errorf("requests %d + reset %d + timeout %d + protocol %d + unfinished %d = %d, want sent %d",
-			res.Requests, e.Reset, e.Timeout, e.Protocol, res.Unfinished, got, res.Sent)
+	if got := res.Requests + e.Lost() + res.Unfinished; got != res.Sent {
+		t.Errorf("requests %d + reset %d + timeout %d + protocol %d + reset on reuse %d + unfinished %d = %d, want sent %d",
+			res.Requests, e.Reset, e.Timeout, e.Protocol, e.ResetOnReuse, res.Unfinished, got, res.Sent)
 	}
 	if srv != nil {
 		// The server answers everything it reads; responses still on the
-		// way at the end are among the unfinished.
-		if n := srv.requests.Load(); n < res.Requests || n > res.Sent {
+		// way at the end are among the unfinished, and a resent request
+		// is read twice.
+		if n := srv.requests.Load(); n < res.Requests || n > res.Sent+res.IdleCloseRetries {
 			t.Errorf("server read %d requests; client counted %d responses of %d sent", n, res.Requests, res.Sent)
 		}
 	}
@@ -168,15 +170,13 @@ func TestCoordinatedOmission(t *testing.T) {
 func TestOpenModelRate(t *testing.T) {
 	// The claim below is about the generator's timing, which another
 	// process taking its CPU spoils; the generator says so itself
-	// (GeneratorLate). Such an attempt proves nothing either way and is
-	// run again; one that was on time must hold.
+	// (GeneratorLate). Such an attempt proves nothing either way, so it is
+	// judged on nothing but its accounting and warning, and run again; an
+	// attempt that was on time must hold every claim.
 	for attempt := 1; ; attempt++ {
 		srv := newRawServer(t, func(*rawRequest) action { return action{resp: ok("x")} })
 		res := run(t, Config{Addr: srv.Addr(), Connections: 5, Duration: 2 * time.Second, Rate: 500})
 		checkAccounting(t, res, srv)
-		if res.AchievedRate < 450 || res.AchievedRate > 510 {
-			t.Errorf("achieved %.1f req/s, want 500", res.AchievedRate)
-		}
 		if float64(res.GeneratorLate) > starvedFraction*float64(res.Sent) {
 			if !strings.Contains(strings.Join(res.Warnings, "\n"), "generator_late") {
 				t.Errorf("%d of %d sends late by the generator's fault, but no warning: %q", res.GeneratorLate, res.Sent, res.Warnings)
@@ -185,6 +185,9 @@ func TestOpenModelRate(t *testing.T) {
 				t.Skipf("the generator was starved of CPU in all %d attempts: this machine is too busy to check its timing", attempt)
 			}
 			continue
+		}
+		if res.AchievedRate < 450 || res.AchievedRate > 510 {
+			t.Errorf("achieved %.1f req/s, want 500", res.AchievedRate)
 		}
 		// The server answers at once, so few requests wait behind another,
 		// and timer lateness must not be charged to the server: the two
@@ -242,7 +245,9 @@ func TestOpenModelShortfallWarns(t *testing.T) {
 }
 
 // In the open model a connection waits between requests; a server that
-// closes idle connections must cost a reconnect, not a failed request.
+// closes idle connections (here after 30 ms, counted from its first
+// response) must cost a reconnect, not a failed request, whether the
+// generator sees the close before writing or writes into it as it happens.
 func TestOpenModelIdleClose(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -258,9 +263,13 @@ func TestOpenModelIdleClose(t *testing.T) {
 			go func() {
 				defer c.Close()
 				buf := make([]byte, 4096)
-				for {
-					// Close after 30 ms idle, like a short keep-alive timeout.
-					c.SetReadDeadline(time.Now().Add(30 * time.Millisecond))
+				for first := true; ; first = false {
+					// No idle timeout before the first request, so a
+					// fresh connection is never closed under a request
+					// however slowly a busy machine schedules either side.
+					if !first {
+						c.SetReadDeadline(time.Now().Add(30 * time.Millisecond))
+					}
 					if _, err := c.Read(buf); err != nil {
 						return
 					}
@@ -276,6 +285,135 @@ func TestOpenModelIdleClose(t *testing.T) {
 	}
 	if res.Requests < 8 || res.ConnectionsOpened < res.Requests-1 {
 		t.Errorf("%d requests over %d connections, want ~10 over ~10", res.Requests, res.ConnectionsOpened)
+	}
+}
+
+// TestKeepAliveCloseRace makes the race between a server's keep-alive
+// timeout and the next request happen every time: the server reads a
+// request on a reused connection and closes without answering, as a server
+// does whose idle timer fired as the request arrived. Idempotent requests
+// are resent on a fresh connection and are not errors; a POST is not
+// resent and counts as ResetOnReuse; a failure on a fresh connection is
+// never resent.
+func TestKeepAliveCloseRace(t *testing.T) {
+	closeReused := func(r *rawRequest) action {
+		if r.connReq >= 2 {
+			return action{close: true}
+		}
+		return action{resp: ok("x")}
+	}
+	cases := []struct {
+		name   string
+		method string
+		rate   float64
+		handle func(*rawRequest) action
+		check  func(*Result) string
+	}{
+		{"closed model GET", "GET", 0, closeReused, func(r *Result) string {
+			// Each connection answers one request; every later request
+			// met a closed connection and was resent.
+			if r.Errors.Total() != 0 || r.IdleCloseRetries < r.Requests-2 || r.Requests < 20 {
+				return "want no errors and every request but the first resent"
+			}
+			return ""
+		}},
+		{"open model GET", "GET", 50, closeReused, func(r *Result) string {
+			if r.Errors.Total() != 0 || r.IdleCloseRetries < r.Requests-2 || r.Requests < 20 {
+				return "want no errors and every request but the first resent"
+			}
+			return ""
+		}},
+		{"open model DELETE", "DELETE", 50, closeReused, func(r *Result) string {
+			if r.Errors.Total() != 0 || r.IdleCloseRetries < 10 {
+				return "want DELETE resent like GET"
+			}
+			return ""
+		}},
+		{"closed model POST", "POST", 0, closeReused, func(r *Result) string {
+			// Every other POST lands on a reused connection and is lost.
+			if r.IdleCloseRetries != 0 || r.Errors.ResetOnReuse < 10 || r.Errors.ResetOnReuse+r.Errors.Connect != r.Errors.Total() {
+				return "want reset_on_reuse only, nothing resent"
+			}
+			return ""
+		}},
+		{"fresh connection closed", "GET", 0, func(*rawRequest) action { return action{close: true} }, func(r *Result) string {
+			if r.IdleCloseRetries != 0 || r.Errors.Reset < 10 || r.Errors.ResetOnReuse != 0 {
+				return "want resets, nothing resent"
+			}
+			return ""
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newRawServer(t, tc.handle)
+			res := run(t, Config{Addr: srv.Addr(), Connections: 1, Duration: 500 * time.Millisecond, Rate: tc.rate,
+				Mix: []Template{{Method: tc.method, Path: "/"}}})
+			checkAccounting(t, res, srv)
+			if msg := tc.check(res); msg != "" {
+				t.Errorf("requests %d, resent %d, errors %+v: %s", res.Requests, res.IdleCloseRetries, res.Errors, msg)
+			}
+		})
+	}
+}
+
+// TestResentOnce checks that a request is resent at most once: here the
+// server closes the second connection under the resent request too.
+func TestResentOnce(t *testing.T) {
+	srv := newRawServer(t, func(r *rawRequest) action {
+		if r.conn == 1 && r.connReq == 1 {
+			return action{resp: ok("x")}
+		}
+		if r.conn <= 2 {
+			// The first connection's second request, then its resend,
+			// which is the second connection's first.
+			return action{close: true}
+		}
+		return action{resp: ok("x")}
+	})
+	res := run(t, Config{Addr: srv.Addr(), Connections: 1, Duration: 300 * time.Millisecond})
+	checkAccounting(t, res, srv)
+	if res.IdleCloseRetries != 1 || res.Errors.Reset != 1 {
+		t.Errorf("resent %d, errors %+v; want one resend that then failed as a reset", res.IdleCloseRetries, res.Errors)
+	}
+}
+
+// TestResendPipelinedTemplates checks that resent pipelined requests carry
+// the bytes they were first sent with, though the buffer they were
+// rendered into has been reused since. The server answers the first
+// connection's first request, reads the next four without answering (the
+// pipeline is then full, so the client sends nothing more) and closes.
+func TestResendPipelinedTemplates(t *testing.T) {
+	var mu sync.Mutex
+	unanswered := []string{}
+	answered := map[string]int{}
+	srv := newRawServer(t, func(r *rawRequest) action {
+		mu.Lock()
+		defer mu.Unlock()
+		if r.conn == 1 && r.connReq > 1 {
+			unanswered = append(unanswered, r.target)
+			if r.connReq == 5 {
+				return action{close: true}
+			}
+			return action{}
+		}
+		answered[r.target]++
+		return action{resp: ok("x")}
+	})
+	res := run(t, Config{Addr: srv.Addr(), Connections: 1, Duration: 300 * time.Millisecond, Pipeline: 4,
+		Mix: []Template{{Path: "/items/{seq}"}}})
+	checkAccounting(t, res, srv)
+	if res.Errors.Total() != 0 || res.IdleCloseRetries != 4 {
+		t.Errorf("resent %d, errors %+v; want 4 resent, no errors", res.IdleCloseRetries, res.Errors)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(unanswered) != 4 {
+		t.Fatalf("first connection left %d requests unanswered, want 4", len(unanswered))
+	}
+	for _, target := range unanswered {
+		if answered[target] != 1 {
+			t.Errorf("%s answered %d times after the resend, want once", target, answered[target])
+		}
 	}
 }
 

@@ -33,6 +33,7 @@ type rawRequest struct {
 	body           string
 	n              int64 // the server-wide sequence number, from 1
 	connReq        int   // the sequence number on its connection, from 1
+	conn           int64 // the connection's sequence number, from 1
 }
 
 // action says how the server answers a request.
@@ -99,12 +100,11 @@ func (s *rawServer) serve() {
 		s.open[c] = true
 		s.wg.Add(1)
 		s.mu.Unlock()
-		s.conns.Add(1)
-		go s.serveConn(c)
+		go s.serveConn(c, s.conns.Add(1))
 	}
 }
 
-func (s *rawServer) serveConn(c net.Conn) {
+func (s *rawServer) serveConn(c net.Conn, connID int64) {
 	defer s.wg.Done()
 	defer func() {
 		s.mu.Lock()
@@ -119,6 +119,7 @@ func (s *rawServer) serveConn(c net.Conn) {
 			return
 		}
 		req.connReq = n
+		req.conn = connID
 		req.n = s.requests.Add(1)
 		if br.Buffered() > 0 {
 			s.pipelined.Add(1)

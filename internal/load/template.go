@@ -38,6 +38,9 @@ const (
 type compiled struct {
 	name string
 	head bool // a HEAD request: its response has no body
+	// idempotent requests may be sent again when a reused connection
+	// fails before any byte of their response (RFC 9110 §9.2.2).
+	idempotent bool
 
 	// static is the whole request when nothing in it varies.
 	static []byte
@@ -225,6 +228,7 @@ func compile(t Template, host string) (*compiled, error) {
 	c := &compiled{
 		name:        name,
 		head:        method == "HEAD",
+		idempotent:  idempotentMethod(method),
 		method:      []byte(method + " "),
 		path:        pathSegs,
 		prefix:      []byte(prefix),
@@ -244,6 +248,18 @@ func compile(t Template, host string) (*compiled, error) {
 		}
 	}
 	return c, nil
+}
+
+// idempotentMethod reports whether a request with this method may be
+// repeated without changing the outcome (RFC 9110 §9.2.2), which is when
+// net/http's Transport, and this generator, resend one that met a closed
+// keep-alive connection.
+func idempotentMethod(m string) bool {
+	switch m {
+	case "GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE":
+		return true
+	}
+	return false
 }
 
 // appendRequest serializes one request. scratch holds a varying body while

@@ -93,7 +93,7 @@ func failReason(s results.CapacityStep, goalMS float64) string {
 
 // judge decides whether a probe passed.
 func judge(res *load.Result, goalMS float64) results.CapacityStep {
-	attempts := res.Requests + res.Errors.Connect + res.Errors.Timeout + res.Errors.Reset + res.Errors.Protocol
+	attempts := res.Requests + res.Errors.Connect + res.Errors.Lost()
 	errRate := 0.0
 	if attempts > 0 {
 		errRate = float64(res.Errors.Total()) / float64(attempts)

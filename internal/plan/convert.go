@@ -24,7 +24,9 @@ func convert(res *load.Result, usage proc.Stats) results.Trial {
 		Errors: results.Errors{
 			Total: res.Errors.Total(), Connect: res.Errors.Connect, Reset: res.Errors.Reset,
 			Timeout: res.Errors.Timeout, Status: res.Errors.Status, Protocol: res.Errors.Protocol,
+			ResetOnReuse: res.Errors.ResetOnReuse,
 		},
+		IdleCloseRetries:   res.IdleCloseRetries,
 		ConnectionsOpened:  res.ConnectionsOpened,
 		Unfinished:         res.Unfinished,
 		StarvedConnections: res.Starved,

@@ -567,7 +567,8 @@ func (r *runner) launch(ctx context.Context, c Cell, as appSpec) (*started, erro
 	}
 	s.group = g
 	if err := proc.WaitHTTP(ctx, g, s.addr, as.ready, r.o.ReadyTimeout); err != nil {
-		g.Stop()
+		// Nothing was served, so nothing needs a graceful end.
+		g.Kill()
 		return s, err
 	}
 	return s, nil

@@ -16,6 +16,9 @@ func start(context.Context, Spec) (*Group, error) { return nil, errUnsupported }
 // Stop is a no-op: no Group can be started on this platform.
 func (g *Group) Stop() error { return errUnsupported }
 
+// Kill is Stop without a grace period.
+func (g *Group) Kill() error { return errUnsupported }
+
 // Pids is empty: no Group can be started on this platform.
 func (g *Group) Pids() []int { return nil }
 

@@ -137,7 +137,7 @@ func reaperMain(args []string) int {
 	}
 	// SIGPIPE is caught (not ignored, which the server would inherit) so that
 	// writing to a dead parent's pipe cannot kill the reaper.
-	signal.Notify(r.sigs, unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGCHLD, unix.SIGPIPE)
+	signal.Notify(r.sigs, unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGCHLD, unix.SIGPIPE, killNow)
 	if unix.Getppid() != r.ppid {
 		return fail(errors.New("parent exited before the server started"))
 	}
@@ -212,6 +212,10 @@ func pinAllThreads(set *unix.CPUSet) error {
 	return nil
 }
 
+// killNow asks the reaper to SIGKILL the tree without a grace period
+// (Group.Kill); the server's exit status is still collected and reported.
+const killNow = unix.SIGUSR1
+
 // run supervises until the server has exited and its tree is gone.
 func (r *reaper) run() {
 	tick := time.NewTicker(ppidPoll)
@@ -223,6 +227,9 @@ func (r *reaper) run() {
 			case unix.SIGCHLD:
 				r.reap()
 			case unix.SIGPIPE:
+			case killNow:
+				r.killAll("killed at once as asked")
+				return
 			default: // SIGTERM, SIGINT, SIGHUP: stop requested or parent died
 				r.shutdown()
 				return
@@ -237,7 +244,7 @@ func (r *reaper) run() {
 	}
 	// The server exited by itself: nothing it left behind may survive it.
 	r.drain(time.Now().Add(r.grace))
-	r.killAll()
+	r.killAll(fmt.Sprintf("still running after %v grace", r.grace))
 }
 
 func (r *reaper) shutdown() {
@@ -246,7 +253,7 @@ func (r *reaper) shutdown() {
 		unix.Kill(r.pid, r.stopSig)
 	}
 	r.drain(deadline)
-	r.killAll()
+	r.killAll(fmt.Sprintf("still running after %v grace", r.grace))
 }
 
 // reap collects every exited child without blocking.
@@ -312,7 +319,7 @@ func (r *reaper) drain(deadline time.Time) {
 
 // killAll SIGKILLs the tree until it is empty, then reaps what was
 // re-parented to the reaper.
-func (r *reaper) killAll() {
+func (r *reaper) killAll(why string) {
 	warned := false
 	for range 100 {
 		r.reap()
@@ -322,8 +329,8 @@ func (r *reaper) killAll() {
 		}
 		if !warned {
 			// Goes to the server's output (and is lost if the parent died).
-			fmt.Fprintf(os.Stderr, "wsgibench-reaper: %d process(es) still running after %v grace; sending SIGKILL: %s\n",
-				len(m), r.grace, describe(m))
+			fmt.Fprintf(os.Stderr, "wsgibench-reaper: %d process(es) %s; sending SIGKILL: %s\n",
+				len(m), why, describe(m))
 			warned = true
 		}
 		for _, pid := range m {

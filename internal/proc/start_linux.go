@@ -405,22 +405,36 @@ func (g *Group) wait(ctl, out *os.File, outDone <-chan struct{}) {
 // tag remains. It is idempotent and blocking; every call returns the first
 // call's result. The error only says that something survived.
 func (g *Group) Stop() error {
-	g.stopOnce.Do(func() { g.stopErr = g.stop() })
+	g.stopOnce.Do(func() { g.stopErr = g.stop(true) })
 	return g.stopErr
 }
 
-func (g *Group) stop() error {
+// Kill is Stop without the grace period: SIGKILL to the whole tree at once.
+// It is for a server with nothing to finish, such as one that never became
+// ready, whose graceful shutdown (gunicorn waits out its graceful timeout
+// for a worker stuck in the app) would only cost time. It shares Stop's
+// once: whichever is called first decides.
+func (g *Group) Kill() error {
+	g.stopOnce.Do(func() { g.stopErr = g.stop(false) })
+	return g.stopErr
+}
+
+func (g *Group) stop(graceful bool) error {
 	if !g.isDone() {
-		g.cmd.Process.Signal(syscall.SIGTERM)
-		// The reaper needs grace plus up to ~3 s of killing and reaping.
-		t := time.NewTimer(g.grace + 10*time.Second)
+		wait := 10 * time.Second
+		if graceful {
+			g.cmd.Process.Signal(syscall.SIGTERM)
+			// The reaper needs grace plus up to ~3 s of killing and reaping.
+			wait += g.grace
+		} else {
+			g.cmd.Process.Signal(killNow)
+		}
+		t := time.NewTimer(wait)
 		select {
 		case <-g.done:
 			t.Stop()
 		case <-t.C:
-			g.cmd.Process.Kill()
-			unix.Kill(-g.rpid, unix.SIGKILL)
-			KillTagged(g.tag)
+			g.kill()
 			select {
 			case <-g.done:
 			case <-time.After(5 * time.Second):
@@ -444,6 +458,14 @@ func (g *Group) stop() error {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return fmt.Errorf("stopping %s: %d process(es) survived SIGKILL: %s", g.name, len(left), describe(left))
+}
+
+// kill sends SIGKILL to the reaper, its process group and every tagged
+// process; the reaper's exit is then seen on g.done.
+func (g *Group) kill() {
+	g.cmd.Process.Kill()
+	unix.Kill(-g.rpid, unix.SIGKILL)
+	KillTagged(g.tag)
 }
 
 // survivors lists live processes of the group's tag or process group.

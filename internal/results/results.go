@@ -227,6 +227,10 @@ type Trial struct {
 	// GeneratorLate are the late sends that had a free connection: the
 	// generator's own delay (see load.Result.GeneratorLate).
 	GeneratorLate int64   `json:"generator_late_sends,omitempty"`
+	// IdleCloseRetries are idempotent requests resent on a fresh
+	// connection after the server closed the kept-alive one as they were
+	// sent: the keep-alive race every client meets, not an error.
+	IdleCloseRetries int64 `json:"idle_close_retries,omitempty"`
 	RSSPeakBytes  int64   `json:"rss_peak_bytes"`
 	PSSPeakBytes  int64   `json:"pss_peak_bytes"`
 	CPUSeconds    float64 `json:"cpu_seconds"` // whole server process tree, during the measured interval
@@ -333,6 +337,16 @@ type Errors struct {
 	Timeout  int64 `json:"timeout"`
 	Status   int64 `json:"status"` // non-2xx responses
 	Protocol int64 `json:"protocol"`
+	// ResetOnReuse counts non-idempotent requests lost when the server
+	// closed a kept-alive connection as they were sent (see
+	// Trial.IdleCloseRetries for the idempotent ones, which are resent).
+	ResetOnReuse int64 `json:"reset_on_reuse,omitempty"`
+}
+
+// Lost is the requests that got no response: every class but Connect (no
+// request was sent) and Status (a response came).
+func (e Errors) Lost() int64 {
+	return e.Reset + e.Timeout + e.Protocol + e.ResetOnReuse
 }
 
 // Latency is a percentile summary in milliseconds.

@@ -74,7 +74,7 @@ func CPUMsPerKReq(t results.Trial) (float64, bool) {
 // responses (which include non-2xx ones) plus the requests that got no
 // response at all.
 func ErrorRate(t results.Trial) (float64, bool) {
-	attempts := t.Requests + t.Errors.Connect + t.Errors.Reset + t.Errors.Timeout + t.Errors.Protocol
+	attempts := t.Requests + t.Errors.Connect + t.Errors.Lost()
 	if attempts <= 0 {
 		return 0, false
 	}
@@ -139,6 +139,7 @@ func warnings(r results.Run, m results.Machine, s results.Summary) []string {
 		e.Timeout += t.Errors.Timeout
 		e.Status += t.Errors.Status
 		e.Protocol += t.Errors.Protocol
+		e.ResetOnReuse += t.Errors.ResetOnReuse
 		if t.GeneratorBound {
 			bound++
 		}
@@ -160,7 +161,7 @@ func errorClasses(e results.Errors) string {
 	for _, c := range []struct {
 		n    int64
 		name string
-	}{{e.Connect, "connect"}, {e.Reset, "reset"}, {e.Timeout, "timeout"}, {e.Status, "non-2xx"}, {e.Protocol, "protocol"}} {
+	}{{e.Connect, "connect"}, {e.Reset, "reset"}, {e.Timeout, "timeout"}, {e.Status, "non-2xx"}, {e.Protocol, "protocol"}, {e.ResetOnReuse, "reset on a reused connection"}} {
 		if c.n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", c.n, c.name))
 		}
