@@ -85,6 +85,11 @@ type TroubleCase struct {
 	Recovered   bool    `json:"recovered"`
 	Detail      string  `json:"detail"`
 	Error       string  `json:"error,omitempty"` // the scenario could not run
+	// Outcome (overload only): "shed", "queued" or "fell over"; RecoveryS
+	// is how long after the overload the p99 was back under the goal
+	// (whole seconds, an upper bound; set when Recovered).
+	Outcome   string  `json:"outcome,omitempty"`
+	RecoveryS float64 `json:"recovery_s,omitempty"`
 }
 
 // ProbeCase is one probe's verdict on one server.

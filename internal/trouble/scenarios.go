@@ -14,10 +14,11 @@ import (
 // Scenarios lists every scenario, in the order they run.
 func Scenarios() []Scenario {
 	return []Scenario{
-		{"slow-headers", "slow clients send their request headers a line every half second (slowloris)", slowHeaders},
-		{"slow-body", "slow clients send a 100 KB request body a byte every half second", slowBody},
-		{"hung-request", "one request hangs in the app for a minute", hungRequest},
-		{"worker-killed", "the busiest worker process is killed with SIGKILL mid-load", workerKilled},
+		{ID: "slow-headers", Title: "slow clients send their request headers a line every half second (slowloris)", make: slowHeaders},
+		{ID: "slow-body", Title: "slow clients send a 100 KB request body a byte every half second", make: slowBody},
+		{ID: "hung-request", Title: "one request hangs in the app for a minute", make: hungRequest},
+		{ID: "worker-killed", Title: "the busiest worker process is killed with SIGKILL mid-load", make: workerKilled},
+		{ID: "overload", Title: "clients offer twice the server's capacity for a few seconds, then half of it", run: overload},
 	}
 }
 

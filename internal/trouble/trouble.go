@@ -48,6 +48,9 @@ type Scenario struct {
 	// ends; done is closed once every connection it opened is closed,
 	// and detail then says what was done and seen.
 	make func(ctx context.Context, s Server, o Options) (detail func() string, done <-chan struct{}, err error)
+	// run, when set, replaces the victims-under-trouble measurement for a
+	// scenario that is a load of its own (overload).
+	run func(ctx context.Context, s Server, o Options) Result
 }
 
 // Options size the scenarios.
@@ -58,6 +61,16 @@ type Options struct {
 	Attackers int           // slow clients; default 64
 	// Victim is the victims' request; default GET /plaintext.
 	Victim load.Template
+	// LatencyGoal is the p99 a response must meet to count in the overload
+	// scenario (default 100 ms), as in the capacity search.
+	LatencyGoal time.Duration
+	// Overload is how long twice the capacity is offered (default 3s);
+	// Recovery how long half of it is offered after (default 5s).
+	Overload, Recovery time.Duration
+	// OverloadConns carry the overload (default 256): enough to keep twice
+	// the capacity in flight at the latencies a queueing server reaches,
+	// and the most requests a queueing server is left to work off after.
+	OverloadConns int
 }
 
 func (o Options) withDefaults() Options {
@@ -72,6 +85,18 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Attackers <= 0 {
 		o.Attackers = 64
+	}
+	if o.LatencyGoal <= 0 {
+		o.LatencyGoal = 100 * time.Millisecond
+	}
+	if o.Overload <= 0 {
+		o.Overload = 3 * time.Second
+	}
+	if o.Recovery <= 0 {
+		o.Recovery = 5 * time.Second
+	}
+	if o.OverloadConns <= 0 {
+		o.OverloadConns = 256
 	}
 	if o.Victim.Path == "" {
 		o.Victim = load.Template{Path: "/plaintext"}
@@ -91,6 +116,12 @@ type Result struct {
 	Recovered bool          // the window's last second had ≥ half the baseline rate
 	Detail    string        // what was done, and what was seen
 	Err       error         // the scenario could not run
+
+	// Overload only: how the server met it, and how long after it ended
+	// its p99 was back under the goal (whole seconds, an upper bound;
+	// meaningful when Recovered).
+	Outcome  Outcome
+	Recovery time.Duration
 }
 
 // Run runs scenarios (all when nil) against s in order, restarting it
@@ -121,6 +152,11 @@ func Run(ctx context.Context, s Server, scenarios []Scenario, o Options) []Resul
 }
 
 func runOne(ctx context.Context, s Server, sc Scenario, o Options) Result {
+	if sc.run != nil {
+		res := sc.run(ctx, s, o)
+		res.Scenario = sc
+		return res
+	}
 	res := Result{Scenario: sc}
 	cfg := load.Config{Addr: s.Addr(), Mix: []load.Template{o.Victim}, Connections: o.Victims,
 		Duration: o.Baseline, Timeout: o.Window}

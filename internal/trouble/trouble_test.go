@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wsgibench/wsgibench/internal/load"
 )
 
 func handler() http.Handler {
@@ -169,5 +171,121 @@ func TestScore(t *testing.T) {
 	}
 	if _, ok := Score(nil); ok {
 		t.Error("Score of nothing is ok")
+	}
+}
+
+// slots is a server that serves `n` requests at a time, each taking 20 ms
+// (a sleep, so its capacity holds however busy the machine is: 50·n
+// req/s). When every slot is taken it sheds (503 at once) or queues;
+// broken, once more than 64 requests wait, it stops answering for good.
+func slots(t *testing.T, n int, mode string) string {
+	sem := make(chan struct{}, n)
+	var mu sync.Mutex
+	waiting, dead := 0, false
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if mode == "shed" {
+			select {
+			case sem <- struct{}{}:
+			default:
+				http.Error(w, "busy", http.StatusServiceUnavailable)
+				return
+			}
+		} else {
+			mu.Lock()
+			waiting++
+			if mode == "broken" && waiting > 64 {
+				dead = true
+			}
+			stuck := dead
+			mu.Unlock()
+			if stuck {
+				<-r.Context().Done()
+				return
+			}
+			sem <- struct{}{}
+			mu.Lock()
+			waiting--
+			mu.Unlock()
+		}
+		time.Sleep(20 * time.Millisecond)
+		<-sem
+		io.WriteString(w, "ok")
+	}))
+	t.Cleanup(srv.Close)
+	return srv.Listener.Addr().String()
+}
+
+// The overload scenario tells a server that sheds from one that queues
+// and one that falls over.
+func TestOverloadOutcomes(t *testing.T) {
+	// 64 connections leave a queueing server 64 × 20 ms / 4 = 0.3 s of
+	// backlog to work off, well inside the recovery window.
+	o := Options{Baseline: 500 * time.Millisecond, Overload: time.Second, Recovery: 3 * time.Second, OverloadConns: 64}
+	for _, tc := range []struct {
+		mode string
+		want Outcome
+	}{{"shed", Shed}, {"queue", Queued}, {"broken", FellOver}} {
+		t.Run(tc.mode, func(t *testing.T) {
+			r := Run(context.Background(), &fake{addr: slots(t, 4, tc.mode)}, only("overload"), o)[0]
+			t.Logf("%s: retained %.2f, recovered %v in %v: %s", tc.mode, r.Retained, r.Recovered, r.Recovery, r.Detail)
+			if r.Err != nil {
+				t.Fatal(r.Err)
+			}
+			if r.Outcome != tc.want {
+				t.Errorf("outcome %q, want %q", r.Outcome, tc.want)
+			}
+			switch tc.want {
+			case Shed:
+				if r.Retained < 0.5 || !r.Recovered {
+					t.Errorf("a shedding server kept %.0f%% in time and recovered %v; want most, and recovered", 100*r.Retained, r.Recovered)
+				}
+			case Queued:
+				if r.Retained > 0.5 || !r.Recovered {
+					t.Errorf("a queueing server kept %.0f%% in time (want under half) and recovered %v", 100*r.Retained, r.Recovered)
+				}
+			case FellOver:
+				if r.Recovered {
+					t.Error("a server that stopped answering recovered")
+				}
+			}
+		})
+	}
+}
+
+// judgeOverload's rules on made-up runs: the classification does not
+// depend on timing.
+func TestJudgeOverload(t *testing.T) {
+	o := Options{}.withDefaults()
+	sec := func(req, errs int64, p99 time.Duration) load.Second {
+		return load.Second{Requests: req, Errors: errs, P99us: p99.Microseconds()}
+	}
+	run := func(sent int64, e load.Errors, lat time.Duration, n int64, tl ...load.Second) *load.Result {
+		h := load.NewHistogram()
+		h.RecordValues(lat.Microseconds(), n)
+		return &load.Result{Sent: sent, Requests: n, Errors: e, Latency: h, Elapsed: time.Duration(len(tl)) * time.Second, Timeline: tl}
+	}
+	fast := []load.Second{sec(50, 0, 5*time.Millisecond), sec(50, 0, 5*time.Millisecond)}
+	slowThenFast := []load.Second{sec(50, 0, 700*time.Millisecond), sec(50, 0, 5*time.Millisecond)}
+	for _, tc := range []struct {
+		name      string
+		over, rec *load.Result
+		want      Outcome
+		recovery  time.Duration
+	}{
+		{"shed", run(600, load.Errors{Status: 300}, 5*time.Millisecond, 600, sec(600, 300, 5*time.Millisecond)),
+			run(100, load.Errors{}, 5*time.Millisecond, 100, fast...), Shed, time.Second},
+		{"queued", run(300, load.Errors{}, 800*time.Millisecond, 300, sec(300, 0, 800*time.Millisecond)),
+			run(100, load.Errors{}, 5*time.Millisecond, 100, slowThenFast...), Queued, 2 * time.Second},
+		{"not recovered", run(300, load.Errors{}, 800*time.Millisecond, 300, sec(300, 0, 800*time.Millisecond)),
+			run(100, load.Errors{Timeout: 100}, 5*time.Millisecond, 0, sec(0, 50, 0), sec(0, 50, 0)), FellOver, 0},
+		{"resets", run(600, load.Errors{Reset: 400}, 5*time.Millisecond, 200, sec(200, 400, 5*time.Millisecond)),
+			run(100, load.Errors{}, 5*time.Millisecond, 100, fast...), FellOver, time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := judgeOverload(100, tc.over, tc.rec, o)
+			if r.Outcome != tc.want || r.Recovery != tc.recovery {
+				t.Errorf("outcome %q after %v, want %q after %v: %s", r.Outcome, r.Recovery, tc.want, tc.recovery, r.Detail)
+			}
+		})
 	}
 }
