@@ -116,7 +116,7 @@ type Result struct {
 	// absorb the same way. They are not errors; their latency includes
 	// the reconnect.
 	IdleCloseRetries int64
-	Unfinished    int64 // requests still in flight when the run ended
+	Unfinished       int64 // requests still in flight when the run ended
 	// Starved counts connections that sent requests but got no response
 	// during the whole run, and OldestUnfinished is how long the oldest
 	// request still in flight at the end had waited. A closed loop hides a
