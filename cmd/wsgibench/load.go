@@ -375,6 +375,8 @@ type loadReport struct {
 	CPUs              int           `json:"cpus"`
 	CPUAllotment      float64       `json:"cpu_allotment_seconds"`
 	GeneratorBound    bool          `json:"generator_bound"`
+	GeneratorWait     float64       `json:"generator_wait_seconds"`
+	GeneratorStarved  bool          `json:"generator_starved"`
 	Warnings          []string      `json:"warnings"`
 }
 
@@ -445,6 +447,8 @@ func newLoadReport(rawURL string, cfg load.Config, res *load.Result) loadReport 
 		CPUs:              res.CPUs,
 		CPUAllotment:      res.CPUAllotment.Seconds(),
 		GeneratorBound:    res.GeneratorBound,
+		GeneratorWait:     res.GeneratorWait.Seconds(),
+		GeneratorStarved:  res.GeneratorStarved,
 		Warnings:          res.Warnings,
 	}
 	if rep.Warnings == nil {

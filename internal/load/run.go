@@ -131,11 +131,22 @@ type Result struct {
 	CPUs           int           // CPUs in the process's affinity mask
 	CPUAllotment   time.Duration // CPUs × the wall time GeneratorCPU was measured over
 	GeneratorBound bool          // GeneratorCPU ≥ 90% of CPUAllotment
-	Warnings       []string
+	// GeneratorWait is how long the generator's threads, together, waited
+	// for a CPU that other processes held during the run (Linux schedstat).
+	// Over a tenth of the wall time (GeneratorStarved) the generator's own
+	// clock readings are late: it notices a response only when it runs
+	// again, so latency and schedule lateness include its waits.
+	GeneratorWait    time.Duration
+	GeneratorStarved bool
+	Warnings         []string
 }
 
 // boundFraction of the CPU allotment marks a run as limited by the generator.
 const boundFraction = 0.9
+
+// waitFraction of the wall time spent waiting for a CPU marks the generator
+// as starved. Unhindered, its threads wait well under 1% of the time.
+const waitFraction = 0.1
 
 // starvedFraction of sends late through the generator's own fault (see
 // Result.GeneratorLate) makes a run's timing suspect. A timer on a busy
@@ -261,6 +272,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 
 	var wg sync.WaitGroup
+	wait0 := runQueueWait()
 	cpu0 := processCPU()
 	r.start = time.Now()
 	if r.interval > 0 {
@@ -278,13 +290,28 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	wall := time.Since(r.start)
 	cpu := processCPU() - cpu0
+	wait := max(0, runQueueWait()-wait0)
 	r.stop(cancel)
 	wg.Wait()
 
 	// The connections stop counting at Duration even when this goroutine
 	// wakes late (it may queue behind thousands of runnable connections);
 	// the CPU time was measured over the whole wall time.
-	return r.result(min(wall, cfg.Duration), wall, cpu), nil
+	res := r.result(min(wall, cfg.Duration), wall, cpu)
+	res.setWait(wait, wall)
+	return res, nil
+}
+
+// setWait records the generator's run-queue wait and warns when it was
+// starved of CPU.
+func (res *Result) setWait(wait, wall time.Duration) {
+	res.GeneratorWait = wait
+	if wall > 0 && float64(wait) > waitFraction*float64(wall) {
+		res.GeneratorStarved = true
+		res.Warnings = append(res.Warnings, fmt.Sprintf(
+			"generator_starved: the load generator's threads waited %.2fs in all for a CPU other processes held during the %.2fs run; its timing, latency included, carries those waits",
+			wait.Seconds(), wall.Seconds()))
+	}
 }
 
 // stop ends the run: it closes every connection, which wakes any goroutine

@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 	"unsafe"
@@ -22,6 +23,36 @@ func processCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// runQueueWait returns how long this process's live threads have waited
+// on a run queue for a CPU (the second field of each thread's schedstat):
+// time the generator was ready to run and another process had the CPU.
+// Threads that exited are not counted; it returns 0 where schedstat is
+// not available.
+func runQueueWait() time.Duration {
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return 0
+	}
+	var sum int64
+	buf := make([]byte, 128)
+	for _, t := range tasks {
+		f, err := os.Open("/proc/self/task/" + t.Name() + "/schedstat")
+		if err != nil {
+			continue
+		}
+		n, _ := f.Read(buf)
+		f.Close()
+		fields := strings.Fields(string(buf[:n]))
+		if len(fields) < 2 {
+			continue
+		}
+		if v, err := strconv.ParseInt(fields[1], 10, 64); err == nil {
+			sum += v
+		}
+	}
+	return time.Duration(sum)
 }
 
 // allowedCPUs counts the CPUs in this process's affinity mask: what the

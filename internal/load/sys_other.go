@@ -20,6 +20,8 @@ func processCPU() time.Duration {
 
 func allowedCPUs() int { return runtime.NumCPU() }
 
+func runQueueWait() time.Duration { return 0 }
+
 func ensureFiles(need int) error { return nil }
 
 // PinSelf is only implemented on Linux.

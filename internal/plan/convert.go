@@ -41,6 +41,8 @@ func convert(res *load.Result, usage proc.Stats) results.Trial {
 		Processes:          usage.MaxProcs,
 		GeneratorCPUS:      res.GeneratorCPU.Seconds(),
 		GeneratorBound:     res.GeneratorBound,
+		GeneratorWaitS:     res.GeneratorWait.Seconds(),
+		GeneratorStarved:   res.GeneratorStarved,
 		Warnings:           append([]string(nil), res.Warnings...),
 	}
 	if secs > 0 {

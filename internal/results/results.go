@@ -241,6 +241,11 @@ type Trial struct {
 	CPUSeconds       float64 `json:"cpu_seconds"` // whole server process tree, during the measured interval
 	Processes        int     `json:"processes"`
 	GeneratorCPUS    float64 `json:"generator_cpu_seconds"`
+	// GeneratorWaitS is how long the generator waited for a CPU other
+	// processes held; GeneratorStarved marks a wait over a tenth of the
+	// trial, whose timing then carries the generator's own delays.
+	GeneratorWaitS   float64 `json:"generator_wait_seconds,omitempty"`
+	GeneratorStarved bool    `json:"generator_starved,omitempty"`
 	// GeneratorBound means the load generator used ≥ 90% of its CPU: the
 	// trial measured the generator, not the server, and is not ranked.
 	GeneratorBound bool     `json:"generator_bound"`
