@@ -401,6 +401,7 @@ type loadLatency struct {
 type loadSecond struct {
 	Requests int64 `json:"requests"`
 	Errors   int64 `json:"errors"`
+	Status   int64 `json:"non_2xx"`
 	P99us    int64 `json:"p99_us"`
 }
 
@@ -455,7 +456,7 @@ func newLoadReport(rawURL string, cfg load.Config, res *load.Result) loadReport 
 		rep.Warnings = []string{}
 	}
 	for _, s := range res.Timeline {
-		rep.Timeline = append(rep.Timeline, loadSecond(s))
+		rep.Timeline = append(rep.Timeline, loadSecond{Requests: s.Requests, Errors: s.Errors, Status: s.Status, P99us: s.P99us})
 	}
 	return rep
 }

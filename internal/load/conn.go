@@ -84,6 +84,7 @@ type conn struct {
 	// The second being tallied for the timeline.
 	sec            int64
 	secReq, secErr int64
+	secStatus      int64 // non-2xx responses, also in secErr
 	secHist        *hdrhistogram.PackedHistogram
 }
 
@@ -423,6 +424,7 @@ func (c *conn) complete(now int64, f inflight, status int) {
 	if status < 200 || status > 299 {
 		c.errs.Status++
 		c.tally(now, true, 0)
+		c.secStatus++ // same now, so the same second as the tally
 	}
 }
 
@@ -445,8 +447,8 @@ func (c *conn) flushSecond() {
 	if c.secReq == 0 && c.secErr == 0 {
 		return
 	}
-	c.r.addSecond(c.sec, c.secReq, c.secErr, c.secHist)
-	c.secReq, c.secErr = 0, 0
+	c.r.addSecond(c.sec, c.secReq, c.secErr, c.secStatus, c.secHist)
+	c.secReq, c.secErr, c.secStatus = 0, 0, 0
 	c.secHist.Reset()
 }
 

@@ -75,6 +75,7 @@ func (e *Errors) add(o Errors) {
 type Second struct {
 	Requests int64 // responses completed, any status
 	Errors   int64 // errors of every class, Status included
+	Status   int64 // responses outside 2xx (also in Errors)
 	P99us    int64 // 99th percentile of corrected latency, µs; 0 when no response
 }
 
@@ -174,7 +175,7 @@ type runner struct {
 }
 
 type secAcc struct {
-	requests, errors int64
+	requests, errors, status int64
 	h                *hdrhistogram.PackedHistogram
 }
 
@@ -330,7 +331,7 @@ func (r *runner) stop(cancel context.CancelFunc) {
 }
 
 // addSecond merges one connection's tally for second s into the timeline.
-func (r *runner) addSecond(s int64, requests, errs int64, h *hdrhistogram.PackedHistogram) {
+func (r *runner) addSecond(s int64, requests, errs, status int64, h *hdrhistogram.PackedHistogram) {
 	if s < 0 || s > 1<<20 {
 		return
 	}
@@ -342,6 +343,7 @@ func (r *runner) addSecond(s int64, requests, errs int64, h *hdrhistogram.Packed
 	a := &r.timeline[s]
 	a.requests += requests
 	a.errors += errs
+	a.status += status
 	if h.TotalCount() > 0 {
 		if a.h == nil {
 			a.h = newTimelinePacked()
@@ -395,7 +397,7 @@ func (r *runner) result(elapsed, wall, cpu time.Duration) *Result {
 		res.Uncorrected = res.Latency.Clone()
 	}
 	for _, a := range r.timeline {
-		s := Second{Requests: a.requests, Errors: a.errors}
+		s := Second{Requests: a.requests, Errors: a.errors, Status: a.status}
 		if a.h != nil {
 			s.P99us = a.h.ValueAtPercentile(99)
 		}
