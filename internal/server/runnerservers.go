@@ -53,7 +53,7 @@ func init() {
 	// older versions waited 12 hours.
 	twisted := Facts{
 		Scale: ScaleThreads, Backlog: 1024,
-		Idle:     Idle{Close: CloseWhenIdle, Timeout: Limit{Default: 60 * time.Second, What: "idle timeout (twisted.web Site's timeout)"}},
+		Idle:     Idle{Close: CloseWhenIdle, Timeout: Limit{Default: 60 * time.Second, What: "idle keep-alive (twisted.web Site's timeout)"}},
 		Graceful: serveGraceful, Front: httpOnly(true),
 		Deploy: Deploy{Config: ConfigRunner, Stop: Stop{
 			SignalWhy: "serve.py stops gracefully on SIGTERM (stops accepting, waits up to {graceful} for requests in progress); Twisted's own SIGTERM handling deadlocks when a WSGI request is in progress",
