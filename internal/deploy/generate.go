@@ -368,3 +368,15 @@ func capFirst(s string) string {
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
 }
+
+// Reaches reports whether a front can reach the server over protocol, as
+// its record's Front list says (nginx.conf offers uwsgi_pass only to a
+// server that speaks the uwsgi protocol).
+func (p *plan) Reaches(protocol string) bool {
+	for _, r := range p.Facts.Front {
+		if string(r.Protocol) == protocol {
+			return true
+		}
+	}
+	return false
+}

@@ -264,7 +264,7 @@ func (p *plan) planProxy() {
 		}
 	}
 	x.NginxKeepalive = min(max(x.MaxConnections, 2), 128)
-	if p.Family == "uwsgi" && uwsgiModeOf(p.Argv) == uwsgiHTTP11 {
+	if p.Kind == server.ConfigUWSGI && uwsgiModeOf(p.Argv) == uwsgiHTTP11 {
 		// Varnish's probe reads its answer until the server closes the
 		// connection. uWSGI's http11-socket ignores the probe's
 		// "Connection: close" and holds the connection for socket-timeout,
