@@ -37,7 +37,9 @@ func uwsgiModeOf(argv []string) uwsgiMode {
 }
 
 // UWSGIRouter reports whether the measured uWSGI ran the HTTP router.
-func (p *plan) UWSGIRouter() bool { return p.Kind == server.ConfigUWSGI && uwsgiModeOf(p.Argv) == uwsgiRouter }
+func (p *plan) UWSGIRouter() bool {
+	return p.Kind == server.ConfigUWSGI && uwsgiModeOf(p.Argv) == uwsgiRouter
+}
 
 const (
 	// uwsgiPostBuffering is the post-buffering the generated uwsgi.ini
