@@ -203,7 +203,7 @@ func TestFilesPerFamily(t *testing.T) {
 // without deploy support.
 func TestEveryAdapterHasAGenerator(t *testing.T) {
 	for _, a := range server.All() {
-		if _, ok := families[a.Family]; !ok {
+		if a.Facts.Deploy.Config == server.ConfigNone {
 			t.Errorf("adapter %s (family %s) has no deploy generator", a.ID, a.Family)
 		}
 	}

@@ -31,6 +31,13 @@
 //     at once plus a short queue (max_connections), so overload turns into
 //     fast 503s at the proxy rather than a growing backlog in the kernel.
 //
+// Everything deploy knows about a particular server comes from its record,
+// server.Facts: its limits and their defaults, its pool, how systemd stops
+// it, which config file it gets, how a front reaches it. This package keeps
+// no table or switch of servers, so a new adapter with a complete record is
+// deployable (TestAddingAServerIsOneRecord), and TestRunnersMatchDeploy keeps
+// each serve_*.py.tmpl setting what its benchmark runner set.
+//
 // Generate writes the files; FromResults builds its Input from a results
 // file, so configs re-render from results without re-running anything.
 package deploy

@@ -108,23 +108,23 @@ func (p *plan) render() ([]outFile, error) {
 	cfg := func(name string) string { return filepath.Join(p.ConfigDir, name) }
 	var err error
 	switch p.Kind {
-	case kindGunicorn:
+	case server.ConfigGunicorn:
 		err = add("gunicorn.conf.py", "gunicorn.conf.py.tmpl", 0o644, "gunicorn's configuration: the measured shape and settings", cfg("gunicorn.conf.py"))
-	case kindUWSGI:
+	case server.ConfigUWSGI:
 		err = add("uwsgi.ini", "uwsgi.ini.tmpl", 0o644, "uWSGI's configuration: the measured command line as ini options", cfg("uwsgi.ini"))
-	case kindApache:
+	case server.ConfigApache:
 		err = add("wsgibench-mod_wsgi.conf", "mod_wsgi.conf.tmpl", 0o644, "an Apache site: Listen, WSGIDaemonProcess with the measured processes/threads, the vhost",
 			"/etc/apache2/sites-available/wsgibench-mod_wsgi.conf")
 		if err == nil {
 			err = add("app.wsgi", "app.wsgi.tmpl", 0o644, "the WSGI script mod_wsgi loads: sets the app's environment and imports it", cfg("app.wsgi"))
 		}
-	case kindScript:
+	case server.ConfigScript:
 		err = add(p.Family+".sh", "command.sh.tmpl", 0o755, "the measured command line, with the production address and paths", cfg(p.Family+".sh"))
-		if err == nil && p.Family == "hypercorn" {
+		if err == nil && p.Facts.Deploy.Bridge {
 			err = raw("wsgibench_asgi_bridge.py", server.Bridge(), 0o644,
 				"wsgibench's thread-pool WSGI-to-ASGI bridge that hypercorn was measured through (hypercorn before 0.14 cannot serve WSGI)", cfg("wsgibench_asgi_bridge.py"))
 		}
-	case kindRunner:
+	case server.ConfigRunner:
 		err = add("serve.py", "serve_"+p.Family+".py.tmpl", 0o644, "start-up script: the server's Python API called the way it was measured", cfg("serve.py"))
 	}
 	if err != nil {
@@ -180,6 +180,12 @@ func (p *plan) Opt(key, flag, def string) string {
 		return v
 	}
 	return def
+}
+
+// LimitOpt is one of the record's limits as a config value in seconds:
+// measured where launch records it, else the server's default.
+func (p *plan) LimitOpt(l server.Limit) string {
+	return p.Opt(l.Key, l.Flag, server.Secs(l.Default))
 }
 
 // Measured says "measured" or "default" for a setting, for comments.
@@ -309,18 +315,18 @@ func typeWhy(t string) string {
 }
 
 // Apache reports whether Apache runs the server (mod_wsgi).
-func (p *plan) Apache() bool { return p.Kind == kindApache }
+func (p *plan) Apache() bool { return p.Kind == server.ConfigApache }
 
 // envFile names the file that carries the app's environment.
 func envFile(p *plan) string {
 	switch p.Kind {
-	case kindGunicorn:
+	case server.ConfigGunicorn:
 		return "gunicorn.conf.py (raw_env)"
-	case kindUWSGI:
+	case server.ConfigUWSGI:
 		return "uwsgi.ini (env)"
-	case kindApache:
+	case server.ConfigApache:
 		return "app.wsgi"
-	case kindScript:
+	case server.ConfigScript:
 		return p.Family + ".sh"
 	}
 	return "serve.py"
@@ -342,13 +348,12 @@ func (p *plan) Notes() []string {
 	if p.Proxy.ProbeWhy != "" {
 		out = append(out, p.Proxy.ProbeWhy)
 	}
-	switch p.Family {
-	case "uwsgi":
+	if p.Kind == server.ConfigUWSGI {
 		out = append(out, p.uwsgiNotes()...)
-	case "mod_wsgi":
-		out = append(out, "mod_wsgi resolves the daemon user (`user=` on WSGIDaemonProcess) when Apache reads its configuration: create the user before `apache2ctl configtest`.")
-	case "hypercorn":
-		out = append(out, "hypercorn "+p.Version+" serves WSGI through wsgibench_asgi_bridge.py, installed beside hypercorn.sh, exactly as measured; it buffers whole responses, so it is not for streaming.")
+	}
+	fill := strings.NewReplacer("{version}", p.Version, "{graceful}", fmtDur(p.T.Graceful))
+	for _, n := range p.Facts.Deploy.Notes {
+		out = append(out, fill.Replace(n))
 	}
 	if p.Evidence.Bundled {
 		out = append(out, "The measurement used wsgibench's bundled reference app; re-run wsgibench with your app (--app) before trusting the absolute numbers.")
@@ -362,4 +367,16 @@ func capFirst(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// Reaches reports whether a front can reach the server over protocol, as
+// its record's Front list says (nginx.conf offers uwsgi_pass only to a
+// server that speaks the uwsgi protocol).
+func (p *plan) Reaches(protocol string) bool {
+	for _, r := range p.Facts.Front {
+		if string(r.Protocol) == protocol {
+			return true
+		}
+	}
+	return false
 }

@@ -3,7 +3,6 @@ package deploy
 import (
 	"fmt"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,46 +11,21 @@ import (
 	"github.com/wsgibench/wsgibench/internal/server"
 )
 
-// kind is how a family is deployed: what its own config file is.
-type kind int
-
-const (
-	kindGunicorn kind = iota // gunicorn.conf.py
-	kindUWSGI                // uwsgi.ini
-	kindApache               // an Apache vhost snippet + .wsgi file; Apache's own unit runs it
-	kindScript               // the server's command line in a shell script
-	kindRunner               // a serve.py using the server's Python API
-)
-
-var families = map[string]kind{
-	"gunicorn": kindGunicorn, "uwsgi": kindUWSGI, "mod_wsgi": kindApache,
-	"waitress": kindScript, "cheroot": kindScript, "uvicorn": kindScript, "hypercorn": kindScript, "granian": kindScript,
-	"gevent": kindRunner, "eventlet": kindRunner, "twisted": kindRunner, "tornado": kindRunner, "paste": kindRunner,
-	"werkzeug": kindRunner, "wsgiref": kindRunner, "bjoern": kindRunner, "meinheld": kindRunner,
-}
-
-// Families lists the server families Generate supports.
-func Families() []string {
-	var out []string
-	for f := range families {
-		out = append(out, f)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // plan is everything the templates need, computed once so that every file
 // agrees with the others (the unit starts what the config describes; the
 // proxy's timeouts follow the server's).
 type plan struct {
 	Input
 	Family string
-	Kind   kind
-	Model  string // the server's concurrency model
-	Note   string // the adapter's one-line caveat, if any
-	Host   string
-	Port   int
-	T      Timeouts
+	Kind   server.ConfigKind
+	// Facts are the server's record: deploy reads its limits, pool,
+	// stop and notes from there, never from a table of its own.
+	Facts server.Facts
+	Model string // the server's concurrency model
+	Note  string // the adapter's one-line caveat, if any
+	Host  string
+	Port  int
+	T     Timeouts
 	// Capacity is how many requests the server works on at once (0 =
 	// unbounded: a thread per connection); CapacityHow says how it follows
 	// from the shape.
@@ -128,21 +102,19 @@ func newPlan(in Input) (*plan, error) {
 		return nil, err
 	}
 	p := &plan{Input: in}
-	if a, ok := server.Lookup(in.Server); ok {
-		p.Family, p.Model, p.Note = a.Family, string(a.Model), a.Note
-	} else if strings.HasPrefix(in.Server, "gunicorn-") {
-		p.Family = "gunicorn"
-	} else {
-		p.Family = in.Server
-	}
-	k, ok := families[p.Family]
+	a, ok := server.Lookup(in.Server)
 	if !ok {
-		return nil, fmt.Errorf("deploy: no configuration generator for server %q (family %q); supported: %s",
-			in.Server, p.Family, strings.Join(Families(), ", "))
+		return nil, fmt.Errorf("deploy: no configuration generator for server %q; supported: %s",
+			in.Server, strings.Join(supported(), ", "))
 	}
-	p.Kind = k
+	p.Family, p.Model, p.Note, p.Facts = a.Family, string(a.Model), a.Note, a.Facts
+	p.Kind = a.Facts.Deploy.Config
+	if p.Kind == server.ConfigNone {
+		return nil, fmt.Errorf("deploy: no configuration generator for server %q (its record names no deploy kind); supported: %s",
+			in.Server, strings.Join(supported(), ", "))
+	}
 	p.Host, p.Port, _ = splitListen(in.Listen)
-	p.Dev = p.Family == "werkzeug" || p.Family == "wsgiref"
+	p.Dev = a.DevOnly != ""
 	if len(p.Argv) == 0 {
 		// A hand-built Input: use the command line wsgibench would have
 		// measured this server with, so the config matches a measurement.
@@ -158,7 +130,7 @@ func newPlan(in Input) (*plan, error) {
 			p.T.Source = "as given"
 		}
 	} else {
-		p.T = measuredTimeouts(in, p.Family)
+		p.T = measuredTimeouts(in, a.Facts)
 	}
 	p.sizeCapacity()
 	p.planProxy()
@@ -193,45 +165,24 @@ func (p *plan) adapterArgv() error {
 	return nil
 }
 
-// sizeCapacity works out how many requests the server runs at once.
+// sizeCapacity works out how many requests the server runs at once, from
+// its record and the measured shape.
 func (p *plan) sizeCapacity() {
-	w, t := p.Shape.Workers, p.Shape.Threads
-	pool := func(key, flag string, def int) int {
-		if n := leadingInt(p.Settings[key]); n > 0 {
-			return n
-		}
-		if v, ok := argValue(p.Argv, flag); ok {
-			if n := leadingInt(v); n > 0 {
-				return n
-			}
-		}
-		return def
-	}
-	switch {
-	case p.Server == "gunicorn-gevent" || p.Server == "gunicorn-eventlet":
-		c := pool("worker_connections", "--worker-connections", 1000)
-		p.Capacity, p.CapacityHow = w*c, fmt.Sprintf("%d workers × %d worker_connections (greenlets)", w, c)
-	case p.Family == "gevent":
-		c := pool("spawn", "", 1000)
-		p.Capacity, p.CapacityHow = c, fmt.Sprintf("a pool of %d greenlets", c)
-	case p.Family == "eventlet":
-		c := pool("max_size", "", 1000)
-		p.Capacity, p.CapacityHow = c, fmt.Sprintf("a pool of %d green threads", c)
-	case t == 0:
-		p.Capacity, p.CapacityHow = 0, "a new thread per connection, no limit"
-	case w == 1:
-		p.Capacity, p.CapacityHow = t, plural(t, "thread", "threads")+" in one process"
-	default:
-		p.Capacity, p.CapacityHow = w*t, plural(w, "process", "processes")+" × "+plural(t, "thread", "threads")
-	}
+	p.Capacity, p.CapacityHow = p.Facts.Capacity(server.Shape(p.Shape))
 }
 
-var digits = regexp.MustCompile(`\d+`)
+// atoi is strconv.Atoi that reads anything else as 0.
+func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
 
-// leadingInt finds the first integer in s ("Pool(1000)" → 1000).
-func leadingInt(s string) int {
-	n, _ := strconv.Atoi(digits.FindString(s))
-	return n
+// supported lists the servers Generate has a generator for.
+func supported() []string {
+	var out []string
+	for _, a := range server.All() {
+		if a.Facts.Deploy.Config != server.ConfigNone {
+			out = append(out, a.ID)
+		}
+	}
+	return out
 }
 
 // Probe settings: a probe every 5 s, sick after 3 failures out of the last
@@ -295,7 +246,7 @@ func (p *plan) planProxy() {
 	switch {
 	case p.MaxConnections > 0:
 		x.MaxConnections, x.MaxWhy = p.MaxConnections, "as configured"
-	case p.Capacity > 0 && (p.Family == "gevent" || p.Family == "eventlet" || p.Server == "gunicorn-gevent" || p.Server == "gunicorn-eventlet"):
+	case p.Capacity > 0 && p.Facts.Pool.Size > 0:
 		x.MaxConnections = p.Capacity
 		x.MaxWhy = fmt.Sprintf("the server's own connection limit: %s", p.CapacityHow)
 	case p.Capacity > 0:
@@ -313,7 +264,7 @@ func (p *plan) planProxy() {
 		}
 	}
 	x.NginxKeepalive = min(max(x.MaxConnections, 2), 128)
-	if p.Family == "uwsgi" && uwsgiModeOf(p.Argv) == uwsgiHTTP11 {
+	if p.Kind == server.ConfigUWSGI && uwsgiModeOf(p.Argv) == uwsgiHTTP11 {
 		// Varnish's probe reads its answer until the server closes the
 		// connection. uWSGI's http11-socket ignores the probe's
 		// "Connection: close" and holds the connection for socket-timeout,
@@ -332,28 +283,37 @@ func (p *plan) planProxy() {
 // planFamily fills the family-specific parts: the rewritten command line
 // and the systemd unit.
 func (p *plan) planFamily() error {
+	st := p.Facts.Deploy.Stop
+	graceful := strings.NewReplacer("{graceful}", fmtDur(p.T.Graceful))
 	u := &unitPlan{Type: "exec", KillSignal: "SIGTERM", KillMode: "control-group",
-		KillModeWhy: "the stop signal goes to every process of the service"}
-	u.KillSignalWhy = "the server stops on SIGTERM"
+		KillModeWhy:   "the stop signal goes to every process of the service",
+		KillSignalWhy: "the server stops on SIGTERM", Drains: st.Drains}
+	if st.Signal != "" {
+		u.KillSignal = st.Signal
+	}
+	if st.SignalWhy != "" {
+		u.KillSignalWhy = graceful.Replace(st.SignalWhy)
+	}
+	if st.Main {
+		u.KillMode = "mixed"
+	}
+	if st.ModeWhy != "" {
+		u.KillModeWhy = graceful.Replace(st.ModeWhy)
+	}
 	cfg := func(name string) string { return filepath.Join(p.ConfigDir, name) }
 	switch p.Kind {
-	case kindGunicorn:
+	case server.ConfigGunicorn:
 		u.ExecStart = shellJoin([]string{p.Python, "-m", "gunicorn", "-c", cfg("gunicorn.conf.py"), p.App})
 		// gunicorn's arbiter reports READY=1 to systemd since 20.0.
-		if major := leadingInt(p.Version); major >= 20 || p.Version == "" {
+		if major, _, _ := strings.Cut(p.Version, "."); atoi(major) >= 20 || p.Version == "" {
 			u.Type = "notify"
 		}
-		u.KillMode, u.KillModeWhy = "mixed", "SIGTERM to the arbiter only; it stops its workers gracefully within graceful_timeout, then systemd kills what is left"
-		u.KillSignalWhy = "gunicorn's graceful shutdown: stop accepting, finish requests in progress for up to graceful_timeout"
-		u.Drains = true
-	case kindUWSGI:
+	case server.ConfigUWSGI:
 		if err := p.uwsgiArgs(); err != nil {
 			return err
 		}
 		u.ExecStart = shellJoin([]string{p.UWSGIBinary, "--ini", cfg("uwsgi.ini")})
 		u.Type, u.NotifyAccess = "notify", "all" // uWSGI's master reports READY=1
-		u.KillMode, u.KillModeWhy = "mixed", "SIGTERM to the master only: a uWSGI worker that gets SIGTERM itself exits at once, dropping its request"
-		u.KillSignalWhy = "with the hook-master-start line in uwsgi.ini, SIGTERM is a graceful stop (plain die-on-term would kill requests in progress)"
 		if p.UWSGIRouter() {
 			// Measured: the router, too, exits at once on a SIGTERM of
 			// its own (a request in flight got EOF after 0.3 s), and
@@ -361,44 +321,15 @@ func (p *plan) planFamily() error {
 			u.KillModeWhy = "SIGTERM to the master only: a uWSGI worker or HTTP router that gets SIGTERM itself exits at once, dropping the requests it holds"
 			u.KillSignalWhy = fmt.Sprintf("with the hook-master-start and attach-daemon2 lines in uwsgi.ini, SIGTERM is a graceful stop: the workers finish requests in progress (up to %s) and the HTTP router stays up until their answers are out; plain die-on-term would kill them", fmtDur(p.T.Graceful))
 		}
-		u.Drains = true
-	case kindApache:
+	case server.ConfigApache:
 		u = nil
-	case kindScript:
+	case server.ConfigScript:
 		if err := p.scriptArgs(); err != nil {
 			return err
 		}
 		u.ExecStart = shellJoin([]string{cfg(p.Family + ".sh")})
-		switch p.Family {
-		case "cheroot":
-			u.KillSignal = "SIGINT"
-			u.KillSignalWhy = "cheroot's command line stops gracefully (shutdown-timeout) on SIGINT; on SIGTERM Python exits at once"
-			u.Drains = true
-		case "waitress":
-			u.KillSignalWhy = "waitress has no graceful stop: SIGTERM ends it at once, dropping requests in progress"
-		case "uvicorn", "hypercorn", "granian":
-			u.KillSignalWhy = "graceful stop: stop accepting and finish requests in progress"
-			// With several workers the main process is a supervisor that
-			// stops them gracefully itself; hypercorn's workers ignore
-			// SIGINT and die on a SIGTERM of their own.
-			u.KillMode, u.KillModeWhy = "mixed", "SIGTERM to the main process only; with several workers it is a supervisor that shuts its workers down gracefully"
-			u.Drains = true
-		}
-	case kindRunner:
+	case server.ConfigRunner:
 		u.ExecStart = shellJoin([]string{p.Python, cfg("serve.py")})
-		switch p.Family {
-		case "gevent":
-			u.KillSignalWhy = fmt.Sprintf("serve.py stops the gevent server gracefully on SIGTERM (stops accepting, waits up to %s for requests in progress)", fmtDur(p.T.Graceful))
-			u.Drains = true
-		case "twisted":
-			u.KillSignalWhy = fmt.Sprintf("serve.py stops gracefully on SIGTERM (stops accepting, waits up to %s for requests in progress); Twisted's own SIGTERM handling deadlocks when a WSGI request is in progress", fmtDur(p.T.Graceful))
-			u.Drains = true
-		case "tornado":
-			u.KillSignalWhy = "Python exits at once on SIGTERM, dropping requests in progress (WSGIContainer has no graceful stop)"
-			u.KillModeWhy = "the stop signal goes to every process: tornado's forked children do not stop when the parent does"
-		default:
-			u.KillSignalWhy = "Python exits at once on SIGTERM, dropping requests in progress (the server has no graceful stop)"
-		}
 	}
 	if u != nil {
 		u.TimeoutStopSec = max(10, wholeSecs(p.T.Graceful)+5)
@@ -417,10 +348,10 @@ func (p *plan) scriptArgs() error {
 	}
 	p.ScriptModule = argv[2]
 	var out []arg
-	// The app is the last word: module:callable, or for hypercorn
-	// wsgibench's WSGI-to-ASGI bridge, shipped beside the script.
+	// The app is the last word: module:callable, or wsgibench's
+	// WSGI-to-ASGI bridge, shipped beside the script (hypercorn).
 	app := argv[len(argv)-1]
-	if p.Family != "hypercorn" {
+	if !p.Facts.Deploy.Bridge {
 		app = p.App
 	}
 	for _, o := range splitOptions(argv[3 : len(argv)-1]) {

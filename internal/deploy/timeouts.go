@@ -5,75 +5,41 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/wsgibench/wsgibench/internal/server"
 )
 
 // measuredTimeouts reads the server's keep-alive, request timeout and
 // graceful-stop window from what the benchmark configured (Settings, then
-// the command line), falling back to the server's own default when the
-// benchmark left it alone. Each default below is the server's behaviour,
-// not a wish: the deploy tests check the keep-alive ones against the real
-// servers installed here.
-func measuredTimeouts(in Input, family string) Timeouts {
+// the command line, where the server's record says launch writes them),
+// falling back to the record's default when the benchmark left a value
+// alone. The record's facts are the server's behaviour, not a wish: the
+// deploy tests check the keep-alive ones against the real servers
+// installed here.
+func measuredTimeouts(in Input, f server.Facts) Timeouts {
 	r := reader{in: in}
 	var t Timeouts
-	switch family {
-	case "gunicorn":
-		t.KeepAlive = r.secs("keepalive", "--keep-alive", 2*time.Second, "keep-alive")
-		t.Request = r.secs("timeout", "--timeout", 30*time.Second, "worker timeout")
-		t.Graceful = r.secs("graceful_timeout", "--graceful-timeout", 30*time.Second, "graceful timeout")
-		if in.Server == "gunicorn-sync" {
+	if f.Deploy.Config == server.ConfigUWSGI {
+		// uWSGI's limits depend on how it took HTTP (its router or
+		// http11-socket), which results files from older wsgibench
+		// versions differ in.
+		t = uwsgiTimeouts(&r, in.Argv, f)
+	} else {
+		t.KeepAlive = r.limit(f.Idle.Timeout)
+		t.Request = r.limit(f.Request)
+		t.Graceful = r.limit(f.Graceful)
+		switch f.Idle.Close {
+		case server.CloseAfterResponse:
 			t.KeepAlive, t.NoKeepAlive = 0, true
-			r.note("the sync worker closes the connection after every response (keep-alive does not apply)")
+		case server.CloseNever:
+			t.KeepAlive = 0
 		}
-	case "uwsgi":
-		t = uwsgiTimeouts(&r, in.Argv)
-	case "mod_wsgi":
-		t.KeepAlive = r.secs("KeepAliveTimeout", "", 5*time.Second, "KeepAliveTimeout")
-		t.Request = r.secs("request-timeout", "", 0, "request-timeout")
-		t.Graceful = 5 * time.Second // graceful-timeout=5 on WSGIDaemonProcess, as measured
-	case "waitress":
-		// channel_timeout closes connections idle that long; waitress
-		// checks every cleanup_interval (30 s), so it closes them between
-		// channel_timeout and channel_timeout+30 s, never earlier.
-		t.KeepAlive = r.secs("channel_timeout", "--channel-timeout", 120*time.Second, "channel-timeout")
-		r.note("waitress has no request timeout and stops without waiting for requests in progress")
-	case "cheroot":
-		t.KeepAlive = r.secs("timeout", "--timeout", 10*time.Second, "timeout (idle keep-alive)")
-		t.Graceful = r.secs("shutdown_timeout", "--shutdown-timeout", 5*time.Second, "shutdown-timeout")
-	case "uvicorn":
-		t.KeepAlive = r.secs("timeout_keep_alive", "--timeout-keep-alive", 5*time.Second, "timeout-keep-alive")
-		// uvicorn drains requests in progress on SIGTERM without a limit of
-		// its own; systemd's TimeoutStopSec bounds it.
-		t.Graceful = 5 * time.Second
-	case "hypercorn":
-		t.KeepAlive = r.secs("keep_alive", "--keep-alive", 5*time.Second, "keep-alive")
-		t.Graceful = r.secs("graceful_timeout", "--graceful-timeout", 3*time.Second, "graceful-timeout")
-	case "granian":
-		// Not set on the command line measured, and granian's idle
-		// keep-alive is not documented per version: assume a short one so
-		// the proxy still drops idle connections first. Shortening the
-		// proxy's idle timeout further only costs a loopback reconnect.
-		t.KeepAlive = 5 * time.Second
-		r.note("keep-alive 5 s assumed (granian's idle timeout was not configured or measured)")
-		t.Graceful = 5 * time.Second
-	case "tornado":
-		t.KeepAlive = r.secs("idle_connection_timeout", "", 0, "idle_connection_timeout")
-	case "meinheld":
-		t.KeepAlive = r.secs("keepalive", "", 5*time.Second, "keepalive")
-	case "wsgiref":
-		t.NoKeepAlive = true
-		r.note("wsgiref speaks HTTP/1.0 and closes the connection after every response")
-	case "werkzeug":
-		t.NoKeepAlive = true
-		r.note("werkzeug's development server sends Connection: close on every response (werkzeug 2.2 does; older versions kept connections open, which Varnish's settings here also suit)")
-	case "gevent":
-		r.note("gevent.pywsgi never closes an idle keep-alive connection itself")
-		t.Graceful = 5 * time.Second // set by serve.py; not measured
-	case "eventlet", "paste", "bjoern":
-		r.note(family + " never closes an idle keep-alive connection itself")
-	case "twisted":
-		r.note("Twisted closes idle connections only after 12 hours")
-		t.Graceful = 5 * time.Second // set by serve.py; not measured
+		if f.Idle.Note != "" {
+			r.note(f.Idle.Note)
+		}
+	}
+	for _, n := range f.Notes {
+		r.note(n)
 	}
 	t.Source = strings.Join(r.notes, "; ")
 	return t
@@ -86,6 +52,16 @@ type reader struct {
 }
 
 func (r *reader) note(s string) { r.notes = append(r.notes, s) }
+
+// limit reads one of the record's limits: measured where launch records
+// it, else its default; a limit without a name is a fixed fact, used
+// without a note.
+func (r *reader) limit(l server.Limit) time.Duration {
+	if l.What == "" {
+		return l.D()
+	}
+	return r.secs(l.Key, l.Flag, l.Default, l.What)
+}
 
 // secs finds a duration in seconds: Settings[key], else the value of flag
 // in Argv, else def (the server's default).

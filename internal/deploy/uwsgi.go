@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/wsgibench/wsgibench/internal/server"
 )
 
 // uwsgiMode is how the measured uWSGI took HTTP requests. Results files
@@ -35,15 +37,11 @@ func uwsgiModeOf(argv []string) uwsgiMode {
 }
 
 // UWSGIRouter reports whether the measured uWSGI ran the HTTP router.
-func (p *plan) UWSGIRouter() bool { return p.Family == "uwsgi" && uwsgiModeOf(p.Argv) == uwsgiRouter }
+func (p *plan) UWSGIRouter() bool {
+	return p.Kind == server.ConfigUWSGI && uwsgiModeOf(p.Argv) == uwsgiRouter
+}
 
 const (
-	// uwsgiHTTPTimeout is the router's http-timeout when it is not set.
-	uwsgiHTTPTimeout = 60 * time.Second
-	// uwsgiMercy is how long a stop waits for busy workers (and keeps the
-	// router up for them): worker-reload-mercy and reload-mercy in the
-	// generated uwsgi.ini. Not measured; it only matters when stopping.
-	uwsgiMercy = 5 * time.Second
 	// uwsgiPostBuffering is the post-buffering the generated uwsgi.ini
 	// sets for the router (see uwsgiWhy).
 	uwsgiPostBuffering = 65536
@@ -68,8 +66,8 @@ func routerKeepAlive(argv []string) int {
 }
 
 // uwsgiTimeouts reads uWSGI's limits from the measured command line.
-func uwsgiTimeouts(r *reader, argv []string) Timeouts {
-	t := Timeouts{Graceful: uwsgiMercy}
+func uwsgiTimeouts(r *reader, argv []string, f server.Facts) Timeouts {
+	t := Timeouts{Graceful: f.Graceful.D()}
 	if uwsgiModeOf(argv) == uwsgiHTTP11 {
 		// --http11-socket keeps a connection open between requests for
 		// socket-timeout seconds (default 4), then closes it.
@@ -92,7 +90,7 @@ func uwsgiTimeouts(r *reader, argv []string) Timeouts {
 	//     on, so http-timeout is also the router's request timeout;
 	//   - socket-timeout does not touch the router's client connections
 	//     (one idle for 6 s under --socket-timeout 4 still served).
-	httpTimeout := r.secs("http-timeout", "--http-timeout", uwsgiHTTPTimeout, "http-timeout (the HTTP router's idle keep-alive and request timeout)")
+	httpTimeout := r.limit(f.Idle.Timeout)
 	switch n := routerKeepAlive(argv); {
 	case n == 0:
 		t.NoKeepAlive = true
@@ -206,7 +204,7 @@ func (p *plan) uwsgiArgs() error {
 		add("worker-reload-mercy", mercy,
 			"not part of the measurement: how long a graceful stop or reload waits for a busy worker")
 	} else {
-		add("http-timeout", strconv.Itoa(wholeSecs(uwsgiHTTPTimeout)),
+		add("http-timeout", strconv.Itoa(wholeSecs(p.Facts.Idle.Timeout.Default)),
 			"uWSGI's default, written out (not changed when measured): the HTTP router closes a keep-alive connection idle this long, which the proxy's idle timeout must stay under, and closes a client's connection unanswered when its worker has sent nothing for this long (the worker runs on)")
 		add("post-buffering", strconv.Itoa(uwsgiPostBuffering), uwsgiWhy["post-buffering"])
 		add("hook-master-start", "unix_signal:15 gracefully_kill_them_all",

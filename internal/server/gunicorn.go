@@ -1,49 +1,85 @@
 package server
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // gunicorn's four worker classes are four servers as far as a user is
 // concerned: they differ in concurrency model, keep-alive and dependencies.
 func init() {
-	register(gunicorn("gunicorn-sync", "sync", Process, false, nil,
+	register(gunicorn("gunicorn-sync", "sync", Process, nil,
 		"the sync worker closes every connection after one response, by design; it expects a buffering proxy in front"))
-	register(gunicorn("gunicorn-gthread", "gthread", ProcessThread, true, nil, ""))
-	register(gunicorn("gunicorn-gevent", "gevent", Greenlet, false, []string{"gunicorn.workers.ggevent"}, ""))
-	register(gunicorn("gunicorn-eventlet", "eventlet", Greenlet, false, []string{"gunicorn.workers.geventlet"}, ""))
+	register(gunicorn("gunicorn-gthread", "gthread", ProcessThread, nil, ""))
+	register(gunicorn("gunicorn-gevent", "gevent", Greenlet, []string{"gunicorn.workers.ggevent"}, ""))
+	register(gunicorn("gunicorn-eventlet", "eventlet", Greenlet, []string{"gunicorn.workers.geventlet"}, ""))
 }
 
-// greenletConnections is worker_connections for greenlet workers: the most
-// simultaneous clients per worker (gunicorn's default too).
-const greenletConnections = 1000
+// gunicornFacts are one worker class's facts. Defaults are gunicorn's
+// documented ones (keepalive 2 s, timeout 30 s, graceful_timeout 30 s,
+// backlog 2048, worker_connections 1000).
+func gunicornFacts(class string) Facts {
+	f := Facts{
+		Scale:   ScaleProcesses,
+		Backlog: 2048,
+		Idle: Idle{Close: CloseWhenIdle, Timeout: Limit{Set: 5 * time.Second, Default: 2 * time.Second,
+			What: "keep-alive", Key: "keepalive", Flag: "--keep-alive"}},
+		Request: Limit{Set: 60 * time.Second, Default: 30 * time.Second,
+			What: "worker timeout", Key: "timeout", Flag: "--timeout"},
+		Graceful: Limit{Set: 5 * time.Second, Default: 30 * time.Second,
+			What: "graceful timeout", Key: "graceful_timeout", Flag: "--graceful-timeout"},
+		Reload: Reload{Signal: "SIGHUP"},
+		Deploy: Deploy{Config: ConfigGunicorn, Stop: Stop{
+			SignalWhy: "gunicorn's graceful shutdown: stop accepting, finish requests in progress for up to graceful_timeout",
+			Main:      true, ModeWhy: "SIGTERM to the arbiter only; it stops its workers gracefully within graceful_timeout, then systemd kills what is left",
+			Drains: true,
+		}},
+	}
+	switch class {
+	case "sync":
+		f.Idle.Close = CloseAfterResponse
+		f.Idle.Note = "the sync worker closes the connection after every response (keep-alive does not apply)"
+	case "gthread":
+		f.Scale = ScaleBoth
+	case "gevent", "eventlet":
+		// worker_connections: the most simultaneous clients per worker.
+		f.Pool = Pool{Size: 1000, Unit: "greenlets", Setting: "worker_connections"}
+	}
+	keepAlive := f.Idle.Close != CloseAfterResponse
+	f.Front = []Reach{{HTTPUnix, keepAlive}, {HTTP, keepAlive}}
+	return f
+}
 
-func gunicorn(id, class string, model Model, threads bool, extra []string, note string) *Adapter {
+func gunicorn(id, class string, model Model, extra []string, note string) *Adapter {
+	f := gunicornFacts(class)
 	return &Adapter{
 		ID: id, Family: "gunicorn", Model: model, Language: "Python",
 		Modules: append([]string{"gunicorn"}, extra...),
-		Workers: true, Threads: threads, Note: note,
+		Note:    note, Facts: f,
 		Command: func(t Target, s Shape) (Launch, error) {
 			argv := []string{t.Python.Executable, "-m", "gunicorn",
 				"--bind", t.Addr(),
 				"--workers", fmt.Sprint(s.Workers),
 				"--worker-class", class,
 				"--chdir", t.AppDir,
-				"--keep-alive", "5",
-				"--timeout", "60",
-				"--graceful-timeout", "5",
+				f.Idle.Timeout.Flag, f.Idle.Timeout.Secs(),
+				f.Request.Flag, f.Request.Secs(),
+				f.Graceful.Flag, f.Graceful.Secs(),
 				"--log-level", "warning",
 				"--worker-tmp-dir", "/dev/shm",
 			}
 			settings := map[string]string{
 				"worker_class": class, "workers": fmt.Sprint(s.Workers),
-				"keepalive": "5", "timeout": "60", "worker_tmp_dir": "/dev/shm", "accesslog": "off",
+				f.Idle.Timeout.Key: f.Idle.Timeout.Secs(), f.Request.Key: f.Request.Secs(),
+				"worker_tmp_dir": "/dev/shm", "accesslog": "off",
 			}
-			switch class {
-			case "gthread":
+			if f.Scale == ScaleBoth {
 				argv = append(argv, "--threads", fmt.Sprint(s.Threads))
 				settings["threads"] = fmt.Sprint(s.Threads)
-			case "gevent", "eventlet":
-				argv = append(argv, "--worker-connections", fmt.Sprint(greenletConnections))
-				settings["worker_connections"] = fmt.Sprint(greenletConnections)
+			}
+			if p := f.Pool; p.Size > 0 {
+				argv = append(argv, "--"+dashed(p.Setting), fmt.Sprint(p.Size))
+				settings[p.Setting] = fmt.Sprint(p.Size)
 			}
 			argv = append(argv, t.App)
 			return Launch{Argv: argv, Settings: settings, Shape: s}, nil

@@ -6,6 +6,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // mod_wsgi runs inside a private Apache: our own config, ServerRoot, pid file,
@@ -15,10 +16,26 @@ import (
 func init() {
 	register(&Adapter{
 		ID: "mod_wsgi", Family: "mod_wsgi", Model: ProcessThread, Language: "C (Apache httpd)",
-		Workers: true, Threads: true,
+		Facts:   modWSGIFacts,
 		Detect:  detectModWSGI,
 		Command: modWSGICommand,
 	})
+}
+
+// modWSGIFacts: Apache's KeepAliveTimeout (default 5 s) closes idle
+// connections; the daemon's request-timeout (none by default) and
+// graceful-timeout are set on WSGIDaemonProcess.
+var modWSGIFacts = Facts{
+	Scale:   ScaleBoth,
+	Backlog: 1024, // ListenBacklog (Apache's default 511)
+	Idle: Idle{Close: CloseWhenIdle, Timeout: Limit{Set: 5 * time.Second, Default: 5 * time.Second,
+		What: "KeepAliveTimeout", Key: "KeepAliveTimeout"}},
+	Request:  Limit{Set: 60 * time.Second, What: "request-timeout", Key: "request-timeout"},
+	Graceful: Limit{Set: 5 * time.Second},
+	Front:    httpOnly(true),
+	Reload:   Reload{Signal: "SIGUSR1", Other: "apachectl graceful"},
+	Deploy: Deploy{Config: ConfigApache, Notes: []string{
+		"mod_wsgi resolves the daemon user (`user=` on WSGIDaemonProcess) when Apache reads its configuration: create the user before `apache2ctl configtest`."}},
 }
 
 var apacheModuleDirs = []string{"/usr/lib/apache2/modules", "/usr/lib64/httpd/modules", "/usr/lib/httpd/modules"}
@@ -95,11 +112,12 @@ func modWSGICommand(t Target, s Shape) (Launch, error) {
 	w("Mutex file:%s default", t.Dir)
 	w("ServerName %s", t.Host)
 	w("Listen %s", t.Addr())
-	w("ListenBacklog 1024")
+	f := modWSGIFacts
+	w("ListenBacklog %d", f.Backlog)
 	settings := map[string]string{
 		"mpm": "event", "daemon_processes": fmt.Sprint(s.Workers), "daemon_threads": fmt.Sprint(s.Threads),
-		"KeepAlive": "On", "KeepAliveTimeout": "5", "MaxRequestWorkers": "256",
-		"application-group": "%{GLOBAL}", "queue-timeout": "45", "request-timeout": "60", "access_log": "off",
+		"KeepAlive": "On", f.Idle.Timeout.Key: f.Idle.Timeout.Secs(), "MaxRequestWorkers": "256",
+		"application-group": "%{GLOBAL}", "queue-timeout": "45", f.Request.Key: f.Request.Secs(), "access_log": "off",
 	}
 	root := t.Root
 	if root {
@@ -115,15 +133,15 @@ func modWSGICommand(t Target, s Shape) (Launch, error) {
 	w("LogLevel warn")
 	w("KeepAlive On")
 	w("MaxKeepAliveRequests 0")
-	w("KeepAliveTimeout 5")
+	w("KeepAliveTimeout %s", f.Idle.Timeout.Secs())
 	w("StartServers 2")
 	w("ServerLimit 4")
 	w("ThreadsPerChild 64")
 	w("MaxRequestWorkers 256")
 	w("WSGIRestrictEmbedded On")
 	w("WSGISocketPrefix %s", filepath.Join(t.Dir, "wsgi"))
-	daemon := fmt.Sprintf("WSGIDaemonProcess wsgibench processes=%d threads=%d display-name=%%{GROUP} home=%s python-path=%s lang=C.UTF-8 locale=C.UTF-8 queue-timeout=45 socket-timeout=60 request-timeout=60 graceful-timeout=5",
-		s.Workers, s.Threads, t.AppDir, t.AppDir)
+	daemon := fmt.Sprintf("WSGIDaemonProcess wsgibench processes=%d threads=%d display-name=%%{GROUP} home=%s python-path=%s lang=C.UTF-8 locale=C.UTF-8 queue-timeout=45 socket-timeout=60 request-timeout=%s graceful-timeout=%s",
+		s.Workers, s.Threads, t.AppDir, t.AppDir, f.Request.Secs(), f.Graceful.Secs())
 	if t.Python.InVenv() {
 		daemon += " python-home=" + t.Python.Prefix
 		settings["python-home"] = t.Python.Prefix

@@ -8,8 +8,10 @@
 // machine where none of the servers is installed.
 //
 // Adding a server means adding a file that calls register in an init function
-// (and, for servers without a usable command line, a runner script under
-// runners/).
+// with one Adapter: its command line and its Facts, the typed record that
+// launch, deploy and a front's configuration all read (and, for servers
+// without a usable command line, a runner script under runners/, which
+// deploy's serve.py template must agree with; a test checks).
 package server
 
 import (
@@ -51,7 +53,7 @@ func (s Shape) String() string {
 	return fmt.Sprintf("%dx%d", s.Workers, s.Threads)
 }
 
-// PerConnection as Adapter.FixedThreads means a new thread per connection.
+// PerConnection as Facts.FixedThreads means a new thread per connection.
 const PerConnection = -1
 
 func itoa(n int) string { return fmt.Sprint(n) }
@@ -109,10 +111,9 @@ type Adapter struct {
 	Dist    string
 	// Stdlib servers report the interpreter's version.
 	Stdlib bool
-	// Workers and Threads say which shape dimensions the server honours;
-	// FixedThreads is a thread pool size the server decides itself.
-	Workers, Threads bool
-	FixedThreads     int
+	// Facts are the server's typed record: shapes, limits, how a front
+	// reaches it, how it stops and reloads, how it is deployed.
+	Facts Facts
 	// Detect, when set, decides availability instead of the module check
 	// (servers that are host binaries embedding Python).
 	Detect func(d *Detection) (version, reason string, tools Tools)
@@ -125,33 +126,9 @@ type Adapter struct {
 	DevOnly string
 }
 
-// Effective maps a requested shape onto what the server can do. A server
-// without processes gets the requested total concurrency as threads, so
-// every server in a comparison is offered the same concurrency; a server
-// that has neither runs 1×1.
-func (a *Adapter) Effective(req Shape) Shape {
-	w, t := max(req.Workers, 1), max(req.Threads, 1)
-	switch {
-	case a.Workers && a.Threads:
-		return Shape{w, t}
-	case a.Workers:
-		return Shape{w, a.threadsOr(1)}
-	case a.Threads:
-		return Shape{1, w * t}
-	default:
-		return Shape{1, a.threadsOr(1)}
-	}
-}
-
-func (a *Adapter) threadsOr(n int) int {
-	switch {
-	case a.FixedThreads > 0:
-		return a.FixedThreads
-	case a.FixedThreads == PerConnection:
-		return 0
-	}
-	return n
-}
+// Effective maps a requested shape onto what the server can do (see
+// Facts.Effective).
+func (a *Adapter) Effective(req Shape) Shape { return a.Facts.Effective(req) }
 
 var registry = map[string]*Adapter{}
 
@@ -160,6 +137,16 @@ func register(a *Adapter) {
 		panic("server: duplicate adapter " + a.ID)
 	}
 	registry[a.ID] = a
+}
+
+// Register adds an adapter from outside this package and returns the
+// function that removes it again. The servers wsgibench knows register
+// themselves in init; Register is for tests that show a new server is one
+// record (launch and deploy both work from it). It is not safe to call
+// while another goroutine reads the registry.
+func Register(a *Adapter) (unregister func()) {
+	register(a)
+	return func() { delete(registry, a.ID) }
 }
 
 // All returns every adapter, sorted by ID.

@@ -191,3 +191,69 @@ func TestDetectionRules(t *testing.T) {
 		})
 	}
 }
+
+// TestRecordsAreWhatLaunchRuns: every limit the record says launch sets is
+// on the command line or in the recorded settings under the name the
+// record gives (deploy reads it back from there), and every record is
+// complete enough for deploy and a front.
+func TestRecordsAreWhatLaunchRuns(t *testing.T) {
+	for _, a := range All() {
+		f := a.Facts
+		s := a.Effective(Shape{2, 4})
+		l, err := a.Command(testTarget(), s)
+		if err != nil {
+			t.Fatalf("%s: %v", a.ID, err)
+		}
+		argv := " " + strings.Join(l.Argv, " ") + " "
+		for name, lim := range map[string]Limit{"idle timeout": f.Idle.Timeout, "request": f.Request, "graceful": f.Graceful} {
+			if lim.Set == 0 || (lim.Key == "" && lim.Flag == "") {
+				continue // not set, or set in a config file launch writes
+			}
+			onArgv := lim.Flag != "" && (strings.Contains(argv, " "+lim.Flag+" "+lim.Secs()+" ") || strings.Contains(argv, " "+lim.Flag+"="+lim.Secs()+" "))
+			v, inSettings := l.Settings[lim.Key]
+			if inSettings && v != lim.Secs() {
+				t.Errorf("%s: the record's %s is %s=%s, settings say %q", a.ID, name, lim.Key, lim.Secs(), v)
+			}
+			if !onArgv && !(inSettings && v == lim.Secs()) {
+				t.Errorf("%s: the record's %s (%s) is neither on the command line as %q nor in settings as %q: %q",
+					a.ID, name, lim.Secs(), lim.Flag, lim.Key, argv)
+			}
+		}
+		if f.Idle.Close == CloseWhenIdle && f.Idle.Timeout.D() <= 0 {
+			t.Errorf("%s: closes idle connections, but after no time at all", a.ID)
+		}
+		if f.Idle.Close != CloseWhenIdle && f.Idle.Note == "" {
+			t.Errorf("%s: idle behaviour %v needs a note saying why", a.ID, f.Idle.Close)
+		}
+		if len(f.Front) == 0 {
+			t.Errorf("%s: no way for a front to reach it", a.ID)
+		}
+		if f.Deploy.Config == ConfigNone {
+			t.Errorf("%s: no deploy kind", a.ID)
+		}
+		if f.Pool.Size > 0 && f.Pool.Setting != "" && !strings.Contains(argv, " --"+dashed(f.Pool.Setting)+" "+itoa(f.Pool.Size)+" ") {
+			t.Errorf("%s: pool %s=%d not on the command line %q", a.ID, f.Pool.Setting, f.Pool.Size, argv)
+		}
+	}
+}
+
+func TestCapacity(t *testing.T) {
+	tests := []struct {
+		id  string
+		s   Shape
+		n   int
+		how string
+	}{
+		{"gunicorn-gevent", Shape{4, 1}, 4000, "4 workers × 1000 worker_connections (greenlets)"},
+		{"gevent", Shape{1, 1}, 1000, "a pool of 1000 greenlets"},
+		{"werkzeug", Shape{1, 0}, 0, "a new thread per connection, no limit"},
+		{"waitress", Shape{1, 8}, 8, "8 threads in one process"},
+		{"uwsgi", Shape{2, 4}, 8, "2 processes × 4 threads"},
+	}
+	for _, tc := range tests {
+		a, _ := Lookup(tc.id)
+		if n, how := a.Facts.Capacity(tc.s); n != tc.n || how != tc.how {
+			t.Errorf("%s at %v: %d %q, want %d %q", tc.id, tc.s, n, how, tc.n, tc.how)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // uWSGI is a C server embedding Python. Debian ships it as a binary plus a
@@ -15,10 +16,37 @@ import (
 func init() {
 	register(&Adapter{
 		ID: "uwsgi", Family: "uwsgi", Model: ProcessThread, Language: "C",
-		Workers: true, Threads: true,
+		Facts:   uwsgiFacts,
 		Detect:  detectUWSGI,
 		Command: uwsgiCommand,
 	})
+}
+
+// uwsgiFacts: launch runs the HTTP router (--http with --http-keepalive),
+// whose one timeout, http-timeout (default 60 s), is both how long an idle
+// client connection stays open and how long it waits for a worker's
+// answer (measured with uWSGI 2.0.21; see internal/deploy/uwsgi.go).
+var uwsgiFacts = Facts{
+	Scale: ScaleBoth,
+	// Capped at net.core.somaxconn at launch: uWSGI refuses a larger one.
+	Backlog: 1024,
+	Idle: Idle{Close: CloseWhenIdle, Timeout: Limit{Default: 60 * time.Second,
+		What: "http-timeout (the HTTP router's idle keep-alive and request timeout)", Key: "http-timeout", Flag: "--http-timeout"}},
+	Request: Limit{Default: 60 * time.Second,
+		What: "http-timeout (the HTTP router's idle keep-alive and request timeout)", Key: "http-timeout", Flag: "--http-timeout"},
+	// worker-reload-mercy and reload-mercy in the generated uwsgi.ini; not
+	// measured, it only matters when stopping.
+	Graceful: Limit{Default: 5 * time.Second},
+	// Behind nginx its experts use uwsgi_pass (one request per
+	// connection); Varnish speaks HTTP to the router, which keeps
+	// connections alive.
+	Front:  []Reach{{UWSGI, false}, {HTTP, true}},
+	Reload: Reload{Signal: "SIGHUP", Other: "touch-reload=<file>, or \"r\" written to the master FIFO (master-fifo)"},
+	Deploy: Deploy{Config: ConfigUWSGI, Stop: Stop{
+		SignalWhy: "with the hook-master-start line in uwsgi.ini, SIGTERM is a graceful stop (plain die-on-term would kill requests in progress)",
+		Main:      true, ModeWhy: "SIGTERM to the master only: a uWSGI worker that gets SIGTERM itself exits at once, dropping its request",
+		Drains: true,
+	}},
 }
 
 const uwsgiPluginDir = "/usr/lib/uwsgi/plugins"
@@ -69,7 +97,7 @@ func uwsgiListen(t Target) int {
 	if err != nil || n <= 0 {
 		n = 128
 	}
-	return min(n, 1024)
+	return min(n, uwsgiFacts.Backlog)
 }
 
 func uwsgiCommand(t Target, s Shape) (Launch, error) {

@@ -19,12 +19,12 @@
 #   sudo varnishd -C -f /etc/varnish/default.vcl > /dev/null   # compiles, or says why not
 #   sudo systemctl daemon-reload && sudo systemctl restart varnish
 #
-# backend_idle_timeout = 60s: the server never closes an idle connection
-# itself, so Varnish's default (60 s) cannot race it. A server that closes
-# an idle keep-alive connection just as Varnish sends the next request down
-# it makes that request fail with a 503; Varnish retries on a fresh
-# connection only when it can resend the request, which it cannot once a
-# request body has been streamed, so the failure lands on writes.
+# backend_idle_timeout = 59s: shorter than the server's keep-alive (60s), so
+# Varnish closes an idle connection before the server does. A server that
+# closes an idle keep-alive connection just as Varnish sends the next
+# request down it makes that request fail with a 503; Varnish retries on a
+# fresh connection only when it can resend the request, which it cannot once
+# a request body has been streamed, so the failure lands on writes.
 # Varnish 7.1 (Debian 12) has no per-backend idle timeout in VCL:
 # backend_idle_timeout is a varnishd parameter, set in varnish.service.conf
 # with -p. It applies to every backend of this Varnish. Check the running
