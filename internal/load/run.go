@@ -176,7 +176,7 @@ type runner struct {
 
 type secAcc struct {
 	requests, errors, status int64
-	h                *hdrhistogram.PackedHistogram
+	h                        *hdrhistogram.PackedHistogram
 }
 
 // now is the time since the run started, in ns.

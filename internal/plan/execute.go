@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -504,11 +505,12 @@ type appSpec struct {
 	ready    string   // the readiness path
 	db       bool     // give it a fresh copy of the bundled app's database
 	env      []string // more KEY=VALUE for the app
+	port     int      // the port to bind; 0 picks r.o.Port or a free one
 }
 
 func (r *runner) launch(ctx context.Context, c Cell, as appSpec) (*started, error) {
 	a := c.Status.Adapter
-	port := r.o.Port
+	port := cmp.Or(as.port, r.o.Port)
 	if port == 0 {
 		p, err := proc.FreePort(r.o.Host)
 		if err != nil {

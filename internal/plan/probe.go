@@ -3,14 +3,17 @@ package plan
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/wsgibench/wsgibench/internal/probe"
 	"github.com/wsgibench/wsgibench/internal/pyapp"
 	"github.com/wsgibench/wsgibench/internal/results"
+	"golang.org/x/sys/unix"
 )
 
 // suiteServer is a server serving the probe app, as packages probe and
@@ -38,6 +41,40 @@ func (p *suiteServer) Restart(ctx context.Context) error {
 	}
 	p.s = s
 	return nil
+}
+
+// Reload reloads the app by the server's own graceful means, the signal
+// its record names, sent to its main process. A server without one is
+// restarted the way it would be in production: stopped (gracefully), then
+// started again on the same port.
+func (p *suiteServer) Reload(ctx context.Context) (how string, graceful bool, err error) {
+	a := p.cell.Status.Adapter
+	if name := a.Facts.Reload.Signal; name != "" {
+		sig := unix.SignalNum(name)
+		if sig == 0 {
+			return "", false, fmt.Errorf("%s: unknown reload signal %q", a.ID, name)
+		}
+		if err := unix.Kill(p.Main(), sig); err != nil {
+			return "", false, fmt.Errorf("%s: sending %s: %w", a.ID, name, err)
+		}
+		return name + " to the main process", true, nil
+	}
+	_, port, err := net.SplitHostPort(p.s.addr)
+	if err != nil {
+		return "", false, err
+	}
+	as := p.as
+	as.port, _ = strconv.Atoi(port)
+	p.stop()
+	s, err := p.r.launch(ctx, p.cell, as)
+	if err != nil {
+		if s != nil && s.group != nil {
+			s.group.Stop()
+		}
+		return "", false, fmt.Errorf("restarting on port %s: %w", port, err)
+	}
+	p.s = s
+	return "no graceful reload: stopped, then started again on the same port", false, nil
 }
 
 func (p *suiteServer) stop() {

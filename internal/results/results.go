@@ -82,9 +82,11 @@ type TroubleCase struct {
 	Retained    float64 `json:"retained"` // TroubleRPS / BaselineRPS, at most 1
 	Errors      int64   `json:"errors"`   // victims' failed requests during the trouble
 	P99MS       float64 `json:"p99_ms"`   // victims' p99 during the trouble
-	Recovered   bool    `json:"recovered"`
-	Detail      string  `json:"detail"`
-	Error       string  `json:"error,omitempty"` // the scenario could not run
+	// MaxMS is the longest a victim's request waited during the trouble.
+	MaxMS     float64 `json:"max_ms,omitempty"`
+	Recovered bool    `json:"recovered"`
+	Detail    string  `json:"detail"`
+	Error     string  `json:"error,omitempty"` // the scenario could not run
 	// Outcome (overload only): "shed", "queued" or "fell over"; RecoveryS
 	// is how long after the overload the p99 was back under the goal
 	// (whole seconds, an upper bound; set when Recovered).

@@ -113,6 +113,7 @@ type Result struct {
 	Retained  float64
 	Errors    int64         // victims' failed requests during the trouble
 	P99       time.Duration // victims' p99 during the trouble
+	Longest   time.Duration // the longest a victim's request waited during the trouble
 	Recovered bool          // the window's last second had ≥ half the baseline rate
 	Detail    string        // what was done, and what was seen
 	Err       error         // the scenario could not run
@@ -195,6 +196,7 @@ func runOne(ctx context.Context, s Server, sc Scenario, o Options) Result {
 	res.Retained = math.Min(1, res.TroubleRPS/res.BaselineRPS)
 	res.Errors = under.Errors.Total()
 	res.P99 = time.Duration(under.Latency.ValueAtPercentile(99)) * time.Microsecond
+	res.Longest = time.Duration(under.Latency.Max()) * time.Microsecond
 	// The last entry may cover less than a second; take the last full one.
 	if full := min(int(under.Elapsed/time.Second), len(under.Timeline)); full >= 1 {
 		last := under.Timeline[full-1]
@@ -203,6 +205,9 @@ func runOne(ctx context.Context, s Server, sc Scenario, o Options) Result {
 	res.Detail = fmt.Sprintf("%s; the victims kept %.0f%% of %.0f req/s", detail(), 100*res.Retained, res.BaselineRPS)
 	if res.Errors > 0 {
 		res.Detail += fmt.Sprintf(", with %d failed requests", res.Errors)
+	}
+	if res.Longest >= time.Second {
+		res.Detail += fmt.Sprintf("; a request waited %s", fmtDur(res.Longest))
 	}
 	if !res.Recovered {
 		res.Detail += "; not recovered by the end"

@@ -3,6 +3,8 @@ package trouble
 import (
 	"bufio"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -174,10 +176,12 @@ func TestScore(t *testing.T) {
 	}
 }
 
-// slots is a server that serves `n` requests at a time, each taking 20 ms
-// (a sleep, so its capacity holds however busy the machine is: 50·n
-// req/s). When every slot is taken it sheds (503 at once) or queues;
-// broken, once more than 64 requests wait, it stops answering for good.
+// slots is a server that serves `n` requests at a time, each taking 50 ms
+// (a sleep, so its capacity holds however busy the machine is: 20·n
+// req/s). A rejection takes 20 ms, so a closed loop of rejected clients
+// does not turn into a storm that takes the CPU from everything else. When every slot is taken it sheds (503 at once) or queues;
+// broken, once more than 40 requests wait (more than the 32 of the capacity
+// estimate can make), it stops answering for good.
 func slots(t *testing.T, n int, mode string) string {
 	sem := make(chan struct{}, n)
 	var mu sync.Mutex
@@ -187,13 +191,14 @@ func slots(t *testing.T, n int, mode string) string {
 			select {
 			case sem <- struct{}{}:
 			default:
+				time.Sleep(20 * time.Millisecond)
 				http.Error(w, "busy", http.StatusServiceUnavailable)
 				return
 			}
 		} else {
 			mu.Lock()
 			waiting++
-			if mode == "broken" && waiting > 64 {
+			if mode == "broken" && waiting > 40 {
 				dead = true
 			}
 			stuck := dead
@@ -207,7 +212,7 @@ func slots(t *testing.T, n int, mode string) string {
 			waiting--
 			mu.Unlock()
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
 		<-sem
 		io.WriteString(w, "ok")
 	}))
@@ -218,7 +223,7 @@ func slots(t *testing.T, n int, mode string) string {
 // The overload scenario tells a server that sheds from one that queues
 // and one that falls over.
 func TestOverloadOutcomes(t *testing.T) {
-	// 64 connections leave a queueing server 64 × 20 ms / 4 = 0.3 s of
+	// 64 connections leave a queueing server 64 × 50 ms / 4 = 0.8 s of
 	// backlog to work off, well inside the recovery window.
 	o := Options{Baseline: 500 * time.Millisecond, Overload: time.Second, Recovery: 3 * time.Second, OverloadConns: 64}
 	for _, tc := range []struct {
@@ -287,5 +292,71 @@ func TestJudgeOverload(t *testing.T) {
 				t.Errorf("outcome %q after %v, want %q after %v: %s", r.Outcome, r.Recovery, tc.want, tc.recovery, r.Detail)
 			}
 		})
+	}
+}
+
+// reloadable is a Go stand-in for a server with a graceful reload: the
+// version it serves changes only when Reload "imports" the app again.
+type reloadable struct {
+	fake
+	mu            sync.Mutex // guards current, next, reloads
+	current, next string
+	reloads       int
+	failReload    bool
+}
+
+func (r *reloadable) Reload(context.Context) (string, bool, error) {
+	if r.failReload {
+		return "", false, errors.New("no such signal")
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.current, r.reloads = r.next, r.reloads+1
+	return "SIGHUP to the main process", true, nil
+}
+
+func (r *reloadable) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", handler())
+	mux.HandleFunc("/probe/version", func(w http.ResponseWriter, req *http.Request) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if v := req.URL.Query().Get("set"); v != "" {
+			r.next = v
+		}
+		io.WriteString(w, r.current)
+	})
+	return mux
+}
+
+// The reload scenario records a new version, reloads mid-load and sees the
+// new version served; a reload that fails says so.
+func TestReloadScenario(t *testing.T) {
+	for _, fail := range []bool{false, true} {
+		r := &reloadable{current: "0", failReload: fail}
+		srv := httptest.NewServer(r.handler())
+		r.addr = srv.Listener.Addr().String()
+		res := Run(context.Background(), r, only("reload"), quick)[0]
+		srv.Close()
+		t.Logf("fail=%v: %s", fail, res.Detail)
+		if res.Err != nil {
+			t.Fatal(res.Err)
+		}
+		if fail {
+			if !strings.Contains(res.Detail, "the reload failed: no such signal") {
+				t.Errorf("detail %q does not say the reload failed", res.Detail)
+			}
+			continue
+		}
+		if r.reloads != 1 || !strings.Contains(res.Detail, "graceful reload by SIGHUP") ||
+			!strings.Contains(res.Detail, fmt.Sprintf("by %d of %d requests", samples, samples)) {
+			t.Errorf("reloads %d, detail %q; want one graceful reload with the new code served everywhere", r.reloads, res.Detail)
+		}
+	}
+	// A server that cannot reload at all is an error of the scenario.
+	srv := httptest.NewServer(handler())
+	defer srv.Close()
+	if res := Run(context.Background(), &fake{addr: srv.Listener.Addr().String()}, only("reload"), quick)[0]; res.Err == nil {
+		t.Errorf("a server without Reload ran the scenario: %s", res.Detail)
 	}
 }

@@ -182,6 +182,23 @@ def _error_after(start_response):
     raise RuntimeError("wsgibench probe: failure after the headers were sent")
 
 
+def _version_file():
+    return os.path.join(_mark_dir({}), "version")
+
+
+def _read_version():
+    try:
+        with open(_version_file()) as f:
+            return f.read().strip()
+    except OSError:
+        return "0"
+
+
+# The code version this process imported: a graceful reload that really
+# loads new code makes new processes read what /probe/version?set= wrote.
+VERSION = _read_version()
+
+
 def application(environ, start_response):
     path = environ.get("PATH_INFO", "")
     if path == "/plaintext":
@@ -238,6 +255,20 @@ def application(environ, start_response):
                 ms = min(int(v), 60000)
         time.sleep(ms / 1000.0)  # looked up now, so monkey-patching applies
         return _text(start_response, b"slept")
+    if path == "/probe/version":
+        # ?set=TOKEN records the version the next import will load; the
+        # answer is always the version this process loaded.
+        token = None
+        for part in environ.get("QUERY_STRING", "").split("&"):
+            k, _, v = part.partition("=")
+            if k == "set" and v.isalnum() and len(v) <= 64:
+                token = v
+        if token is not None:
+            tmp = _version_file() + ".tmp"
+            with open(tmp, "w") as f:
+                f.write(token)
+            os.replace(tmp, _version_file())
+        return _text(start_response, VERSION)
     if path == "/probe/smuggled":
         sys.stderr.write("wsgibench probe: a smuggled request reached the app\n")
         return _text(start_response, SMUGGLED)
