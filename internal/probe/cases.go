@@ -529,6 +529,9 @@ func checkTEVariant(header string, mustReject bool) func(context.Context, *targe
 		if err != nil {
 			return Fail, err.Error()
 		}
+		if e.BodyLen == 0 && len(body) > 0 {
+			return Fail, fmt.Sprintf("took %q as chunked: the app read the empty chunked body", header)
+		}
 		if e.BodyLen == len(body) {
 			if mustReject {
 				return Fail, fmt.Sprintf("accepted %q, framing the body by Content-Length: a proxy that reads the header the other way could smuggle a request through", header)
@@ -590,13 +593,9 @@ func checkChunkSize(size string) func(context.Context, *target) (Outcome, string
 		if second != nil {
 			return Fail, fmt.Sprintf("misread the size and answered the rest of the body as another request (%s)", second)
 		}
-		if first.status >= 500 {
-			return Warn, fmt.Sprintf("refused it only as the app read the body (%s): nothing misframed, but the app saw an error", first)
-		}
-		if e, err := parseEcho(first); err == nil {
+		return chunkedTail(first, func(e *echo) (Outcome, string) {
 			return Fail, fmt.Sprintf("accepted chunk size %q, reading %d bytes", size, e.BodyLen)
-		}
-		return Fail, fmt.Sprintf("answered %s", first)
+		})
 	}
 }
 
