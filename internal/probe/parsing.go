@@ -64,9 +64,11 @@ func checkTEList(headers string) func(context.Context, *target) (Outcome, string
 // read no body, so the chunked body was parsed as the next request.
 //
 //	pass  rejected or closed
-//	warn  read the body as chunked once (lenient, as most proxies are)
+//	warn  read the body as chunked once (lenient, as most proxies are),
+//	      or read no body and closed (no chunked support at all: see
+//	      chunked-request)
 //	fail  read no body and answered the chunk bytes as another request,
-//	      or lost the body
+//	      or left them on an open connection
 func checkTETwice(ctx context.Context, t *target) (Outcome, string) {
 	raw := post("/probe/echo", "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n", "5\r\nhello\r\n0\r\n\r\n")
 	first, second, after, err := ambiguous(ctx, t, raw)
@@ -86,8 +88,10 @@ func checkTETwice(ctx context.Context, t *target) (Outcome, string) {
 	switch {
 	case e.BodySHA256 == sum("hello"):
 		return Warn, "read it as chunked once: lenient (chunked may not be applied twice, RFC 9112 §6.1), as most proxies are"
-	case e.BodyLen == 0 && after == extra:
-		return Fail, "read no body and left the chunked bytes on the connection: it ignored both Transfer-Encoding lines"
+	case e.BodyLen == 0 && after == closed:
+		return Warn, "read no body and closed the connection: it does not decode this chunked body (see chunked-request), but nothing was left to be read as a request"
+	case e.BodyLen == 0:
+		return Fail, "read no body and left the chunked bytes on the connection (answering them with something that is not an HTTP/1.x response): it ignored both Transfer-Encoding lines"
 	}
 	return Fail, fmt.Sprintf("the app read %d bytes instead of the 5-byte chunked body", e.BodyLen)
 }
@@ -158,7 +162,7 @@ func checkCLValue(value, body string, want int) func(context.Context, *target) (
 			return Fail, fmt.Sprintf("answered %s", first)
 		}
 		if want < 0 {
-			return Fail, fmt.Sprintf("accepted Content-Length: %s as %d bytes: a proxy that refuses it or reads it otherwise disagrees on where the request ends", value, e.BodyLen)
+			return Fail, fmt.Sprintf("accepted Content-Length: %s (the app saw CONTENT_LENGTH %q and read %d bytes): a proxy that refuses it or reads it otherwise disagrees on where the request ends", value, e.ContentLength, e.BodyLen)
 		}
 		if e.BodyLen != want {
 			return Fail, fmt.Sprintf("read Content-Length: %s as %d bytes, not %d", value, e.BodyLen, want)
