@@ -61,6 +61,22 @@ var knownOutcomes = []struct {
 	{"uvicorn", "0.17.6", "te-chunked-twice", probe.Pass},
 }
 
+// knownCrashes are probes known to kill a server version (confirmed by
+// hand like knownOutcomes): their "stopped answering" and the restart
+// are the finding, not a probe misbehaving.
+var knownCrashes = []struct{ server, version, probe string }{
+	{"werkzeug", "2.2.2", "chunk-size-overflow"}, // SIGSEGV once the client hangs up
+}
+
+func knownCrash(server, version, id string) bool {
+	for _, k := range knownCrashes {
+		if k.server == server && k.version == version && k.probe == id {
+			return true
+		}
+	}
+	return false
+}
+
 // TestProbeEveryServer runs every probe against every available server,
 // as run does: each case must reach a verdict (none left not run, no
 // server that cannot be probed), and the known behaviours must hold.
@@ -85,7 +101,7 @@ func TestProbeEveryServer(t *testing.T) {
 				if pc.Outcome != "pass" {
 					fails = append(fails, pc.ID+"="+pc.Outcome)
 				}
-				if strings.Contains(pc.Detail, "stopped answering") {
+				if strings.Contains(pc.Detail, "stopped answering") && !knownCrash(id, conf.Version, pc.ID) {
 					t.Errorf("%s: %s", pc.ID, pc.Detail)
 				}
 			}
