@@ -32,6 +32,49 @@ var knownOutcomes = []struct {
 	{"wsgiref", "Python 3.11.2", "keep-alive", probe.Warn},         // HTTP/1.0 server
 	{"hypercorn", "0.13.2", "environ", probe.Pass},                 // wsgibench's bridge builds the environ
 	{"mod_wsgi", "4.9.4 (Apache/2.4.71)", "cl-and-te", probe.Pass}, //
+
+	// The published parser-flaw classes (probe/parsing.go), each
+	// confirmed by hand with raw sockets against the server started as
+	// wsgibench starts it.
+	{"cheroot", "9.0.0+ds1", "te-chunked-twice", probe.Fail},      // SMUGGLED served after "chunked, chunked" + CL
+	{"cheroot", "9.0.0+ds1", "trailer-smuggle", probe.Fail},       // SMUGGLED served from the trailer section
+	{"cheroot", "9.0.0+ds1", "cl-space-before-colon", probe.Fail}, // "Content-Length : 45" frames 45 bytes
+	{"cheroot", "9.0.0+ds1", "nul-method", probe.Fail},            // REQUEST_METHOD "G\x00T"
+	{"eventlet", "0.33.1", "cl-space-before-colon", probe.Fail},   // field ignored, body served as a request
+	{"eventlet", "0.33.1", "cr-splits-header", probe.Fail},        // the app sees X-Smuggled
+	{"gevent", "22.10.2", "te-nbsp", probe.Fail},                  // "\xa0chunked" is chunked: SMUGGLED served
+	{"gevent", "22.10.2", "te-two-lines", probe.Fail},             // "chunked,chunked" ignored: the chunk is answered 400
+	{"gevent", "22.10.2", "trailer-smuggle", probe.Fail},          // the trailer section is answered as a request (CVE-2023-41419)
+	{"gunicorn-sync", "20.1.0", "cl-plus-underscore", probe.Fail}, // int("+1_0") == 10
+	{"gunicorn-sync", "20.1.0", "chunk-size-space", probe.Fail},   // int(" 5", 16)
+	{"gunicorn-sync", "20.1.0", "te-chunked-twice", probe.Warn},   // 500, not 400/501
+	{"paste", "3.5.2", "pipeline-after-error", probe.Fail},        // Content-Length: abc, then SMUGGLED served
+	{"tornado", "6.2", "te-two-lines", probe.Fail},                // GHSA-753j-mpmx-qq6g: the chunk is answered 400
+	{"tornado", "6.2", "chunk-size-underscore", probe.Fail},       // GHSA-qppv-j76h-2rpx: 0_5 read as 5
+	{"twisted", "22.4.0", "chunk-size-sign", probe.Pass},          // fixed in 22.4.0 (CVE-2022-24801)
+	{"twisted", "22.4.0", "nul-method", probe.Fail},               // REQUEST_METHOD "G\x00T"
+	{"waitress", "2.1.2", "te-chunked-twice", probe.Fail},         // as cl-and-te: SMUGGLED served
+	{"waitress", "2.1.2", "chunk-size-sign", probe.Pass},          // fixed in 2.1.1 (CVE-2022-24761)
+	{"werkzeug", "2.2.2", "te-nbsp", probe.Fail},                  // .strip() makes "\xa0chunked" chunked
+	{"werkzeug", "2.2.2", "chunk-size-overflow", probe.Fail},      // the server process dies (SIGSEGV) when the client hangs up
+	{"wsgiref", "Python 3.11.2", "cr-splits-header", probe.Fail},  // python/cpython#114782
+	{"uvicorn", "0.17.6", "te-chunked-twice", probe.Pass},
+}
+
+// knownCrashes are probes known to kill a server version (confirmed by
+// hand like knownOutcomes): their "stopped answering" and the restart
+// are the finding, not a probe misbehaving.
+var knownCrashes = []struct{ server, version, probe string }{
+	{"werkzeug", "2.2.2", "chunk-size-overflow"}, // SIGSEGV once the client hangs up
+}
+
+func knownCrash(server, version, id string) bool {
+	for _, k := range knownCrashes {
+		if k.server == server && k.version == version && k.probe == id {
+			return true
+		}
+	}
+	return false
 }
 
 // TestProbeEveryServer runs every probe against every available server,
@@ -58,7 +101,7 @@ func TestProbeEveryServer(t *testing.T) {
 				if pc.Outcome != "pass" {
 					fails = append(fails, pc.ID+"="+pc.Outcome)
 				}
-				if strings.Contains(pc.Detail, "stopped answering") {
+				if strings.Contains(pc.Detail, "stopped answering") && !knownCrash(id, conf.Version, pc.ID) {
 					t.Errorf("%s: %s", pc.ID, pc.Detail)
 				}
 			}

@@ -45,6 +45,29 @@ func Cases() []Case {
 		{"cr-in-header", Smuggling, "rejects a header value holding a bare CR, or replaces it", "RFC 9110 §5.5", checkBadByte("\r")},
 		{"underscore-header", Smuggling, "does not let X_Forwarded_For reach the app as X-Forwarded-For", "PEP 3333 / CGI", checkUnderscore},
 
+		// Parser flaws found by differential fuzzing (HTTP Garden) and
+		// the 2022-2025 advisories of the Python servers: parsing.go.
+		{"te-chunked-twice", Smuggling, "refuses Transfer-Encoding: chunked, chunked (beside a Content-Length) and never frames by the length", "RFC 9112 §6.1, §6.3; GHSA-753j-mpmx-qq6g (tornado); CVE-2024-1135 (gunicorn)", checkTEList("Transfer-Encoding: chunked, chunked\r\n")},
+		{"te-gzip-chunked", Smuggling, "answers Transfer-Encoding: gzip, chunked with 501 (or reads it as chunked), never by Content-Length", "RFC 9112 §6.1, §6.3; CVE-2024-6827 (gunicorn)", checkTEList("Transfer-Encoding: gzip, chunked\r\n")},
+		{"te-two-lines", Smuggling, "refuses two Transfer-Encoding: chunked lines, or reads the body as chunked once", "RFC 9110 §5.3, RFC 9112 §6.1; GHSA-753j-mpmx-qq6g (tornado)", checkTETwice},
+		{"te-nbsp", Smuggling, "does not take Transfer-Encoding: \\xa0chunked as chunked", "RFC 9110 §5.6.3 (OWS is SP/HTAB); benoitc/gunicorn#3364 (HTTP Garden)", checkTEVariant("Transfer-Encoding: \xa0chunked", false)},
+		{"cl-space-before-colon", Smuggling, "rejects whitespace between Content-Length and its colon", "RFC 9112 §5.1; cherrypy/cheroot#714 (HTTP Garden)", checkCLName("Content-Length : %d")},
+		{"cl-plus-underscore", Smuggling, "rejects Content-Length: +1_0 (Python's int() reads 10)", "RFC 9110 §8.6; GHSA-qppv-j76h-2rpx (tornado); CVE-2022-24761 (waitress); CVE-2022-24801 (twisted)", checkCLValue("+1_0", "0123456789", -1)},
+		{"cl-leading-zeros", Smuggling, "reads Content-Length: 010 as ten decimal bytes, not octal", "RFC 9110 §8.6 (1*DIGIT, decimal; C strtol base 0 reads octal)", checkCLValue("010", "0123456789", 10)},
+		{"chunk-size-underscore", Smuggling, "rejects a chunk size written 0_5", "RFC 9112 §7.1 (1*HEXDIG); GHSA-qppv-j76h-2rpx (tornado)", checkChunkSize("0_5")},
+		{"chunk-size-sign", Smuggling, "rejects a chunk size written +5", "RFC 9112 §7.1; CVE-2022-24761 (waitress); GHSA-qppv-j76h-2rpx (tornado)", checkChunkSize("+5")},
+		{"chunk-size-space", Smuggling, "rejects a chunk size with whitespace before it", "RFC 9112 §7.1; CVE-2022-24801 (twisted)", checkChunkSize(" 5")},
+		{"chunk-size-overflow", Smuggling, "rejects a chunk size past 64 bits (2^64+5) instead of wrapping it to 5", "RFC 9112 §7.1; oven-sh/bun#26931 (truncated sizes smuggle)", checkChunkSize("10000000000000005")},
+		{"chunk-lf", Smuggling, "rejects chunk-size lines ended by a bare LF", "RFC 9112 §7.1, §2.2; CVE-2025-22871 (Go)", checkChunkLF},
+		{"chunk-data-terminator", Smuggling, "rejects chunk data followed by two bytes other than CRLF", "RFC 9112 §7.1; CVE-2025-43859 (h11)", checkChunkTerminator},
+		{"trailer-smuggle", Smuggling, "never serves a request hidden in the chunked trailer section", "RFC 9112 §7.1.2; CVE-2023-41419 (gevent); CVE-2025-58068 (eventlet)", checkTrailerSmuggle},
+		{"cr-splits-header", Smuggling, "does not split a header value at a bare CR into a second header", "RFC 9112 §2.2; python/cpython#114782 (HTTP Garden)", checkCRSplit},
+		{"header-name-x85", Smuggling, "rejects a header name ending in \\x85, and never strips it", "RFC 9110 §5.1; benoitc/gunicorn#3091 (HTTP Garden)", checkNameByte("\x85")},
+		{"version-1-10", Smuggling, "rejects the request line version HTTP/1.10", "RFC 9112 §2.3, §3; netty/netty#14186 (HTTP Garden)", checkRequestLine("GET /probe/echo HTTP/1.10")},
+		{"nul-method", Smuggling, "rejects a method holding NUL", "RFC 9110 §9.1 (token), RFC 9112 §3", checkRequestLine("G\x00T /probe/echo HTTP/1.1")},
+		{"pipeline-then-invalid", Smuggling, "answers a valid request even when an invalid one is pipelined after it", "RFC 9112 §9.3.2", checkPipelineInvalidAfter},
+		{"pipeline-after-error", Smuggling, "after refusing a request it cannot frame, serves nothing more on that connection", "RFC 9112 §6.3, §9.3; CVE-2024-49768 (waitress)", checkPipelineAfterError},
+
 		// PEP 3333
 		{"environ", WSGI, "builds an environ with every required key, of the required types", "PEP 3333 environ", checkEnviron},
 		{"path-latin1", WSGI, "decodes PATH_INFO bytes as latin-1", "PEP 3333 unicode", checkPathLatin1},
@@ -506,6 +529,9 @@ func checkTEVariant(header string, mustReject bool) func(context.Context, *targe
 		if err != nil {
 			return Fail, err.Error()
 		}
+		if e.BodyLen == 0 && len(body) > 0 {
+			return Fail, fmt.Sprintf("took %q as chunked: the app read the empty chunked body", header)
+		}
 		if e.BodyLen == len(body) {
 			if mustReject {
 				return Fail, fmt.Sprintf("accepted %q, framing the body by Content-Length: a proxy that reads the header the other way could smuggle a request through", header)
@@ -565,12 +591,11 @@ func checkChunkSize(size string) func(context.Context, *target) (Outcome, string
 			return Pass, fmt.Sprintf("rejected it with %d", first.status)
 		}
 		if second != nil {
-			return Fail, fmt.Sprintf("read the size as 0 and the chunk as another request (%s)", second)
+			return Fail, fmt.Sprintf("misread the size and answered the rest of the body as another request (%s)", second)
 		}
-		if e, err := parseEcho(first); err == nil {
+		return chunkedTail(first, func(e *echo) (Outcome, string) {
 			return Fail, fmt.Sprintf("accepted chunk size %q, reading %d bytes", size, e.BodyLen)
-		}
-		return Fail, fmt.Sprintf("answered %s", first)
+		})
 	}
 }
 

@@ -154,20 +154,37 @@ func golden(t *testing.T, name, got string) {
 }
 
 // naive is a deliberately careless HTTP/1.1 server with the flaws the
-// probes exist to find: it frames bodies with strconv's lenient parsing,
-// prefers chunked but keeps the connection, never drains an unread body,
-// sends bodies after HEAD, passes header bytes through as they came.
+// probes exist to find: it frames bodies with strconv's lenient base-0
+// parsing (signs, underscores, 0x, octal), prefers chunked but keeps the
+// connection, takes any two bytes after chunk data for CRLF, leaves
+// trailers unread, never drains an unread body, sends bodies after HEAD,
+// strips header names as Python's str.strip() does and passes header and
+// method bytes through as they came.
 type naive struct {
-	ln net.Listener
-	wg sync.WaitGroup
+	ln    net.Listener
+	wg    sync.WaitGroup
+	flaws naiveFlaws
 }
 
-func startNaive(t *testing.T) *naive {
+// naiveFlaws are the flaws that would hide others if always on; each one
+// is a real server's, named beside it.
+type naiveFlaws struct {
+	// teExact: chunked only when the Transfer-Encoding lines, joined,
+	// read exactly "chunked" (tornado before 6.4.1).
+	teExact bool
+	// crSplits: a bare CR ends a header line (CPython's http.server).
+	crSplits bool
+	// failFast: parses every pipelined request it has buffered before
+	// answering any, and answers a bad one with 400 for the lot.
+	failFast bool
+}
+
+func startNaive(t *testing.T, flaws naiveFlaws) *naive {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &naive{ln: ln}
+	n := &naive{ln: ln, flaws: flaws}
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
@@ -201,8 +218,9 @@ func (n *naive) serve(c net.Conn) {
 			io.WriteString(c, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
 			return
 		}
-		method, path := parts[0], parts[1]
+		method, path, proto := parts[0], parts[1], parts[2]
 		hdr := map[string]string{}
+		tes := []string{}
 		for {
 			l, err := br.ReadString('\n')
 			if err != nil {
@@ -212,25 +230,50 @@ func (n *naive) serve(c net.Conn) {
 			if l == "" {
 				break
 			}
-			k, v, _ := strings.Cut(l, ":")
-			hdr[strings.ToLower(strings.TrimSpace(k))] = strings.TrimLeft(v, " ")
+			fields := []string{l}
+			if n.flaws.crSplits {
+				fields = strings.Split(l, "\r")
+			}
+			for _, f := range fields {
+				k, v, _ := strings.Cut(f, ":")
+				k = strings.ToLower(pyStrip(k))
+				hdr[k] = strings.TrimLeft(v, " ")
+				if k == "transfer-encoding" {
+					tes = append(tes, hdr[k])
+				}
+			}
+		}
+		chunked := strings.Contains(hdr["transfer-encoding"], "chunked")
+		if n.flaws.teExact {
+			chunked = strings.Join(tes, ",") == "chunked"
 		}
 		var body []byte
-		if strings.Contains(hdr["transfer-encoding"], "chunked") {
+		if chunked {
 			for {
 				sz, _ := br.ReadString('\n')
-				size, _ := strconv.ParseInt(strings.TrimSpace(strings.SplitN(sz, ";", 2)[0]), 0, 64)
+				size := naiveHex(strings.SplitN(sz, ";", 2)[0])
 				if size <= 0 {
-					br.ReadString('\n')
+					// The end, if a blank line follows; trailers are
+					// left where they are.
+					if p, _ := br.Peek(2); string(p) == "\r\n" {
+						br.Discard(2)
+					}
 					break
 				}
 				b := make([]byte, size+2)
 				io.ReadFull(br, b)
 				body = append(body, b[:size]...)
 			}
-		} else if cl, err := strconv.Atoi(hdr["content-length"]); err == nil && cl > 0 && !strings.HasPrefix(path, "/probe/unread") {
+		} else if cl, err := strconv.ParseInt(strings.TrimSpace(hdr["content-length"]), 0, 64); err == nil && cl > 0 && !strings.HasPrefix(path, "/probe/unread") {
 			body = make([]byte, cl)
 			io.ReadFull(br, body)
+		}
+		if n.flaws.failFast && br.Buffered() > 0 {
+			ahead, _ := br.Peek(br.Buffered())
+			if strings.ContainsAny(string(ahead), "\x00") {
+				io.WriteString(c, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+				return
+			}
 		}
 		var out string
 		switch {
@@ -242,21 +285,51 @@ func (n *naive) serve(c net.Conn) {
 			for k, v := range hdr {
 				headers["HTTP_"+strings.ToUpper(strings.ReplaceAll(k, "-", "_"))] = v
 			}
-			j, _ := json.Marshal(map[string]any{"path_info": path, "body_len": len(body),
-				"body_sha256": hex.EncodeToString(h[:]), "headers": headers})
+			j, _ := json.Marshal(map[string]any{"method": method, "protocol": proto, "path_info": path,
+				"body_len": len(body), "body_sha256": hex.EncodeToString(h[:]), "headers": headers})
 			out = string(j)
 		default:
 			out = "Hello, World!"
 		}
 		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(out), out) // HEAD too
-		_ = method
 	}
+}
+
+// naiveHex reads a chunk size as a careless C parser would: whitespace,
+// a sign, 0x and underscores skipped, the value wrapping at 64 bits.
+func naiveHex(s string) int64 {
+	s = strings.TrimLeft(strings.TrimSpace(s), "+")
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "0x"), "0X")
+	var v uint64
+	for _, c := range strings.ReplaceAll(s, "_", "") {
+		d, err := strconv.ParseUint(string(c), 16, 8)
+		if err != nil {
+			break
+		}
+		v = v<<4 | d
+	}
+	return int64(v & (1<<62 - 1)) // wrapped, and never negative
+}
+
+// pyStrip trims what Python's str.strip() trims from a latin-1 string:
+// ASCII whitespace and the separators \x1c-\x1f, \x85 and \xa0.
+func pyStrip(s string) string {
+	isSpace := func(b byte) bool {
+		return b == ' ' || (b >= '\t' && b <= '\r') || (b >= 0x1c && b <= 0x1f) || b == 0x85 || b == 0xa0
+	}
+	for len(s) > 0 && isSpace(s[0]) {
+		s = s[1:]
+	}
+	for len(s) > 0 && isSpace(s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
+	return s
 }
 
 // TestNaiveServerIsCaught: each flaw of the naive server fails the case
 // built to find it.
 func TestNaiveServerIsCaught(t *testing.T) {
-	n := startNaive(t)
+	n := startNaive(t, naiveFlaws{})
 	want := map[string]Outcome{
 		"cl-and-te":             Fail, // chunked wins, connection kept: the rest is served
 		"te-space-before-colon": Fail,
@@ -339,5 +412,79 @@ func TestCaseIDsUnique(t *testing.T) {
 			t.Errorf("case %+v: duplicate or incomplete", c.ID)
 		}
 		seen[c.ID] = true
+	}
+}
+
+// parsingCases are the cases of parsing.go's classes, with what the naive
+// server (flaws as given) must get: each is built to be caught by one.
+var parsingCases = []struct {
+	id    string
+	flaws naiveFlaws
+	want  Outcome
+}{
+	{"te-chunked-twice", naiveFlaws{}, Fail},          // "contains chunked": the hidden request is served
+	{"te-gzip-chunked", naiveFlaws{}, Fail},           // likewise
+	{"te-two-lines", naiveFlaws{}, Warn},              // last line wins: chunked once
+	{"te-two-lines", naiveFlaws{teExact: true}, Fail}, // "chunked,chunked" is not chunked: the chunk is a request
+	{"te-nbsp", naiveFlaws{}, Fail},                   // "\xa0chunked" contains chunked
+	{"cl-space-before-colon", naiveFlaws{}, Fail},     // the name is stripped
+	{"cl-plus-underscore", naiveFlaws{}, Fail},        // ParseInt base 0 reads +1_0 as 10
+	{"cl-leading-zeros", naiveFlaws{}, Fail},          // ... and 010 as 8
+	{"chunk-size-underscore", naiveFlaws{}, Fail},
+	{"chunk-size-sign", naiveFlaws{}, Fail},
+	{"chunk-size-space", naiveFlaws{}, Fail},
+	{"chunk-size-overflow", naiveFlaws{}, Fail},                 // out of range: read as 0, the chunk then parsed as a request
+	{"chunk-lf", naiveFlaws{}, Warn},                            // lines end at LF: lenient, not misframed
+	{"chunk-data-terminator", naiveFlaws{}, Fail},               // any two bytes after the data
+	{"trailer-smuggle", naiveFlaws{}, Fail},                     // trailers left unread
+	{"cr-splits-header", naiveFlaws{}, Warn},                    // no split, but the CR reaches the app
+	{"cr-splits-header", naiveFlaws{crSplits: true}, Fail},      // X-Smuggled reaches the app
+	{"header-name-x85", naiveFlaws{}, Fail},                     // str.strip() takes the \x85
+	{"version-1-10", naiveFlaws{}, Warn},                        // any version served
+	{"nul-method", naiveFlaws{}, Fail},                          // the NUL reaches REQUEST_METHOD
+	{"pipeline-then-invalid", naiveFlaws{}, Pass},               // one request at a time: the valid one is answered
+	{"pipeline-then-invalid", naiveFlaws{failFast: true}, Fail}, // the valid one is never answered
+	{"pipeline-after-error", naiveFlaws{}, Fail},                // "abc" is no length: the body is a request
+}
+
+// TestParsingClasses: net/http, strict, passes every case of the
+// published classes; the naive server, built with their flaws, does not.
+func TestParsingClasses(t *testing.T) {
+	byID := map[string]Case{}
+	for _, c := range Cases() {
+		byID[c.ID] = c
+	}
+	srv := httptest.NewServer(echoHandler())
+	defer srv.Close()
+	seen := map[string]bool{}
+	var cases []Case
+	for _, pc := range parsingCases {
+		c, ok := byID[pc.id]
+		if !ok {
+			t.Fatalf("no case %s", pc.id)
+		}
+		if !seen[pc.id] {
+			cases = append(cases, c)
+		}
+		seen[pc.id] = true
+	}
+	for _, r := range Run(context.Background(), fixedServer{srv.Listener.Addr().String()}, cases, Options{Timeout: time.Second}) {
+		if r.Outcome != Pass {
+			t.Errorf("net/http %s: %s (%s), want pass", r.Case.ID, r.Outcome, r.Detail)
+		}
+	}
+	naives := map[naiveFlaws]*naive{}
+	for _, pc := range parsingCases {
+		n := naives[pc.flaws]
+		if n == nil {
+			n = startNaive(t, pc.flaws)
+			naives[pc.flaws] = n
+		}
+		r := Run(context.Background(), n, []Case{byID[pc.id]}, Options{Timeout: time.Second})[0]
+		if r.Outcome != pc.want {
+			t.Errorf("naive %+v %s: %s (%s), want %s", pc.flaws, pc.id, r.Outcome, r.Detail, pc.want)
+		} else {
+			t.Logf("naive %+v %-22s %s: %s", pc.flaws, pc.id, r.Outcome, r.Detail)
+		}
 	}
 }
