@@ -27,6 +27,9 @@ func retainedText(t results.TroubleCase) string {
 	if t.Error != "" {
 		return "·"
 	}
+	if t.Outcome != "" {
+		return fmt.Sprintf("%s %.0f%%", t.Outcome, 100*t.Retained)
+	}
 	return fmt.Sprintf("%.0f%%", 100*t.Retained)
 }
 
@@ -114,6 +117,7 @@ func mdRobustness(p func(string, ...any), f *results.File) {
 	for _, id := range ids {
 		p("- **%s**: %s\n", id, titles[id])
 	}
+	mdOverloadReload(p, f)
 	p("\nWhat was seen, where the clients lost more than a fifth:\n\n")
 	for _, r := range f.Robustness {
 		var lines []string
