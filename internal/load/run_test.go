@@ -711,10 +711,15 @@ func TestHotPathAllocs(t *testing.T) {
 	runtime.ReadMemStats(&before)
 	res := run(t, Config{Addr: ln.Addr().String(), Connections: 2, Pipeline: 2, Duration: 500 * time.Millisecond})
 	runtime.ReadMemStats(&after)
-	perReq := float64(after.Mallocs-before.Mallocs) / float64(res.Requests)
-	t.Logf("%d allocations for %d requests", after.Mallocs-before.Mallocs, res.Requests)
-	if res.Requests < 1000 || perReq > 0.05 {
-		t.Errorf("%.3f allocations per request over %d requests, want ~0", perReq, res.Requests)
+	// A run allocates a fixed amount (connections, histograms, the
+	// timeline, reading its own CPU and run-queue wait) and nothing per
+	// request: a busy machine that lets few requests through must not
+	// make the fixed part look like a per-request cost.
+	const fixed = 1000
+	allocs := after.Mallocs - before.Mallocs
+	t.Logf("%d allocations for %d requests", allocs, res.Requests)
+	if res.Requests < 1000 || allocs > fixed+uint64(res.Requests)/100 {
+		t.Errorf("%d allocations for %d requests, want at most %d fixed and under one per 100 requests", allocs, res.Requests, fixed)
 	}
 }
 
