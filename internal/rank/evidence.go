@@ -72,7 +72,8 @@ var trialFlaws = []trialFlaw{
 // evidence at all when it is not for production (the verdict answers what
 // to deploy) or failed; otherwise a metric is out when any trial has a
 // flaw that spoils it, and capacity also when the capacity search itself
-// was limited by the load generator.
+// was limited by the load generator. With metric "" it answers for the
+// run as a whole: is any of it evidence.
 func Unscored(run results.Run, metric string) *Exclusion {
 	switch {
 	case run.NotForProduction != "":

@@ -86,7 +86,7 @@ func mdRobustness(p func(string, ...any), f *results.File) {
 	}
 	p("| server | shape | score |")
 	for _, id := range ids {
-		p(" %s |", id)
+		p(" %s |", mdText(id))
 	}
 	p("\n|---|---|--:|")
 	for range ids {
@@ -95,10 +95,10 @@ func mdRobustness(p func(string, ...any), f *results.File) {
 	p("\n")
 	for _, r := range f.Robustness {
 		if r.Failed != "" {
-			p("| %s %s | %s | - | not tried: %s |\n", r.Server, r.Version, r.Shape, mdEscape(firstLine(r.Failed)))
+			p("| %s %s | %s | - | not tried: %s |\n", mdText(r.Server), mdText(r.Version), r.Shape, mdText(firstLine(r.Failed)))
 			continue
 		}
-		p("| %s %s | %s | %.0f%% |", r.Server, r.Version, r.Shape, 100*r.Score)
+		p("| %s %s | %s | %.0f%% |", mdText(r.Server), mdText(r.Version), r.Shape, 100*r.Score)
 		for _, id := range ids {
 			cell := "-"
 			for _, sc := range r.Scenarios {
@@ -112,7 +112,7 @@ func mdRobustness(p func(string, ...any), f *results.File) {
 	}
 	p("\n")
 	for _, id := range ids {
-		p("- **%s**: %s\n", id, titles[id])
+		p("- **%s**: %s\n", mdText(id), mdText(titles[id]))
 	}
 	p("\nWhat was seen, where the clients lost more than a fifth:\n\n")
 	for _, r := range f.Robustness {
@@ -120,13 +120,13 @@ func mdRobustness(p func(string, ...any), f *results.File) {
 		for _, sc := range r.Scenarios {
 			switch {
 			case sc.Error != "":
-				lines = append(lines, fmt.Sprintf("  - %s: could not run: %s", sc.ID, mdEscape(firstLine(sc.Error))))
+				lines = append(lines, fmt.Sprintf("  - %s: could not run: %s", mdText(sc.ID), mdText(firstLine(sc.Error))))
 			case sc.Retained < 0.8:
-				lines = append(lines, fmt.Sprintf("  - %s: %s (p99 %.0f ms)", sc.ID, mdEscape(sc.Detail), sc.P99MS))
+				lines = append(lines, fmt.Sprintf("  - %s: %s (p99 %.0f ms)", mdText(sc.ID), mdText(sc.Detail), sc.P99MS))
 			}
 		}
 		if len(lines) > 0 {
-			p("- **%s** %s\n%s\n", r.Server, r.Shape, strings.Join(lines, "\n"))
+			p("- **%s** %s\n%s\n", mdText(r.Server), r.Shape, strings.Join(lines, "\n"))
 		}
 	}
 	p("\n")
