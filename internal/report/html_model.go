@@ -251,8 +251,8 @@ type runRow struct {
 	// The values the ranking does not score, and why (rank.Unscored).
 	RPSNot, P99Not, CapacityNot *rank.Exclusion
 	Failed                      bool
-	Group                                         string // the workload, on the first row of each when there are several
-	Notes                                         []int
+	Group                       string // the workload, on the first row of each when there are several
+	Notes                       []int
 }
 
 type failedRow struct {
