@@ -137,6 +137,7 @@ type glanceGroup struct {
 // raw number that it refuses is listed in Passed with why, never crowned.
 type glanceCard struct {
 	Question string
+	Metric   string // the rank metric key the question is about
 	Winner   string // "" when no run's value counts
 	Color    int
 	Value    string
@@ -754,7 +755,7 @@ func glance(views []*runView, workloads []string) []glanceGroup {
 				return 0
 			})
 			name := func(rv *runView) string { return rv.run.Server + " " + rv.run.Shape.String() }
-			c := glanceCard{Question: question}
+			c := glanceCard{Question: question, Metric: metric}
 			// Walk from the best raw number down: what the ranking does not
 			// score is passed over, with why, until the first that counts.
 			var scored []*runView
