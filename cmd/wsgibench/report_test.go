@@ -65,3 +65,68 @@ func TestCorruptResultsFile(t *testing.T) {
 		})
 	}
 }
+
+// hostileApp answers markup and Markdown in its body and headers, writes
+// them to stderr, and exits mid-trial, so the server's last stderr lines
+// (which wsgibench keeps as a warning) are the app's words.
+const hostileApp = `import os, sys
+EVIL = "<script>alert(1)</script> </pre></script><img src=x onerror=alert(2)> | a | b | ` + "`x` *y* _z_ [w](javascript:alert(3)) &lt;b&gt; &amp;" + `"
+served = 0
+def application(environ, start_response):
+    global served
+    served += 1
+    if served > 40:
+        sys.stderr.write("dying: " + EVIL + "\n# heading\n> quote\n")
+        sys.stderr.flush()
+        os._exit(3)
+    body = ("<html><script>alert(4)</script>" + EVIL + "</html>").encode()
+    start_response("200 OK", [("Content-Type", "text/html"), ("X-Evil", "<script>alert(5)</script>"), ("Content-Length", str(len(body)))])
+    return [body]
+`
+
+// TestHostileAppReport: a real server (wsgiref, through /usr/bin/python3)
+// around an app that answers and logs markup; what reaches summary.md and
+// report.html from it is text, not markup.
+func TestHostileAppReport(t *testing.T) {
+	needServers(t)
+	app := t.TempDir()
+	if err := os.WriteFile(filepath.Join(app, "evil.py"), []byte(hostileApp), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	r := runBinary(t, 90*time.Second, "run", "--app", "evil:application", "--chdir", app, "--servers", "wsgiref",
+		"--workload", "GET /", "--duration", "1500ms", "--warmup", "0s", "--trials", "1", "--connections", "2",
+		"--no-capacity", "--no-probe", "--no-trouble", "--out", out)
+	md, err := os.ReadFile(filepath.Join(out, "summary.md"))
+	if err != nil {
+		t.Fatalf("no summary.md (exit %d): %v\nstderr:\n%s", r.code, err, r.stderr)
+	}
+	page, err := os.ReadFile(filepath.Join(out, "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The app's words reached the report (else this test proves nothing)…
+	if !strings.Contains(string(md), "dying: &lt;script>alert(1)&lt;/script>") {
+		t.Fatalf("summary.md does not show the server's last stderr lines, escaped:\n%s", md)
+	}
+	if !strings.Contains(string(page), "dying: &lt;script&gt;alert(1)&lt;/script&gt;") {
+		t.Error("report.html does not show the server's last stderr lines, escaped")
+	}
+	// … as text only.
+	for _, bad := range []string{"<script>alert", "<img", "</pre>", "[w](javascript"} {
+		if strings.Contains(string(md), bad) {
+			t.Errorf("summary.md contains %q", bad)
+		}
+	}
+	for _, bad := range []string{"<script>alert", "<img", "</pre></script>", `href="javascript`} {
+		if strings.Contains(string(page), bad) {
+			t.Errorf("report.html contains %q", bad)
+		}
+	}
+	for _, line := range strings.Split(string(md), "\n") {
+		if strings.HasPrefix(line, "> ") || (strings.HasPrefix(line, "#") && !strings.HasPrefix(line, "## ") && !strings.HasPrefix(line, "# wsgibench")) {
+			t.Errorf("a line of the app's stderr became a block: %q", line)
+		}
+	}
+	waitNoLeftovers(t, r.pid, 5*time.Second)
+}
