@@ -42,11 +42,11 @@ func ConformanceTable(w io.Writer, f *results.File) {
 	fmt.Fprintln(tw, "SERVER\tVERSION\tPASS\tWARN\tFAIL\tSCORE\tFAILED PROBES")
 	for _, c := range f.Conformance {
 		if c.Failed != "" {
-			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\tnot probed: %s\n", c.Server, c.Version, firstLine(c.Failed))
+			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\tnot probed: %s\n", plain(c.Server), plain(c.Version), plain(firstLine(c.Failed)))
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%.0f%%\t%s\n", c.Server, c.Version, c.Pass, c.Warn, c.Fail,
-			100*c.Score, strings.Join(probeIDs(c.Cases, "fail"), ", "))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%.0f%%\t%s\n", plain(c.Server), plain(c.Version), c.Pass, c.Warn, c.Fail,
+			100*c.Score, plain(strings.Join(probeIDs(c.Cases, "fail"), ", ")))
 	}
 	tw.Flush()
 }

@@ -73,6 +73,21 @@ func alnum(r rune) bool {
 	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
 }
 
+// plain keeps a server's words from driving the terminal: control
+// characters (escape sequences, carriage returns, a bell) become U+FFFD
+// and line breaks a space, for the tables printed on stdout.
+func plain(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\n' || r == '\t':
+			return ' '
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+			return '\uFFFD'
+		}
+		return r
+	}, s)
+}
+
 // mdCode writes s as a Markdown code span, whose content renders
 // literally: the fence is one backtick longer than any run of backticks
 // in s, and s is one line.

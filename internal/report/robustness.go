@@ -50,10 +50,14 @@ func RobustnessTable(w io.Writer, f *results.File) {
 	}
 	ids, _ := columnsOf(scenarioIDs(f))
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "SERVER\tSHAPE\tSCORE\t%s\n", strings.ToUpper(strings.Join(ids, "\t")))
+	head := make([]string, len(ids))
+	for i, id := range ids {
+		head[i] = strings.ToUpper(plain(id))
+	}
+	fmt.Fprintf(tw, "SERVER\tSHAPE\tSCORE\t%s\n", strings.Join(head, "\t"))
 	for _, r := range f.Robustness {
 		if r.Failed != "" {
-			fmt.Fprintf(tw, "%s\t%s\t-\tnot tried: %s\n", r.Server, r.Shape, firstLine(r.Failed))
+			fmt.Fprintf(tw, "%s\t%s\t-\tnot tried: %s\n", plain(r.Server), r.Shape, plain(firstLine(r.Failed)))
 			continue
 		}
 		cells := make([]string, len(ids))
@@ -65,7 +69,7 @@ func RobustnessTable(w io.Writer, f *results.File) {
 				}
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.0f%%\t%s\n", r.Server, r.Shape, 100*r.Score, strings.Join(cells, "\t"))
+		fmt.Fprintf(tw, "%s\t%s\t%.0f%%\t%s\n", plain(r.Server), r.Shape, 100*r.Score, strings.Join(cells, "\t"))
 	}
 	tw.Flush()
 }

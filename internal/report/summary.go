@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -107,25 +108,29 @@ func Table(w io.Writer, f *results.File) {
 	fmt.Fprintln(tw, "SERVER\tSHAPE\tWORKLOAD\treq/s\tp50 ms\tp99 ms\terrors\tmemory\tCPU s\tCPU ms/1k req\t")
 	for _, r := range Rows(f) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%.0f\t%.2f\t%.2f\t%d\t%s\t%.2f\t%.0f\t%s\n",
-			r.Run.Server, r.Run.Shape, r.Run.Workload, r.RPS, r.P50, r.P99, r.Errors,
+			plain(r.Run.Server), r.Run.Shape, plain(r.Run.Workload), r.RPS, r.P50, r.P99, r.Errors,
 			Bytes(r.PSS), r.CPU, r.CPUPerK, marks(r))
 	}
 	tw.Flush()
 	for _, r := range f.Runs {
 		if r.Error != "" {
-			fmt.Fprintf(w, "FAILED %s %s: %s\n", r.Server, r.Shape, firstLine(r.Error))
+			fmt.Fprintf(w, "FAILED %s %s: %s\n", plain(r.Server), r.Shape, plain(firstLine(r.Error)))
 		}
 	}
 	if f.Verdict != nil && f.Verdict.Headline != "" {
-		fmt.Fprintf(w, "\n%s\n", f.Verdict.Headline)
+		fmt.Fprintf(w, "\n%s\n", plain(f.Verdict.Headline))
 	}
 }
 
+// marks says which of the row's numbers the ranking does not score.
 func marks(r Row) string {
-	if r.Bound > 0 {
-		return "generator-bound"
+	var out []string
+	for _, m := range []string{"", rank.RPS, rank.P99} {
+		if e := rank.Unscored(r.Run, m); e != nil && !slices.Contains(out, e.Label) {
+			out = append(out, e.Label)
+		}
 	}
-	return ""
+	return strings.Join(out, "; ")
 }
 
 func firstLine(s string) string {
@@ -533,7 +538,7 @@ func Compare(w io.Writer, oldName string, old *results.File, newName string, cur
 	p("old: %s (%s)\n", oldName, diffFileLine(old))
 	p("new: %s (%s)\n", newName, diffFileLine(cur))
 	for _, n := range diffSetupNotes(old, cur) {
-		p("note: %s\n", n)
+		p("note: %s\n", plain(n))
 	}
 
 	type both struct {
@@ -651,7 +656,7 @@ func Compare(w io.Writer, oldName string, old *results.File, newName string, cur
 			b := byKey[k.Key()]
 			oldOK := b.old != nil && len(b.old.Trials) > 0
 			curOK := b.cur != nil && len(b.cur.Trials) > 0
-			name := k.Server + " " + k.Shape.String()
+			name := plain(k.Server) + " " + k.Shape.String()
 			switch {
 			case oldOK && curOK:
 				paired = append(paired, k)
@@ -660,15 +665,15 @@ func Compare(w io.Writer, oldName string, old *results.File, newName string, cur
 			case b.old == nil:
 				only = append(only, "only in new: "+name)
 			case !curOK && b.cur.Error != "":
-				only = append(only, "failed in new: "+name+": "+firstLine(b.cur.Error))
+				only = append(only, "failed in new: "+name+": "+plain(firstLine(b.cur.Error)))
 			case !oldOK && b.old.Error != "":
-				only = append(only, "failed in old: "+name+": "+firstLine(b.old.Error))
+				only = append(only, "failed in old: "+name+": "+plain(firstLine(b.old.Error)))
 			default:
 				only = append(only, "no finished trials in one file: "+name)
 			}
 		}
 		for _, m := range metrics {
-			p("\n%s: %s\n", wl, m.head)
+			p("\n%s: %s\n", plain(wl), m.head)
 			tw := tabwriter.NewWriter(&out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "server\tshape\told\tnew\tvs old")
 			for _, k := range paired {
@@ -683,7 +688,7 @@ func Compare(w io.Writer, oldName string, old *results.File, newName string, cur
 				for _, w := range cmpRes.Warnings {
 					dRefs = append(dRefs, notes.ref(w))
 				}
-				label := k.Server + sup(append(runNotes("old", b.old), runNotes("new", b.cur)...))
+				label := plain(k.Server) + sup(append(runNotes("old", b.old), runNotes("new", b.cur)...))
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", label, k.Shape,
 					mdInterval(eo, m.format)+sup(ciNote(eo)), mdInterval(en, m.format)+sup(ciNote(en)), cmpRes.String()+sup(dRefs))
 			}
@@ -703,7 +708,7 @@ func Compare(w io.Writer, oldName string, old *results.File, newName string, cur
 			}
 		}
 		if len(caps) > 0 {
-			p("\n%s: capacity req/s at p99 ≤ %s ms (higher is better; one search per file, so no p)\n", wl, strconv.FormatFloat(goal, 'g', -1, 64))
+			p("\n%s: capacity req/s at p99 ≤ %s ms (higher is better; one search per file, so no p)\n", plain(wl), strconv.FormatFloat(goal, 'g', -1, 64))
 			tw := tabwriter.NewWriter(&out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "server\tshape\told\tnew\tvs old")
 			for _, k := range caps {
@@ -729,7 +734,7 @@ func Compare(w io.Writer, oldName string, old *results.File, newName string, cur
 				case oc.RPS > 0:
 					delta = stats.FormatDelta((nc.RPS - oc.RPS) / oc.RPS)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.Server, k.Shape, cell(b.old.Capacity), cell(b.cur.Capacity), delta)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", plain(k.Server), k.Shape, cell(b.old.Capacity), cell(b.cur.Capacity), delta)
 			}
 			tw.Flush()
 		}

@@ -142,3 +142,22 @@ func TestMDText(t *testing.T) {
 		}
 	}
 }
+
+// TestTerminalTablesArePlain: what wsgibench prints on stdout from a
+// hostile file carries no control character that would drive the
+// terminal (escape sequences, carriage returns).
+func TestTerminalTablesArePlain(t *testing.T) {
+	f := hostileFile(t)
+	var b bytes.Buffer
+	Table(&b, f)
+	ConformanceTable(&b, f)
+	RobustnessTable(&b, f)
+	if err := Compare(&b, "old", f, "new", loadFixture(t), 0); err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range b.String() {
+		if (r < 0x20 && r != '\n') || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			t.Fatalf("control character %U at byte %d: %q", r, i, b.String()[max(0, i-40):min(b.Len(), i+40)])
+		}
+	}
+}
