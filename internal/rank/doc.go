@@ -62,6 +62,13 @@
 // wsgiref and werkzeug) are never candidates: the verdict answers what to
 // deploy. The verdict notes them; their numbers stay in the tables.
 //
+// Unscored is that rule as one predicate: given a run and a metric it says
+// why the value is not evidence (a development server, a failed run, a
+// generator-bound or starved trial), or nil. The ranking leaves out what it
+// refuses, and the reports crown nothing it refuses ("lowest p99" on a
+// card, a highlighted bar), saying why beside the raw number instead. A
+// new kind of flawed trial is one entry in its table.
+//
 // Each server is ranked at its best shape: the one with the most scored
 // metrics, then the highest score against all shapes of all servers.
 //

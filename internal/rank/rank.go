@@ -72,7 +72,6 @@ type cand struct {
 	// The capacity search's bracket: passed at capLo, failed at capHi.
 	capLo, capHi float64
 	fromSearch   bool
-	bound        int // generator-bound trials
 	shapes       int // shapes of this server measured
 	probeFails   int // conformance probes failed
 }
@@ -241,31 +240,18 @@ func (r *ranker) extract(c *cand, pss bool) {
 		}
 		c.val[key], c.samples[key] = med, xs
 	}
-	for _, t := range c.run.Trials {
-		if t.GeneratorBound {
-			c.bound++
+	// What Unscored refuses is left out, with its reason: the same
+	// predicate keeps the reports from crowning it.
+	scored := func(key string, f func(results.Trial) (float64, bool)) {
+		if e := Unscored(c.run, key); e != nil {
+			c.excluded[key] = e.Why
+			return
 		}
+		col(key, f)
 	}
-	if c.bound > 0 {
-		c.excluded[RPS] = fmt.Sprintf("the load generator was the bottleneck in %d of %d trials, which then measured the generator, not the server", c.bound, len(c.run.Trials))
-	} else {
-		col(RPS, func(t results.Trial) (float64, bool) { return t.RPS, true })
-	}
-	starved := 0
-	for _, t := range c.run.Trials {
-		if t.StarvedConnections > 0 {
-			starved++
-		}
-	}
-	if starved > 0 {
-		// The percentiles describe only the clients it chose to serve; the
-		// starved ones' requests never completed, so never entered them.
-		why := fmt.Sprintf("it left connections unserved in %d of %d trials, so its closed-loop percentiles describe only the clients it served", starved, len(c.run.Trials))
-		c.excluded[P50], c.excluded[P99] = why, why
-	} else {
-		col(P50, func(t results.Trial) (float64, bool) { return t.LatencyMS.P50, true })
-		col(P99, func(t results.Trial) (float64, bool) { return t.LatencyMS.P99, true })
-	}
+	scored(RPS, func(t results.Trial) (float64, bool) { return t.RPS, true })
+	scored(P50, func(t results.Trial) (float64, bool) { return t.LatencyMS.P50, true })
+	scored(P99, func(t results.Trial) (float64, bool) { return t.LatencyMS.P99, true })
 	col(Memory, func(t results.Trial) (float64, bool) {
 		if pss {
 			return float64(t.PSSPeakBytes), true
@@ -386,12 +372,9 @@ func (r *ranker) capacity(cands []*cand) ([]*cand, string) {
 		}
 		kept = append(kept, c)
 		c.fromSearch = true
-		switch {
-		case c.bound > 0:
-			c.excluded[Capacity] = c.excluded[RPS]
-		case searchGeneratorBound(cp):
-			c.excluded[Capacity] = "its capacity search was limited by the load generator, not the server"
-		default:
+		if e := Unscored(c.run, Capacity); e != nil {
+			c.excluded[Capacity] = e.Why
+		} else {
 			c.val[Capacity] = cp.RPS
 			c.samples[Capacity] = c.samples[RPS]
 			c.capLo, c.capHi = bracket(cp)

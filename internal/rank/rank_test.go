@@ -688,3 +688,75 @@ func TestRankRobustness(t *testing.T) {
 		t.Errorf("a 5%% gap separated them: %s", got)
 	}
 }
+
+// TestUnscored pins the one predicate the ranking and the reports share:
+// what it refuses, the ranking leaves out with the same words.
+func TestUnscored(t *testing.T) {
+	base := srv{name: "s", rps: around(1000, 10, 5), p99: around(20, 0.2, 5), pssMiB: 50, capacity: 900}.run()
+	base.Connections = 32
+	with := func(change func(*results.Run)) results.Run {
+		r := base
+		r.Trials = slices.Clone(base.Trials)
+		c := *base.Capacity
+		c.Steps = slices.Clone(c.Steps)
+		r.Capacity = &c
+		change(&r)
+		return r
+	}
+	for _, tc := range []struct {
+		name string
+		run  results.Run
+		// metric → the label wanted ("" = scored)
+		want map[string]string
+	}{
+		{"clean", base, map[string]string{RPS: "", P50: "", P99: "", Capacity: "", Memory: "", Errors: ""}},
+		{"starved", with(func(r *results.Run) { r.Trials[1].StarvedConnections = 20; r.Trials[3].StarvedConnections = 24 }),
+			map[string]string{RPS: "", P50: "left 24 of 32 connections unserved", P99: "left 24 of 32 connections unserved", Capacity: "", Memory: ""}},
+		{"generator-bound", with(func(r *results.Run) { r.Trials[0].GeneratorBound = true }),
+			map[string]string{RPS: "generator-bound in 1 of 5 trials", Capacity: "generator-bound in 1 of 5 trials", P99: "", Memory: ""}},
+		{"search generator-bound", with(func(r *results.Run) { r.Capacity.Steps[1].GeneratorBound = true }),
+			map[string]string{RPS: "", Capacity: "capacity search generator-bound", P99: ""}},
+		{"development server", with(func(r *results.Run) { r.NotForProduction = "wsgiref is a reference server" }),
+			map[string]string{RPS: "not for production", P99: "not for production", Memory: "not for production", Correctness: "not for production"}},
+		{"failed", with(func(r *results.Run) { r.Error = "crashed\ntraceback" }),
+			map[string]string{RPS: "failed", Memory: "failed"}},
+	} {
+		for metric, want := range tc.want {
+			e := Unscored(tc.run, metric)
+			switch {
+			case want == "" && e != nil:
+				t.Errorf("%s: %s not scored: %+v", tc.name, metric, e)
+			case want != "" && e == nil:
+				t.Errorf("%s: %s scored, want %q", tc.name, metric, want)
+			case e != nil && (e.Label != want || e.Why == "" || strings.Contains(e.Why, "\n")):
+				t.Errorf("%s: %s: %+v, want label %q and a one-line why", tc.name, metric, e, want)
+			}
+		}
+	}
+
+	// The ranking leaves out exactly what Unscored refuses, in its words.
+	f := clearWinner(5)
+	f.Runs[0].Trials[2].StarvedConnections = 3
+	f.Runs[1].Trials[0].GeneratorBound = true
+	rk, _ := must(t, f, "")
+	if len(rk) != 3 {
+		t.Fatalf("ranked %s, want all three", positions(rk))
+	}
+	for _, r := range rk {
+		for i := range f.Runs {
+			if f.Runs[i].Server != r.Server {
+				continue
+			}
+			for _, m := range []string{RPS, P50, P99} {
+				_, scored := r.Metrics[m]
+				e := Unscored(f.Runs[i], m)
+				if scored == (e != nil) {
+					t.Errorf("%s %s: scored=%v but Unscored=%+v", r.Server, m, scored, e)
+				}
+				if e != nil && !slices.ContainsFunc(r.Reasons, func(s string) bool { return strings.Contains(s, e.Why) }) {
+					t.Errorf("%s: reasons %q do not say %q", r.Server, r.Reasons, e.Why)
+				}
+			}
+		}
+	}
+}

@@ -42,11 +42,11 @@ func ConformanceTable(w io.Writer, f *results.File) {
 	fmt.Fprintln(tw, "SERVER\tVERSION\tPASS\tWARN\tFAIL\tSCORE\tFAILED PROBES")
 	for _, c := range f.Conformance {
 		if c.Failed != "" {
-			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\tnot probed: %s\n", c.Server, c.Version, firstLine(c.Failed))
+			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\tnot probed: %s\n", plain(c.Server), plain(c.Version), plain(firstLine(c.Failed)))
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%.0f%%\t%s\n", c.Server, c.Version, c.Pass, c.Warn, c.Fail,
-			100*c.Score, strings.Join(probeIDs(c.Cases, "fail"), ", "))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%.0f%%\t%s\n", plain(c.Server), plain(c.Version), c.Pass, c.Warn, c.Fail,
+			100*c.Score, plain(strings.Join(probeIDs(c.Cases, "fail"), ", ")))
 	}
 	tw.Flush()
 }
@@ -63,12 +63,12 @@ func mdConformance(p func(string, ...any), f *results.File) {
 	var probed []results.Conformance
 	for _, c := range f.Conformance {
 		if c.Failed != "" {
-			p("| %s %s | - | - | - | - | not probed: %s |\n", c.Server, c.Version, mdEscape(firstLine(c.Failed)))
+			p("| %s %s | - | - | - | - | not probed: %s |\n", mdText(c.Server), mdText(c.Version), mdText(firstLine(c.Failed)))
 			continue
 		}
 		probed = append(probed, c)
-		p("| %s %s | %d | %d | %d | %.0f%% | %s |\n", c.Server, c.Version, c.Pass, c.Warn, c.Fail, 100*c.Score,
-			orDash(strings.Join(probeIDs(c.Cases, "fail"), ", ")))
+		p("| %s %s | %d | %d | %d | %.0f%% | %s |\n", mdText(c.Server), mdText(c.Version), c.Pass, c.Warn, c.Fail, 100*c.Score,
+			orDash(mdText(strings.Join(probeIDs(c.Cases, "fail"), ", "))))
 	}
 	p("\n")
 	if len(probed) == 0 {
@@ -95,7 +95,7 @@ func mdConformance(p func(string, ...any), f *results.File) {
 		}
 	}
 	for _, row := range rows {
-		p("| %s — %s | %s |", row.ID, mdEscape(row.Title), row.Ref)
+		p("| %s — %s | %s |", mdText(row.ID), mdText(row.Title), mdText(row.Ref))
 		for _, c := range probed {
 			mark := "·"
 			for _, pc := range c.Cases {
@@ -112,7 +112,7 @@ func mdConformance(p func(string, ...any), f *results.File) {
 		if i > 0 {
 			p(", ")
 		}
-		p("%s = %s", string(rune('A'+i%26)), c.Server)
+		p("%s = %s", string(rune('A'+i%26)), mdText(c.Server))
 	}
 	p(".\n\n")
 	p("What the failures and warnings were:\n\n")
@@ -120,18 +120,13 @@ func mdConformance(p func(string, ...any), f *results.File) {
 		var lines []string
 		for _, pc := range c.Cases {
 			if pc.Outcome == "fail" || pc.Outcome == "warn" {
-				lines = append(lines, fmt.Sprintf("  - %s **%s**: %s", outcomeMark(pc.Outcome), pc.ID, mdEscape(pc.Detail)))
+				lines = append(lines, fmt.Sprintf("  - %s **%s**: %s", outcomeMark(pc.Outcome), mdText(pc.ID), mdText(pc.Detail)))
 			}
 		}
 		if len(lines) == 0 {
 			continue
 		}
-		p("- **%s**\n%s\n", c.Server, strings.Join(lines, "\n"))
+		p("- **%s**\n%s\n", mdText(c.Server), strings.Join(lines, "\n"))
 	}
 	p("\n")
-}
-
-// mdEscape keeps a server's words from breaking a table or a list.
-func mdEscape(s string) string {
-	return strings.NewReplacer("|", "\\|", "\n", " ", "\r", " ").Replace(s)
 }

@@ -12,6 +12,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/wsgibench/wsgibench/internal/rank"
 	"github.com/wsgibench/wsgibench/internal/results"
 	"github.com/wsgibench/wsgibench/internal/stats"
 )
@@ -132,14 +133,27 @@ type glanceGroup struct {
 	Cards    []glanceCard
 }
 
+// glanceCard crowns only what the ranking scores (rank.Unscored): a better
+// raw number that it refuses is listed in Passed with why, never crowned.
 type glanceCard struct {
 	Question string
-	Winner   string
+	Metric   string // the rank metric key the question is about
+	Winner   string // "" when no run's value counts
 	Color    int
 	Value    string
 	Interval string
 	RunnerUp string
 	Overlap  bool // the winner's and runner-up's 95% CIs overlap
+	Passed   []passedOver
+}
+
+// passedOver is a raw number better than the card's winner that is not
+// ranking evidence, and why.
+type passedOver struct {
+	Name, Value string
+	Color       int
+	Label       string // short: "left 24 of 32 connections unserved"
+	Why         string // the ranking's words, for the tooltip
 }
 
 // matrix is a grid of outcomes from another suite (conformance probes,
@@ -235,9 +249,11 @@ type runRow struct {
 	PSS, RSS                                      string
 	CPUPerK                                       string
 	Capacity, CapacityGoal                        string
-	Failed                                        bool
-	Group                                         string // the workload, on the first row of each when there are several
-	Notes                                         []int
+	// The values the ranking does not score, and why (rank.Unscored).
+	RPSNot, P99Not, CapacityNot *rank.Exclusion
+	Failed                      bool
+	Group                       string // the workload, on the first row of each when there are several
+	Notes                       []int
 }
 
 type failedRow struct {
@@ -646,6 +662,10 @@ func rowOf(rv *runView) runRow {
 		PSS: Bytes(rv.pss.Median), RSS: Bytes(rv.rss.Median),
 		CPUPerK: "-", ErrorRate: "-", Capacity: "-",
 	}
+	row.RPSNot, row.P99Not = rank.Unscored(*r, rank.RPS), rank.Unscored(*r, rank.P99)
+	if r.Capacity != nil {
+		row.CapacityNot = rank.Unscored(*r, rank.Capacity)
+	}
 	if rv.rps.N > 1 {
 		row.RPSInterval = num(rv.rps.Lo) + "–" + num(rv.rps.Hi)
 	}
@@ -711,7 +731,7 @@ func glance(views []*runView, workloads []string) []glanceGroup {
 			}
 		}
 		g := glanceGroup{Workload: wl}
-		add := func(question string, get func(*runView) estimate, higher bool, format func(float64) string) {
+		add := func(question, metric string, get func(*runView) estimate, higher bool, format func(float64) string) {
 			var cand []*runView
 			for _, rv := range in {
 				if e := get(rv); e.OK && e.Median > 0 {
@@ -734,28 +754,38 @@ func glance(views []*runView, workloads []string) []glanceGroup {
 				}
 				return 0
 			})
-			best := get(cand[0])
-			name := func(rv *runView) string {
-				if rv.bound > 0 {
-					return rv.run.Server + " " + rv.run.Shape.String() + " (generator-bound)"
+			name := func(rv *runView) string { return rv.run.Server + " " + rv.run.Shape.String() }
+			c := glanceCard{Question: question, Metric: metric}
+			// Walk from the best raw number down: what the ranking does not
+			// score is passed over, with why, until the first that counts.
+			var scored []*runView
+			for _, rv := range cand {
+				if e := rank.Unscored(*rv.run, metric); e != nil {
+					if len(scored) == 0 {
+						c.Passed = append(c.Passed, passedOver{Name: name(rv), Value: format(get(rv).Median), Color: rv.color, Label: e.Label, Why: e.Why})
+					}
+					continue
 				}
-				return rv.run.Server + " " + rv.run.Shape.String()
+				scored = append(scored, rv)
 			}
-			c := glanceCard{Question: question, Winner: name(cand[0]), Color: cand[0].color, Value: format(best.Median)}
-			if best.N > 1 {
-				c.Interval = span(format, best.Lo, best.Hi) + ": " + best.interval()
-			}
-			if len(cand) > 1 {
-				next := get(cand[1])
-				c.RunnerUp = name(cand[1]) + ": " + format(next.Median)
-				c.Overlap = best.CI && next.CI && best.Lo <= next.Hi && next.Lo <= best.Hi
+			if len(scored) > 0 {
+				best := get(scored[0])
+				c.Winner, c.Color, c.Value = name(scored[0]), scored[0].color, format(best.Median)
+				if best.N > 1 {
+					c.Interval = span(format, best.Lo, best.Hi) + ": " + best.interval()
+				}
+				if len(scored) > 1 {
+					next := get(scored[1])
+					c.RunnerUp = name(scored[1]) + ": " + format(next.Median)
+					c.Overlap = best.CI && next.CI && best.Lo <= next.Hi && next.Lo <= best.Hi
+				}
 			}
 			g.Cards = append(g.Cards, c)
 		}
-		add("Most throughput", func(rv *runView) estimate { return rv.rps }, true, func(x float64) string { return num(x) + " req/s" })
-		add("Lowest p99 latency", func(rv *runView) estimate { return rv.p99 }, false, func(x float64) string { return num(x) + " ms" })
-		add("Least memory (PSS)", func(rv *runView) estimate { return rv.pss }, false, Bytes)
-		add("Highest capacity", func(rv *runView) estimate {
+		add("Most throughput", rank.RPS, func(rv *runView) estimate { return rv.rps }, true, func(x float64) string { return num(x) + " req/s" })
+		add("Lowest p99 latency", rank.P99, func(rv *runView) estimate { return rv.p99 }, false, func(x float64) string { return num(x) + " ms" })
+		add("Least memory (PSS)", rank.Memory, func(rv *runView) estimate { return rv.pss }, false, Bytes)
+		add("Highest capacity", rank.Capacity, func(rv *runView) estimate {
 			if c := rv.run.Capacity; c != nil && c.RPS > 0 {
 				return estimate{Median: c.RPS, OK: true, N: 1}
 			}
@@ -766,6 +796,15 @@ func glance(views []*runView, workloads []string) []glanceGroup {
 		}
 	}
 	return groups
+}
+
+// unscoredMark is what a plot label adds when the ranking does not score
+// the run's value of metric, so no bar or line stands out unexplained.
+func unscoredMark(rv *runView, metric string) string {
+	if e := rank.Unscored(*rv.run, metric); e != nil {
+		return " (not scored: " + e.Label + ")"
+	}
+	return ""
 }
 
 // span writes lo–hi with the unit once: "5,906–6,303 req/s".
@@ -801,9 +840,7 @@ func throughputPlots(views []*runView, workloads []string) []*plot {
 				b.Note = fmt.Sprintf("capacity at p99 ≤ %s ms", num(c.GoalP99MS))
 				capacity++
 			}
-			if rv.bound > 0 {
-				b.Label += " (generator-bound)"
-			}
+			b.Label += unscoredMark(rv, rank.RPS)
 			pl.Bars = append(pl.Bars, b)
 		}
 		if len(pl.Bars) == 0 {
@@ -838,9 +875,10 @@ func spectrumPlots(views []*runView, workloads []string) []*plot {
 			if rv.run.Workload != wl || len(rv.spectrum) == 0 {
 				continue
 			}
-			pl.Series = append(pl.Series, lineSeries{Label: rv.run.Server + " " + rv.run.Shape.String(),
+			label := rv.run.Server + " " + rv.run.Shape.String() + unscoredMark(rv, rank.P99)
+			pl.Series = append(pl.Series, lineSeries{Label: label,
 				Color: palette[rv.color], Dash: dashes[rv.dash%len(dashes)], Points: rv.spectrum})
-			row := []string{rv.run.Server + " " + rv.run.Shape.String()}
+			row := []string{label}
 			for _, tag := range []string{"p50", "p90", "p99", "p99.9", "p99.99", "max"} {
 				cell := "-"
 				for _, pt := range rv.spectrum {
@@ -915,6 +953,7 @@ func kneePlot(views []*runView) *plot {
 		if oneWorkload(views, func(rv *runView) bool { return rv.run.Capacity != nil && len(rv.run.Capacity.Steps) > 0 }) {
 			s.Label = rv.run.Server + " " + rv.run.Shape.String()
 		}
+		s.Label += unscoredMark(rv, rank.Capacity)
 		for _, st := range steps {
 			pass, achieved, errRate := st.Pass, st.Achieved, st.ErrorRate
 			if st.P99MS > 0 {
@@ -970,7 +1009,7 @@ func memoryPlot(views []*runView) *plot {
 			continue
 		}
 		const mib = 1 << 20
-		b := barRow{Label: rv.label, Color: palette[rv.color], Value: rv.pss.Median / mib, Interval: rv.pss.interval()}
+		b := barRow{Label: rv.label + unscoredMark(rv, rank.Memory), Color: palette[rv.color], Value: rv.pss.Median / mib, Interval: rv.pss.interval()}
 		if lo, hi := rv.pss.whiskers(); lo != nil {
 			l, h := *lo/mib, *hi/mib
 			b.Lo, b.Hi = &l, &h

@@ -192,6 +192,14 @@ var hostile = []string{
 	`'><iframe src="javascript:window.__pwned=4"></iframe>`,
 	"</style><style>body{display:none}</style>\u2028<!--",
 	`{{.Title}} ${alert(5)}`,
+	// Markdown and HTML control characters, for summary.md.
+	"<script>alert(1)</script>",
+	"a | b | c\n| d | e |\r\n# heading\n> quote\n- item",
+	"`code` ``more`` *bold* _em_ __strong__ ~~gone~~ \\| \\",
+	"[x](javascript:alert(6)) ![i](x.png) <https://example.com> <!-- c --> <?php ?>",
+	"&lt;script&gt; &amp; &#60;b&#62; &copy; R&D",
+	"1. not a list",
+	"\x1b[31mred\x1b[0m\x00 bell\a",
 }
 
 // hostileFile puts the hostile strings everywhere the report shows text
@@ -232,6 +240,23 @@ func hostileFile(t testing.TB) *results.File {
 		}
 	}
 	f.Runs[1].Workload = h(0) // workload names label plots and selectors
+	// The suites carry what servers sent back to probes and clients.
+	for i := range 3 {
+		f.Conformance = append(f.Conformance, results.Conformance{
+			Server: f.Runs[i].Server, Version: h(i + 1), Pass: 1, Fail: 1, Score: 0.5,
+			Cases: []results.ProbeCase{
+				{ID: "case-" + h(i), Group: "http", Title: h(i + 1), Ref: h(i + 2), Outcome: "fail", Detail: h(i + 3)},
+				{ID: "ok", Group: "http", Title: "fine", Ref: "RFC 9112", Outcome: "warn", Detail: h(i + 4)},
+			}})
+		f.Robustness = append(f.Robustness, results.Robustness{
+			Server: f.Runs[i].Server, Version: h(i), Shape: f.Runs[i].Shape, Score: 0.4,
+			Scenarios: []results.TroubleCase{
+				{ID: "slow-" + h(i+5), Title: h(i + 6), Retained: 0.2, Detail: h(i + 7), P99MS: 900},
+				{ID: "hang", Title: "hung request", Error: h(i + 8)},
+			}})
+	}
+	f.Conformance = append(f.Conformance, results.Conformance{Server: h(9), Version: h(10), Failed: h(11)})
+	f.Robustness = append(f.Robustness, results.Robustness{Server: h(12), Version: h(0), Failed: h(1)})
 	return f
 }
 

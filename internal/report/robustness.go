@@ -53,10 +53,14 @@ func RobustnessTable(w io.Writer, f *results.File) {
 	}
 	ids, _ := columnsOf(scenarioIDs(f))
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "SERVER\tSHAPE\tSCORE\t%s\n", strings.ToUpper(strings.Join(ids, "\t")))
+	head := make([]string, len(ids))
+	for i, id := range ids {
+		head[i] = strings.ToUpper(plain(id))
+	}
+	fmt.Fprintf(tw, "SERVER\tSHAPE\tSCORE\t%s\n", strings.Join(head, "\t"))
 	for _, r := range f.Robustness {
 		if r.Failed != "" {
-			fmt.Fprintf(tw, "%s\t%s\t-\tnot tried: %s\n", r.Server, r.Shape, firstLine(r.Failed))
+			fmt.Fprintf(tw, "%s\t%s\t-\tnot tried: %s\n", plain(r.Server), r.Shape, plain(firstLine(r.Failed)))
 			continue
 		}
 		cells := make([]string, len(ids))
@@ -68,7 +72,7 @@ func RobustnessTable(w io.Writer, f *results.File) {
 				}
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.0f%%\t%s\n", r.Server, r.Shape, 100*r.Score, strings.Join(cells, "\t"))
+		fmt.Fprintf(tw, "%s\t%s\t%.0f%%\t%s\n", plain(r.Server), r.Shape, 100*r.Score, strings.Join(cells, "\t"))
 	}
 	tw.Flush()
 }
@@ -89,7 +93,7 @@ func mdRobustness(p func(string, ...any), f *results.File) {
 	}
 	p("| server | shape | score |")
 	for _, id := range ids {
-		p(" %s |", id)
+		p(" %s |", mdText(id))
 	}
 	p("\n|---|---|--:|")
 	for range ids {
@@ -98,10 +102,10 @@ func mdRobustness(p func(string, ...any), f *results.File) {
 	p("\n")
 	for _, r := range f.Robustness {
 		if r.Failed != "" {
-			p("| %s %s | %s | - | not tried: %s |\n", r.Server, r.Version, r.Shape, mdEscape(firstLine(r.Failed)))
+			p("| %s %s | %s | - | not tried: %s |\n", mdText(r.Server), mdText(r.Version), r.Shape, mdText(firstLine(r.Failed)))
 			continue
 		}
-		p("| %s %s | %s | %.0f%% |", r.Server, r.Version, r.Shape, 100*r.Score)
+		p("| %s %s | %s | %.0f%% |", mdText(r.Server), mdText(r.Version), r.Shape, 100*r.Score)
 		for _, id := range ids {
 			cell := "-"
 			for _, sc := range r.Scenarios {
@@ -115,7 +119,7 @@ func mdRobustness(p func(string, ...any), f *results.File) {
 	}
 	p("\n")
 	for _, id := range ids {
-		p("- **%s**: %s\n", id, titles[id])
+		p("- **%s**: %s\n", mdText(id), mdText(titles[id]))
 	}
 	mdOverloadReload(p, f)
 	p("\nWhat was seen, where the clients lost more than a fifth:\n\n")
@@ -124,13 +128,13 @@ func mdRobustness(p func(string, ...any), f *results.File) {
 		for _, sc := range r.Scenarios {
 			switch {
 			case sc.Error != "":
-				lines = append(lines, fmt.Sprintf("  - %s: could not run: %s", sc.ID, mdEscape(firstLine(sc.Error))))
+				lines = append(lines, fmt.Sprintf("  - %s: could not run: %s", mdText(sc.ID), mdText(firstLine(sc.Error))))
 			case sc.Retained < 0.8:
-				lines = append(lines, fmt.Sprintf("  - %s: %s (p99 %.0f ms)", sc.ID, mdEscape(sc.Detail), sc.P99MS))
+				lines = append(lines, fmt.Sprintf("  - %s: %s (p99 %.0f ms)", mdText(sc.ID), mdText(sc.Detail), sc.P99MS))
 			}
 		}
 		if len(lines) > 0 {
-			p("- **%s** %s\n%s\n", r.Server, r.Shape, strings.Join(lines, "\n"))
+			p("- **%s** %s\n%s\n", mdText(r.Server), r.Shape, strings.Join(lines, "\n"))
 		}
 	}
 	p("\n")

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -107,25 +108,29 @@ func Table(w io.Writer, f *results.File) {
 	fmt.Fprintln(tw, "SERVER\tSHAPE\tWORKLOAD\treq/s\tp50 ms\tp99 ms\terrors\tmemory\tCPU s\tCPU ms/1k req\t")
 	for _, r := range Rows(f) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%.0f\t%.2f\t%.2f\t%d\t%s\t%.2f\t%.0f\t%s\n",
-			r.Run.Server, r.Run.Shape, r.Run.Workload, r.RPS, r.P50, r.P99, r.Errors,
+			plain(r.Run.Server), r.Run.Shape, plain(r.Run.Workload), r.RPS, r.P50, r.P99, r.Errors,
 			Bytes(r.PSS), r.CPU, r.CPUPerK, marks(r))
 	}
 	tw.Flush()
 	for _, r := range f.Runs {
 		if r.Error != "" {
-			fmt.Fprintf(w, "FAILED %s %s: %s\n", r.Server, r.Shape, firstLine(r.Error))
+			fmt.Fprintf(w, "FAILED %s %s: %s\n", plain(r.Server), r.Shape, plain(firstLine(r.Error)))
 		}
 	}
 	if f.Verdict != nil && f.Verdict.Headline != "" {
-		fmt.Fprintf(w, "\n%s\n", f.Verdict.Headline)
+		fmt.Fprintf(w, "\n%s\n", plain(f.Verdict.Headline))
 	}
 }
 
+// marks says which of the row's numbers the ranking does not score.
 func marks(r Row) string {
-	if r.Bound > 0 {
-		return "generator-bound"
+	var out []string
+	for _, m := range []string{"", rank.RPS, rank.P99} {
+		if e := rank.Unscored(r.Run, m); e != nil && !slices.Contains(out, e.Label) {
+			out = append(out, e.Label)
+		}
 	}
-	return ""
+	return strings.Join(out, "; ")
 }
 
 func firstLine(s string) string {
@@ -207,7 +212,7 @@ func Markdown(w io.Writer, f *results.File) error {
 
 	p("## Setup\n\n")
 	m := f.Machine
-	p("- **Machine:** %s, %d CPUs, %s RAM, %s %s (%s)\n", orDash(m.CPUModel), m.CPUs, Bytes(float64(m.MemoryBytes)), m.OS, m.Kernel, m.Arch)
+	p("- **Machine:** %s, %d CPUs, %s RAM, %s %s (%s)\n", mdText(orDash(m.CPUModel)), m.CPUs, Bytes(float64(m.MemoryBytes)), mdText(m.OS), mdText(m.Kernel), mdText(m.Arch))
 	if m.SharedCPUs {
 		p("- **CPUs:** server and load generator shared CPUs %v: they competed, so absolute numbers understate the servers\n", m.ServerCPUs)
 	} else {
@@ -217,11 +222,11 @@ func Markdown(w io.Writer, f *results.File) error {
 	if f.Python.Venv {
 		venv = ", virtualenv"
 	}
-	p("- **Python:** %s (%s%s)\n", f.Python.Executable, f.Python.Version, venv)
+	p("- **Python:** %s (%s%s)\n", mdText(f.Python.Executable), mdText(f.Python.Version), venv)
 	if probesOnly {
 		p("- **App:** wsgibench's probe app (wsgibench_probe), the same for every server\n")
 	} else {
-		p("- **App:** %s\n", describeApp(f))
+		p("- **App:** %s\n", mdText(describeApp(f)))
 	}
 	if probesOnly {
 		p("- **Suites only** (wsgibench probe or trouble): no trials, so no verdict\n")
@@ -249,6 +254,7 @@ func Markdown(w io.Writer, f *results.File) error {
 		if c := r.Run.Capacity; c != nil && c.Limit != "" && c.Limit != "p99" {
 			ws = append(ws, fmt.Sprintf("capacity search stopped by %s above %.0f req/s", c.Limit, c.RPS))
 		}
+		ws = append(ws, unscoredNotes(r.Run)...)
 		for _, s := range ws {
 			all = append(all, warned{i, s})
 			who[s] = append(who[s], r.Run.Server+" "+r.Run.Shape.String())
@@ -276,7 +282,7 @@ func Markdown(w io.Writer, f *results.File) error {
 		for _, i := range byWorkload[wl] {
 			capacity = capacity || rows[i].Run.Capacity != nil
 		}
-		p("## Workload: %s\n\n", wl)
+		p("## Workload: %s\n\n", mdText(wl))
 		p("Medians over trials ± the larger half of their 95%% confidence interval (see the notes when there are too few trials for 95%%).\n\n")
 		capHead, capAlign := "", ""
 		if capacity {
@@ -284,8 +290,17 @@ func Markdown(w io.Writer, f *results.File) error {
 		}
 		p("| # | server | shape | model | req/s | p50 ms | p99 ms |%s errors | memory (PSS) | CPU ms per 1k req | conns opened |\n", capHead)
 		p("|--:|---|---|---|--:|--:|--:|%s--:|--:|--:|--:|\n", capAlign)
-		for n, i := range byWorkload[wl] {
+		// Rows are in order of req/s; only req/s the ranking scores gets
+		// a number, so a generator-bound or development server is never
+		// "1" here.
+		n := 0
+		for _, i := range byWorkload[wl] {
 			r := rows[i]
+			place := "–"
+			if rank.Unscored(r.Run, rank.RPS) == nil {
+				n++
+				place = strconv.Itoa(n)
+			}
 			foot := ""
 			if len(refs[i]) > 0 {
 				var s []string
@@ -302,8 +317,8 @@ func Markdown(w io.Writer, f *results.File) error {
 				}
 			}
 			mem, _ := stats.Memory(r.Summary)
-			p("| %d | %s %s%s | %s | %s | %s | %s | %s |%s %d | %s | %s | %d |\n",
-				n+1, r.Run.Server, r.Run.Version, foot, r.Run.Shape, r.Run.Model,
+			p("| %s | %s %s%s | %s | %s | %s | %s | %s |%s %d | %s | %s | %d |\n",
+				place, mdText(r.Run.Server), mdText(r.Run.Version), foot, r.Run.Shape, mdText(r.Run.Model),
 				mdInterval(r.Summary.RPS, mdFixed(0)), mdInterval(r.Summary.P50MS, mdFixed(2)), mdInterval(r.Summary.P99MS, mdFixed(2)),
 				capCell, r.Errors, mdInterval(mem, Bytes), mdInterval(r.Summary.CPUMsPerKReq, mdFixed(0)), r.Conns)
 		}
@@ -321,7 +336,7 @@ func Markdown(w io.Writer, f *results.File) error {
 	if len(failed) > 0 {
 		p("## Failed\n\n")
 		for _, r := range failed {
-			p("- **%s %s %s**: %s\n", r.Server, r.Shape, r.Workload, firstLine(r.Error))
+			p("- **%s %s %s**: %s\n", mdText(r.Server), r.Shape, mdText(r.Workload), mdText(firstLine(r.Error)))
 		}
 		p("\n")
 	}
@@ -331,13 +346,14 @@ func Markdown(w io.Writer, f *results.File) error {
 	if len(notes.list) > 0 {
 		p("## Notes\n\n")
 		for i, n := range notes.list {
-			p("%d. %s\n", i+1, n)
+			p("%d. %s\n", i+1, mdText(n))
 		}
 		p("\n")
 	}
 	p("## How to read this\n\n")
 	p("- **Verdict**: servers ranked at their best measured shape on the profile's weighted metrics, each scored against the best server (100 = best on every metric). A place is ahead of another only where the Mann-Whitney U test separates them (p < α) on metrics worth at least %v score points; otherwise they tie and share a place. A capacity search is one measurement, so capacity separates servers only when the searches do not overlap, differ by ≥ %.0f%%, and the repeated closed-loop trials agree.\n", rank.MinScoreGap, rank.CapacityMargin*100)
 	p("- **± x%%**: the 95%% confidence interval of the median over trials, from order statistics (no assumption about the distribution). With fewer than %d trials no interval reaches 95%%: ± then spans the lowest to the highest trial, with the confidence the notes give.\n", stats.TrialsForCI(stats.Confidence))
+	p("- **#**: the order by req/s among the runs whose req/s the ranking scores; – marks one it does not (generator-bound, a development server, a failed run), with why in the notes. No number here is a verdict unless the ranking scored it.\n")
 	p("- **req/s**: 2xx responses per second. Errors never count as throughput.\n")
 	p("- **p50 / p99 ms**: median over trials of each trial's latency percentile. Closed loop: from send to full response. Open loop: from the *intended* send time, so server stalls show (no coordinated omission).\n")
 	p("- **capacity req/s**: the highest open-loop rate at which p99 stayed under the latency goal with errors under 0.1%%, searched at each server's best closed-loop shape.\n")
@@ -347,6 +363,39 @@ func Markdown(w io.Writer, f *results.File) error {
 	p("- **conns opened**: TCP connections the generator had to open; ≈ requests means the server closes every connection (no keep-alive).\n")
 	p("- **shape**: processes × threads as the server actually ran it (`conn` = one thread per connection).\n")
 	return err
+}
+
+// unscoredNotes says which of the run's values in the table the ranking
+// leaves out, and why (rank.Unscored): one note per reason.
+func unscoredNotes(run results.Run) []string {
+	if e := rank.Unscored(run, ""); e != nil {
+		return []string{"not ranked, so none of its numbers is a verdict: " + e.Why}
+	}
+	keys := []string{rank.RPS, rank.P50, rank.P99}
+	names := map[string]string{rank.RPS: "req/s", rank.P50: "p50", rank.P99: "p99", rank.Capacity: "capacity"}
+	if run.Capacity != nil {
+		keys = append(keys, rank.Capacity)
+	}
+	var whys []string
+	byWhy := map[string][]string{}
+	for _, k := range keys {
+		if e := rank.Unscored(run, k); e != nil {
+			if _, seen := byWhy[e.Why]; !seen {
+				whys = append(whys, e.Why)
+			}
+			byWhy[e.Why] = append(byWhy[e.Why], names[k])
+		}
+	}
+	var out []string
+	for _, why := range whys {
+		ns := byWhy[why]
+		list := strings.Join(ns, " and ")
+		if len(ns) > 2 {
+			list = strings.Join(ns[:len(ns)-1], ", ") + " and " + ns[len(ns)-1]
+		}
+		out = append(out, list+" not scored by the ranking: "+why)
+	}
+	return out
 }
 
 // mdVerdict writes the verdict section: the stored one, or a fresh
@@ -361,16 +410,16 @@ func mdVerdict(p func(string, ...any), f *results.File) {
 		}
 	}
 	p("## Verdict\n\n")
-	p("**%s**\n\n", v.Headline)
+	p("**%s**\n\n", mdText(v.Headline))
 	if len(ranking) == 0 {
 		mdVerdictNotes(p, v)
 		return
 	}
 	var ws []string
 	for _, w := range v.Weights {
-		ws = append(ws, fmt.Sprintf("%s ×%s", w.Metric, strconv.FormatFloat(w.Weight, 'g', -1, 64)))
+		ws = append(ws, fmt.Sprintf("%s ×%s", mdText(w.Metric), strconv.FormatFloat(w.Weight, 'g', -1, 64)))
 	}
-	basis := fmt.Sprintf("Profile `%s` (%s) on workload `%s`", v.Profile, strings.Join(ws, ", "), v.Workload)
+	basis := fmt.Sprintf("Profile %s (%s) on workload %s", mdCode(v.Profile), strings.Join(ws, ", "), mdCode(v.Workload))
 	if v.GoalP99MS > 0 {
 		basis += fmt.Sprintf("; latency goal p99 ≤ %s ms", strconv.FormatFloat(v.GoalP99MS, 'g', -1, 64))
 	}
@@ -379,7 +428,7 @@ func mdVerdict(p func(string, ...any), f *results.File) {
 	case "capacity search":
 		basis += "; capacity from the capacity search"
 	default:
-		basis += "; capacity stands on " + v.CapacityFrom
+		basis += "; capacity stands on " + mdText(v.CapacityFrom)
 	}
 	p("%s. Places differ only where the data separate servers at α = %s by at least %s score points; otherwise they tie.\n\n",
 		basis, strconv.FormatFloat(v.Alpha, 'g', -1, 64), strconv.FormatFloat(v.MinScoreGap, 'g', -1, 64))
@@ -432,7 +481,7 @@ func mdVerdict(p func(string, ...any), f *results.File) {
 		if len(r.TiedWith) > 0 {
 			place += " (tie)"
 		}
-		p("| %s | %s | %s | %.1f |", place, r.Server, r.Shape, r.Score)
+		p("| %s | %s | %s | %.1f |", place, mdText(r.Server), r.Shape, r.Score)
 		for _, c := range shown {
 			if x, ok := r.Metrics[c.key]; ok {
 				p(" %s |", c.format(x))
@@ -440,14 +489,14 @@ func mdVerdict(p func(string, ...any), f *results.File) {
 				p(" not scored |")
 			}
 		}
-		p(" %s |\n", orDash(strings.Join(r.TiedWith, ", ")))
+		p(" %s |\n", orDash(mdText(strings.Join(r.TiedWith, ", "))))
 	}
 	p("\n")
 	for _, r := range ranking {
 		// Not a Markdown ordered list: renderers would renumber the ties.
-		p("- **%d. %s** (%s), score %.1f\n", r.Position, r.Server, r.Shape, r.Score)
+		p("- **%d. %s** (%s), score %.1f\n", r.Position, mdText(r.Server), r.Shape, r.Score)
 		for _, reason := range r.Reasons {
-			p("  - %s\n", reason)
+			p("  - %s\n", mdText(reason))
 		}
 	}
 	p("\n")
@@ -459,7 +508,7 @@ func mdVerdictNotes(p func(string, ...any), v *results.Verdict) {
 		p("Notes on this ranking:\n\n")
 	}
 	for _, n := range v.Notes {
-		p("- %s\n", n)
+		p("- %s\n", mdText(n))
 	}
 	if len(v.Notes) > 0 {
 		p("\n")
@@ -489,7 +538,7 @@ func Compare(w io.Writer, oldName string, old *results.File, newName string, cur
 	p("old: %s (%s)\n", oldName, diffFileLine(old))
 	p("new: %s (%s)\n", newName, diffFileLine(cur))
 	for _, n := range diffSetupNotes(old, cur) {
-		p("note: %s\n", n)
+		p("note: %s\n", plain(n))
 	}
 
 	type both struct {
@@ -607,7 +656,7 @@ func Compare(w io.Writer, oldName string, old *results.File, newName string, cur
 			b := byKey[k.Key()]
 			oldOK := b.old != nil && len(b.old.Trials) > 0
 			curOK := b.cur != nil && len(b.cur.Trials) > 0
-			name := k.Server + " " + k.Shape.String()
+			name := plain(k.Server) + " " + k.Shape.String()
 			switch {
 			case oldOK && curOK:
 				paired = append(paired, k)
@@ -616,15 +665,15 @@ func Compare(w io.Writer, oldName string, old *results.File, newName string, cur
 			case b.old == nil:
 				only = append(only, "only in new: "+name)
 			case !curOK && b.cur.Error != "":
-				only = append(only, "failed in new: "+name+": "+firstLine(b.cur.Error))
+				only = append(only, "failed in new: "+name+": "+plain(firstLine(b.cur.Error)))
 			case !oldOK && b.old.Error != "":
-				only = append(only, "failed in old: "+name+": "+firstLine(b.old.Error))
+				only = append(only, "failed in old: "+name+": "+plain(firstLine(b.old.Error)))
 			default:
 				only = append(only, "no finished trials in one file: "+name)
 			}
 		}
 		for _, m := range metrics {
-			p("\n%s: %s\n", wl, m.head)
+			p("\n%s: %s\n", plain(wl), m.head)
 			tw := tabwriter.NewWriter(&out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "server\tshape\told\tnew\tvs old")
 			for _, k := range paired {
@@ -639,7 +688,7 @@ func Compare(w io.Writer, oldName string, old *results.File, newName string, cur
 				for _, w := range cmpRes.Warnings {
 					dRefs = append(dRefs, notes.ref(w))
 				}
-				label := k.Server + sup(append(runNotes("old", b.old), runNotes("new", b.cur)...))
+				label := plain(k.Server) + sup(append(runNotes("old", b.old), runNotes("new", b.cur)...))
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", label, k.Shape,
 					mdInterval(eo, m.format)+sup(ciNote(eo)), mdInterval(en, m.format)+sup(ciNote(en)), cmpRes.String()+sup(dRefs))
 			}
@@ -659,7 +708,7 @@ func Compare(w io.Writer, oldName string, old *results.File, newName string, cur
 			}
 		}
 		if len(caps) > 0 {
-			p("\n%s: capacity req/s at p99 ≤ %s ms (higher is better; one search per file, so no p)\n", wl, strconv.FormatFloat(goal, 'g', -1, 64))
+			p("\n%s: capacity req/s at p99 ≤ %s ms (higher is better; one search per file, so no p)\n", plain(wl), strconv.FormatFloat(goal, 'g', -1, 64))
 			tw := tabwriter.NewWriter(&out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "server\tshape\told\tnew\tvs old")
 			for _, k := range caps {
@@ -685,7 +734,7 @@ func Compare(w io.Writer, oldName string, old *results.File, newName string, cur
 				case oc.RPS > 0:
 					delta = stats.FormatDelta((nc.RPS - oc.RPS) / oc.RPS)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.Server, k.Shape, cell(b.old.Capacity), cell(b.cur.Capacity), delta)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", plain(k.Server), k.Shape, cell(b.old.Capacity), cell(b.cur.Capacity), delta)
 			}
 			tw.Flush()
 		}

@@ -8,10 +8,13 @@
 package results
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -155,7 +158,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return err
+		return fmt.Errorf("duration %q is not a Go duration such as \"10s\"", oneLine(s, 40))
 	}
 	*d = Duration(v)
 	return nil
@@ -408,18 +411,88 @@ func Write(path string, f *File) error {
 	return nil
 }
 
-// Read loads a results file, refusing other schemas.
+// Read loads a results file, refusing other schemas. Its errors are one
+// line that names the file and, for a file that is not valid JSON, where
+// it goes wrong (line, column and byte offset), so a truncated or edited
+// file is found at once.
 func Read(path string) (*File, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
+	return Parse(path, b)
+}
+
+// Parse decodes a results file's bytes; name is what errors call it.
+func Parse(name string, b []byte) (*File, error) {
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil, fmt.Errorf("%s is empty: not a wsgibench results file", name)
+	}
+	// The schema first: a file from another version should say so, not
+	// fail on the first field that changed.
+	var head struct {
+		Schema *string `json:"schema"`
+	}
+	if err := json.Unmarshal(b, &head); err != nil {
+		return nil, decodeError(name, b, err)
+	}
+	switch {
+	case head.Schema == nil:
+		return nil, fmt.Errorf("%s has no \"schema\" field: not a wsgibench results file", name)
+	case *head.Schema != Schema:
+		return nil, fmt.Errorf("%s has schema %q, this wsgibench reads %q", name, oneLine(*head.Schema, 60), Schema)
+	}
 	var f File
 	if err := json.Unmarshal(b, &f); err != nil {
-		return nil, fmt.Errorf("%s is not a wsgibench results file: %v", path, err)
-	}
-	if f.Schema != Schema {
-		return nil, fmt.Errorf("%s has schema %q, this wsgibench reads %q", path, f.Schema, Schema)
+		return nil, decodeError(name, b, err)
 	}
 	return &f, nil
+}
+
+// decodeError says where and how b fails to be a results file.
+func decodeError(name string, b []byte, err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		what := syn.Error()
+		if strings.Contains(what, "unexpected end") {
+			what += " (is the file truncated?)"
+		}
+		return fmt.Errorf("%s is not valid JSON at %s: %s", name, position(b, syn.Offset), what)
+	case errors.As(err, &typ) && typ.Field == "":
+		return fmt.Errorf("%s holds a JSON %s, not a wsgibench results object", name, typ.Value)
+	case errors.As(err, &typ):
+		// The offset is where the value ends, not where it starts.
+		return fmt.Errorf("%s is not a wsgibench results file: %s (ending at %s) is a JSON %s, want %s",
+			name, typ.Field, position(b, typ.Offset), typ.Value, typ.Type)
+	}
+	return fmt.Errorf("%s is not a wsgibench results file: %s", name, oneLine(err.Error(), 200))
+}
+
+// position turns a byte offset into "line L, column C, byte N"; the
+// column counts bytes from 1.
+func position(b []byte, off int64) string {
+	off = min(max(off, 0), int64(len(b)))
+	line := 1 + bytes.Count(b[:off], []byte("\n"))
+	col := off - int64(bytes.LastIndexByte(b[:off], '\n'))
+	if off > 0 && b[off-1] != '\n' {
+		// Offsets point just past the offending byte: name that byte.
+		col--
+	}
+	return fmt.Sprintf("line %d, column %d, byte %d", line, max(col, 1), off)
+}
+
+// oneLine keeps a quoted value on one line and short.
+func oneLine(s string, n int) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+	if len(s) > n {
+		s = s[:n] + "…"
+	}
+	return s
 }

@@ -1,9 +1,12 @@
 package results
 
 import (
+	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -54,20 +57,68 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+// TestReadRejects: every way a file can fail to be a results file gives
+// one line that names the file and, for broken JSON, where.
 func TestReadRejects(t *testing.T) {
 	dir := t.TempDir()
-	for _, tc := range []struct{ name, content, want string }{
-		{"garbage", "not json", "not a wsgibench results file"},
-		{"other schema", `{"schema":"something/v9"}`, `schema "something/v9"`},
-		{"bad duration", `{"schema":"wsgibench/v1","plan":{"duration":"forever"}}`, "not a wsgibench results file"},
+	good, err := os.ReadFile(writeSample(t, dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	truncated := good[:len(good)*2/3]
+	for _, tc := range []struct {
+		name    string
+		content []byte
+		want    []string
+	}{
+		{"empty", nil, []string{"is empty: not a wsgibench results file"}},
+		{"blank", []byte(" \n\t\n"), []string{"is empty"}},
+		{"garbage", []byte("not json"), []string{"is not valid JSON at line 1, column 2, byte 2", "invalid character 'o'"}},
+		{"binary", []byte("\x00\x01\x02"), []string{"is not valid JSON at line 1, column 1, byte 1"}},
+		{"truncated", truncated, []string{"is not valid JSON at line", "unexpected end of JSON input (is the file truncated?)"}},
+		{"syntax on line 3", []byte("{\n  \"schema\": \"wsgibench/v1\",\n  \"runs\": [}\n"), []string{"at line 3, column 12, byte 42", "invalid character '}'"}},
+		{"trailing garbage", append(slices.Clone(good), []byte("}\n")...), []string{"is not valid JSON at line", "after top-level value"}},
+		{"array", []byte(`[1, 2]`), []string{"holds a JSON array, not a wsgibench results object"}},
+		{"string", []byte(`"wsgibench/v1"`), []string{"holds a JSON string"}},
+		{"null", []byte(`null`), []string{`has no "schema" field`}},
+		{"no schema", []byte(`{"runs": []}`), []string{`has no "schema" field: not a wsgibench results file`}},
+		{"other schema", []byte(`{"schema":"something/v9"}`), []string{`schema "something/v9", this wsgibench reads "wsgibench/v1"`}},
+		{"schema not a string", []byte(`{"schema": 1}`), []string{"schema (ending at line 1, column 12, byte 12) is a JSON number, want string"}},
+		{"wrong type", []byte("{\"schema\":\"wsgibench/v1\",\n\"runs\":[{\"trials\":[{\"rps\":\"fast\"}]}]}"),
+			[]string{"is not a wsgibench results file: runs.trials.rps (ending at line 2, column 32, byte 58) is a JSON string, want float64"}},
+		{"bad duration", []byte(`{"schema":"wsgibench/v1","plan":{"duration":"forever"}}`), []string{`not a wsgibench results file: duration "forever" is not a Go duration`}},
 	} {
 		p := filepath.Join(dir, tc.name)
-		os.WriteFile(p, []byte(tc.content), 0o644)
+		if err := os.WriteFile(p, tc.content, 0o644); err != nil {
+			t.Fatal(err)
+		}
 		_, err := Read(p)
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: err = %v, want it to mention %q", tc.name, err, tc.want)
+		if err == nil {
+			t.Errorf("%s: read without error", tc.name)
+			continue
+		}
+		msg := err.Error()
+		if !strings.HasPrefix(msg, p+" ") || strings.ContainsAny(msg, "\n\r") {
+			t.Errorf("%s: %q is not one line starting with the file's name", tc.name, msg)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(msg, w) {
+				t.Errorf("%s: %q, want it to say %q", tc.name, msg, w)
+			}
 		}
 	}
+	if _, err := Read(filepath.Join(dir, "missing.json")); err == nil || !strings.Contains(err.Error(), "missing.json") {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
+func writeSample(t *testing.T, dir string) string {
+	t.Helper()
+	p := filepath.Join(dir, "good.json")
+	if err := Write(p, sample()); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // TestIssueSchemaFields pins the field names other tools read.
@@ -84,4 +135,56 @@ func TestIssueSchemaFields(t *testing.T) {
 			t.Errorf("results.json lacks %s", k)
 		}
 	}
+}
+
+// FuzzParse: whatever the bytes, Parse returns a file or one line naming
+// the file, never panics, and what it accepts writes back to bytes that
+// parse to the same file (encoding it again gives the same bytes).
+//
+//	go test ./internal/results -fuzz FuzzParse -fuzztime 1m
+//
+// The seed corpus is testdata/fuzz/FuzzParse plus the cases below.
+func FuzzParse(f *testing.F) {
+	good, err := json.Marshal(sample())
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range [][]byte{
+		good, good[:len(good)/2], nil, []byte("null"), []byte(`{"schema":"wsgibench/v1"}`),
+		[]byte(`{"schema":"wsgibench/v1","runs":[{"trials":[{"rps":"x"}]}]}`),
+		[]byte(`{"schema":"wsgibench/v1","plan":{"duration":"-1h"}}`),
+		[]byte(`{"schema":"wsgibench/v1","started":"2026-01-01T00:00:00+01:00"}`),
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		const name = "fuzz.json"
+		got, err := Parse(name, b)
+		if err != nil {
+			if msg := err.Error(); !strings.HasPrefix(msg, name+" ") || strings.ContainsAny(msg, "\n\r") {
+				t.Fatalf("error %q is not one line naming the file", msg)
+			}
+			return
+		}
+		if got.Schema != Schema {
+			t.Fatalf("accepted schema %q", got.Schema)
+		}
+		once, err := json.Marshal(got)
+		if err != nil {
+			// Only values JSON cannot hold could fail here, and Parse
+			// cannot produce them.
+			t.Fatalf("accepted a file it cannot write: %v", err)
+		}
+		again, err := Parse(name, once)
+		if err != nil {
+			t.Fatalf("what it wrote does not read back: %v\n%s", err, once)
+		}
+		twice, err := json.Marshal(again)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(once, twice) {
+			t.Fatalf("the file changed on a round trip:\n%s\n%s", once, twice)
+		}
+	})
 }
