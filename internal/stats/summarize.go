@@ -128,7 +128,7 @@ func warnings(r results.Run, m results.Machine, s results.Summary) []string {
 	}
 	var failedTrials int
 	var e results.Errors
-	var bound int
+	var bound, starved int
 	for _, t := range r.Trials {
 		if t.Errors.Total > 0 {
 			failedTrials++
@@ -143,12 +143,18 @@ func warnings(r results.Run, m results.Machine, s results.Summary) []string {
 		if t.GeneratorBound {
 			bound++
 		}
+		if t.GeneratorStarved {
+			starved++
+		}
 	}
 	if failedTrials > 0 {
 		ws = append(ws, fmt.Sprintf("failed requests in %d of %d trials (%d in all: %s)", failedTrials, n, e.Total, errorClasses(e)))
 	}
 	if bound > 0 {
 		ws = append(ws, fmt.Sprintf("the load generator was the bottleneck in %d of %d trials (≥ 90%% of its CPU): req/s and latency there measure the generator, not the server", bound, n))
+	}
+	if starved > 0 {
+		ws = append(ws, fmt.Sprintf("other processes held the load generator's CPU for over a tenth of %d of %d trials (generator_starved): their latency carries the generator's own waits; rerun on a quieter machine to trust small differences", starved, n))
 	}
 	if m.SharedCPUs {
 		ws = append(ws, SharedCPUsWarning)
