@@ -46,7 +46,8 @@ func (r *runner) troubleOne(ctx context.Context, c Cell, scenarios []trouble.Sce
 			TroubleRPS: tr.TroubleRPS, Retained: tr.Retained, Errors: tr.Errors,
 			P99MS: float64(tr.P99) / float64(time.Millisecond), MaxMS: float64(tr.Longest) / float64(time.Millisecond),
 			Recovered: tr.Recovered, Detail: tr.Detail,
-			Outcome: string(tr.Outcome), RecoveryS: tr.Recovery.Seconds()}
+			Outcome: string(tr.Outcome), RecoveryS: tr.Recovery.Seconds(),
+			RetainedLo: tr.RetainedLo, RetainedHi: tr.RetainedHi}
 		if tr.Err != nil {
 			tc.Error = tr.Err.Error()
 		}

@@ -93,8 +93,12 @@ type TroubleCase struct {
 	// Outcome (overload only): "shed", "queued" or "fell over"; RecoveryS
 	// is how long after the overload the p99 was back under the goal
 	// (whole seconds, an upper bound; set when Recovered).
-	Outcome   string  `json:"outcome,omitempty"`
-	RecoveryS float64 `json:"recovery_s,omitempty"`
+	Outcome string `json:"outcome,omitempty"`
+	// RetainedLo and RetainedHi are the least and most kept in any whole
+	// second of the window: the spread behind Retained.
+	RetainedLo float64 `json:"retained_lo,omitempty"`
+	RetainedHi float64 `json:"retained_hi,omitempty"`
+	RecoveryS  float64 `json:"recovery_s,omitempty"`
 }
 
 // ProbeCase is one probe's verdict on one server.

@@ -56,7 +56,13 @@ type Scenario struct {
 // Options size the scenarios.
 type Options struct {
 	Victims   int           // victim connections; default 4
-	Baseline  time.Duration // victim load alone; default 1s
+	Baseline  time.Duration // victim load alone; default 2s
+	// Warmup is victim load before the baseline, not measured (default
+	// 500ms): a freshly started server's first requests (imports, first
+	// connections, caches) are slower, and a baseline that includes them
+	// makes the kept share look better than it is, by a different amount
+	// each run.
+	Warmup time.Duration
 	Window    time.Duration // victim load under trouble; default 3s
 	Attackers int           // slow clients; default 64
 	// Victim is the victims' request; default GET /plaintext.
@@ -78,7 +84,10 @@ func (o Options) withDefaults() Options {
 		o.Victims = 4
 	}
 	if o.Baseline <= 0 {
-		o.Baseline = time.Second
+		o.Baseline = 2 * time.Second
+	}
+	if o.Warmup <= 0 {
+		o.Warmup = 500 * time.Millisecond
 	}
 	if o.Window <= 0 {
 		o.Window = 3 * time.Second
@@ -110,10 +119,14 @@ type Result struct {
 	BaselineRPS float64 // victims' 2xx responses per second, alone
 	TroubleRPS  float64 // … during the trouble
 	// Retained is TroubleRPS / BaselineRPS, at most 1: the score.
+	// RetainedLo and RetainedHi are the lowest and highest share kept in
+	// any whole second of the window: the spread behind the score.
 	Retained  float64
 	Errors    int64         // victims' failed requests during the trouble
 	P99       time.Duration // victims' p99 during the trouble
 	Longest   time.Duration // the longest a victim's request waited during the trouble
+
+	RetainedLo, RetainedHi float64
 	Recovered bool          // the window's last second had ≥ half the baseline rate
 	Detail    string        // what was done, and what was seen
 	Err       error         // the scenario could not run
@@ -160,7 +173,12 @@ func runOne(ctx context.Context, s Server, sc Scenario, o Options) Result {
 	}
 	res := Result{Scenario: sc}
 	cfg := load.Config{Addr: s.Addr(), Mix: []load.Template{o.Victim}, Connections: o.Victims,
-		Duration: o.Baseline, Timeout: o.Window}
+		Duration: o.Warmup, Timeout: o.Window}
+	if _, err := load.Run(ctx, cfg); err != nil {
+		res.Err = fmt.Errorf("warm-up: %w", err)
+		return res
+	}
+	cfg.Duration = o.Baseline
 	base, err := load.Run(ctx, cfg)
 	if err != nil {
 		res.Err = fmt.Errorf("baseline: %w", err)
@@ -201,8 +219,16 @@ func runOne(ctx context.Context, s Server, sc Scenario, o Options) Result {
 	if full := min(int(under.Elapsed/time.Second), len(under.Timeline)); full >= 1 {
 		last := under.Timeline[full-1]
 		res.Recovered = float64(last.Requests-last.Errors) >= res.BaselineRPS/2
+		res.RetainedLo, res.RetainedHi = 1, 0
+		for _, sec := range under.Timeline[:full] {
+			kept := math.Min(1, float64(sec.Requests-sec.Status)/res.BaselineRPS)
+			res.RetainedLo, res.RetainedHi = min(res.RetainedLo, kept), max(res.RetainedHi, kept)
+		}
 	}
 	res.Detail = fmt.Sprintf("%s; the victims kept %.0f%% of %.0f req/s", detail(), 100*res.Retained, res.BaselineRPS)
+	if res.RetainedHi > 0 && res.RetainedHi-res.RetainedLo >= 0.1 {
+		res.Detail += fmt.Sprintf(" (%.0f–%.0f%% second by second)", 100*res.RetainedLo, 100*res.RetainedHi)
+	}
 	if res.Errors > 0 {
 		res.Detail += fmt.Sprintf(", with %d failed requests", res.Errors)
 	}
