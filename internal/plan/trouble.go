@@ -25,7 +25,16 @@ func (r *runner) robustness(ctx context.Context, cells []Cell, file *results.Fil
 				line += fmt.Sprintf(" %s failed to run;", sc.ID)
 				continue
 			}
-			line += fmt.Sprintf(" %s %.0f%%;", sc.ID, 100*sc.Retained)
+			switch {
+			case sc.ThresholdMax > 0 && sc.Threshold == 0:
+				line += fmt.Sprintf(" %s > %d;", sc.ID, sc.ThresholdMax)
+			case sc.ThresholdMax > 0:
+				line += fmt.Sprintf(" %s %d;", sc.ID, sc.Threshold)
+			case sc.Outcome != "":
+				line += fmt.Sprintf(" %s %s %.0f%%;", sc.ID, sc.Outcome, 100*sc.Retained)
+			default:
+				line += fmt.Sprintf(" %s %.0f%%;", sc.ID, 100*sc.Retained)
+			}
 		}
 		return line, rob.Failed, func() { file.Robustness = append(file.Robustness, rob) }
 	})
@@ -47,7 +56,10 @@ func (r *runner) troubleOne(ctx context.Context, c Cell, scenarios []trouble.Sce
 			P99MS: float64(tr.P99) / float64(time.Millisecond), MaxMS: float64(tr.Longest) / float64(time.Millisecond),
 			Recovered: tr.Recovered, Detail: tr.Detail,
 			Outcome: string(tr.Outcome), RecoveryS: tr.Recovery.Seconds(),
-			RetainedLo: tr.RetainedLo, RetainedHi: tr.RetainedHi}
+			RetainedLo: tr.RetainedLo, RetainedHi: tr.RetainedHi, Unscored: tr.Scenario.Unscored}
+		if tr.Scenario.ID == "slow-threshold" {
+			tc.Threshold, tc.ThresholdMax = tr.Threshold, trouble.MaxSlow
+		}
 		if tr.Err != nil {
 			tc.Error = tr.Err.Error()
 		}

@@ -277,7 +277,7 @@ func (r *ranker) robustness(c *cand) {
 			return
 		}
 		for _, sc := range rob.Scenarios {
-			if sc.Error == "" {
+			if sc.Error == "" && !sc.Unscored {
 				c.val[Robustness] = rob.Score
 				return
 			}

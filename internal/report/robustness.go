@@ -15,6 +15,16 @@ func retainedClass(t results.TroubleCase) string {
 	switch {
 	case t.Error != "":
 		return "na"
+	case t.ThresholdMax > 0:
+		// A handful of slow clients taking a server down is a fail; a few
+		// dozen, a warning; none up to the most tried, a pass.
+		switch {
+		case t.Threshold == 0:
+			return "pass"
+		case t.Threshold <= 8:
+			return "fail"
+		}
+		return "warn"
 	case t.Retained >= 0.8:
 		return "pass"
 	case t.Retained >= 0.3:
@@ -29,6 +39,12 @@ func retainedText(t results.TroubleCase) string {
 	}
 	if t.Outcome != "" {
 		return fmt.Sprintf("%s %.0f%%", t.Outcome, 100*t.Retained)
+	}
+	if t.ThresholdMax > 0 {
+		if t.Threshold == 0 {
+			return fmt.Sprintf("> %d slow", t.ThresholdMax)
+		}
+		return fmt.Sprintf("%d slow", t.Threshold)
 	}
 	return fmt.Sprintf("%.0f%%", 100*t.Retained)
 }
@@ -72,7 +88,7 @@ func RobustnessTable(w io.Writer, f *results.File) {
 				}
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.0f%%\t%s\n", plain(r.Server), r.Shape, 100*r.Score, strings.Join(cells, "\t"))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", plain(r.Server), r.Shape, scoreText(r), strings.Join(cells, "\t"))
 	}
 	tw.Flush()
 }
@@ -105,7 +121,7 @@ func mdRobustness(p func(string, ...any), f *results.File) {
 			p("| %s %s | %s | - | not tried: %s |\n", mdText(r.Server), mdText(r.Version), r.Shape, mdText(firstLine(r.Failed)))
 			continue
 		}
-		p("| %s %s | %s | %.0f%% |", mdText(r.Server), mdText(r.Version), r.Shape, 100*r.Score)
+		p("| %s %s | %s | %s |", mdText(r.Server), mdText(r.Version), r.Shape, scoreText(r))
 		for _, id := range ids {
 			cell := "-"
 			for _, sc := range r.Scenarios {
@@ -153,7 +169,7 @@ func robustnessMatrix(f *results.File, colorOf map[string]int) []matrix {
 	for _, r := range f.Robustness {
 		label := r.Server
 		if r.Failed == "" {
-			label = fmt.Sprintf("%s %s (%.0f%%)", r.Server, r.Shape, 100*r.Score)
+			label = fmt.Sprintf("%s %s (%s)", r.Server, r.Shape, scoreText(r))
 		}
 		row := naRow(label, colorOf[r.Server], len(m.Columns), r.Failed)
 		for _, sc := range r.Scenarios {
@@ -166,4 +182,15 @@ func robustnessMatrix(f *results.File, colorOf map[string]int) []matrix {
 		m.Rows = append(m.Rows, row)
 	}
 	return []matrix{m}
+}
+
+// scoreText is a server's robustness score, or "-" when no scenario that
+// counts in it ran (only the slow-client threshold, say).
+func scoreText(r results.Robustness) string {
+	for _, sc := range r.Scenarios {
+		if sc.Error == "" && !sc.Unscored {
+			return fmt.Sprintf("%.0f%%", 100*r.Score)
+		}
+	}
+	return "-"
 }

@@ -96,9 +96,15 @@ type TroubleCase struct {
 	Outcome string `json:"outcome,omitempty"`
 	// RetainedLo and RetainedHi are the least and most kept in any whole
 	// second of the window: the spread behind Retained.
-	RetainedLo float64 `json:"retained_lo,omitempty"`
-	RetainedHi float64 `json:"retained_hi,omitempty"`
-	RecoveryS  float64 `json:"recovery_s,omitempty"`
+	// Threshold (slow-threshold only) is the fewest slow clients that took
+	// the victims below half their throughput, 0 when none up to
+	// ThresholdMax did. Unscored scenarios are not in Robustness.Score.
+	Threshold    int     `json:"threshold,omitempty"`
+	ThresholdMax int     `json:"threshold_max,omitempty"`
+	Unscored     bool    `json:"unscored,omitempty"`
+	RetainedLo   float64 `json:"retained_lo,omitempty"`
+	RetainedHi   float64 `json:"retained_hi,omitempty"`
+	RecoveryS    float64 `json:"recovery_s,omitempty"`
 }
 
 // ProbeCase is one probe's verdict on one server.

@@ -51,6 +51,9 @@ type Scenario struct {
 	// run, when set, replaces the victims-under-trouble measurement for a
 	// scenario that is a load of its own (overload).
 	run func(ctx context.Context, s Server, o Options) Result
+	// Unscored scenarios are reported beside the robustness score, not in
+	// it (the slow-client threshold is a count, not a share kept).
+	Unscored bool
 }
 
 // Options size the scenarios.
@@ -136,6 +139,10 @@ type Result struct {
 	// meaningful when Recovered).
 	Outcome  Outcome
 	Recovery time.Duration
+
+	// Threshold (slow-threshold only) is the fewest slow clients that took
+	// the victims below half their throughput; 0 when none up to MaxSlow.
+	Threshold int
 }
 
 // Run runs scenarios (all when nil) against s in order, restarting it
@@ -254,7 +261,7 @@ func goodRate(r *load.Result) float64 {
 func Score(rs []Result) (score float64, ok bool) {
 	n := 0
 	for _, r := range rs {
-		if r.Err == nil {
+		if r.Err == nil && !r.Scenario.Unscored {
 			score += r.Retained
 			n++
 		}

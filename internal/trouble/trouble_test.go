@@ -360,3 +360,45 @@ func TestReloadScenario(t *testing.T) {
 		t.Errorf("a server without Reload ran the scenario: %s", res.Detail)
 	}
 }
+
+// search finds the least number of slow clients that takes the victims
+// below half, over made-up servers.
+func TestSearch(t *testing.T) {
+	for _, want := range []int{1, 2, 3, 5, 64, 65, 200, MaxSlow, 0} {
+		tried := 0
+		got, err := search(context.Background(), func(n int) (float64, error) {
+			tried++
+			if want > 0 && n >= want {
+				return 0.2, nil
+			}
+			return 0.9, nil
+		})
+		if err != nil || got != want {
+			t.Errorf("threshold %d: got %d, %v", want, got, err)
+		}
+		if tried > 17 {
+			t.Errorf("threshold %d: %d probes, want a doubling and a bisection", want, tried)
+		}
+	}
+}
+
+// A server that serves one connection at a time loses everything to one
+// slow client: its threshold is its worker count, 1. One with a goroutine
+// per connection keeps at least half with all the slow clients tried.
+func TestSlowThreshold(t *testing.T) {
+	r := Run(context.Background(), &fake{addr: serial(t)}, only("slow-threshold"), quick)[0]
+	t.Logf("serial: %s", r.Detail)
+	if r.Err != nil || r.Threshold != 1 {
+		t.Errorf("serial server: threshold %d (%v), want 1", r.Threshold, r.Err)
+	}
+	concurrent := httptest.NewServer(handler())
+	defer concurrent.Close()
+	r = Run(context.Background(), &fake{addr: concurrent.Listener.Addr().String()}, only("slow-threshold"), quick)[0]
+	t.Logf("concurrent: %s", r.Detail)
+	if r.Err != nil || r.Threshold != 0 {
+		t.Errorf("goroutine per connection: threshold %d (%v), want none up to %d", r.Threshold, r.Err, MaxSlow)
+	}
+	if s, ok := Score([]Result{r}); ok {
+		t.Errorf("the threshold counted in the score (%.2f)", s)
+	}
+}
