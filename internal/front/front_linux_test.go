@@ -29,8 +29,8 @@ func TestMain(m *testing.M) {
 // overwrites. It counts the requests that reach it.
 type backend struct {
 	*httptest.Server
-	hits atomic.Int64
-	mu   sync.Mutex // guards items
+	hits  atomic.Int64
+	mu    sync.Mutex // guards items
 	items map[string]string
 }
 
