@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/wsgibench/wsgibench/internal/deploy"
@@ -60,7 +61,7 @@ func FromDeploy(in deploy.Input, dir string) (Config, error) {
 	if err != nil {
 		return c, err
 	}
-	c.VCL = vcl + InvalidationVCL
+	c.VCL = healthyAtStart(vcl) + InvalidationVCL
 	drop, err := read("varnish.service.conf")
 	if err != nil {
 		return c, err
@@ -90,4 +91,24 @@ func varnishParams(dropIn string) []string {
 		}
 	}
 	return out
+}
+
+var (
+	probeThreshold = regexp.MustCompile(`(?m)^(\s*)\.threshold = (\d+);`)
+	probeInitial   = regexp.MustCompile(`(?m)^(\s*)\.initial = \d+;`)
+)
+
+// healthyAtStart makes the health probe start out healthy (.initial =
+// .threshold). Deploy's VCL starts it sick, so that a production Varnish
+// sends nothing to a server still importing the app; it then waits for the
+// first probe, which Varnish sends at a random point of the first interval
+// (seconds). wsgibench starts the front only once the server answered, so
+// that wait would only add seconds to every trial. Everything else about the
+// probe (interval, window, threshold) runs as deployed.
+func healthyAtStart(vcl string) string {
+	m := probeThreshold.FindStringSubmatch(vcl)
+	if m == nil {
+		return vcl
+	}
+	return probeInitial.ReplaceAllString(vcl, "${1}.initial = "+m[2]+";")
 }

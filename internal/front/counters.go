@@ -55,7 +55,7 @@ func (f *Front) settledVarnish(ctx context.Context) (map[string]int64, error) {
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-time.After(2 * varnishLinger):
+		case <-time.After(varnishLinger + 10*time.Millisecond):
 		}
 		cur, err := f.varnishCounters(ctx)
 		if err != nil {

@@ -293,7 +293,7 @@ func TestSharesCPUs(t *testing.T) {
 
 func TestConfigFromDeploy(t *testing.T) {
 	c := config(t, "127.0.0.1:8123")
-	for _, want := range []string{`.port = "8123";`, "std.ban(", "vcl 4.1;"} {
+	for _, want := range []string{`.port = "8123";`, "std.ban(", "vcl 4.1;", ".initial = 3;"} {
 		if !strings.Contains(c.VCL, want) {
 			t.Errorf("VCL lacks %q", want)
 		}
@@ -306,5 +306,48 @@ func TestConfigFromDeploy(t *testing.T) {
 	}
 	if err := os.WriteFile(filepath.Join(t.TempDir(), "x"), nil, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// BenchmarkTrialCost is what a front adds to a trial: deploy's config
+// rendered, the front started and ready (for Varnish: the VCL compiled and
+// the health probe passed), its counters read before and after, and stopped.
+// The server's own start and stop are the same with or without a front.
+// Goal: under 1.5 s per trial.
+func BenchmarkTrialCost(b *testing.B) {
+	for _, k := range []Kind{Varnish, Nginx} {
+		b.Run(string(k), func(b *testing.B) {
+			if err := Check(k); err != nil {
+				b.Skip(err)
+			}
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+			defer srv.Close()
+			addr := strings.TrimPrefix(srv.URL, "http://")
+			ctx := context.Background()
+			for i := 0; i < b.N; i++ {
+				dir := b.TempDir()
+				c, err := FromDeploy(deploy.Input{Server: "gunicorn-gthread", Shape: results.Shape{Workers: 2, Threads: 4},
+					App: "app:application", Listen: addr, HealthPath: "/ok"}, filepath.Join(dir, "deploy"))
+				if err != nil {
+					b.Fatal(err)
+				}
+				f, err := Start(ctx, Spec{Kind: k, Dir: dir, Config: c, ReadyPath: "/ok", Tag: fmt.Sprintf("front-bench-%d-%d", os.Getpid(), i)})
+				if err != nil {
+					b.Fatal(err)
+				}
+				before, err := f.Snapshot(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				after, err := f.Snapshot(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := f.Result(before, after, 0, time.Second); err != nil {
+					b.Fatal(err)
+				}
+				f.Stop()
+			}
+		})
 	}
 }
