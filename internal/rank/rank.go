@@ -72,7 +72,7 @@ type cand struct {
 	// The capacity search's bracket: passed at capLo, failed at capHi.
 	capLo, capHi float64
 	fromSearch   bool
-	bound        int // generator-bound trials
+	bound        int // generator- or front-bound trials
 	shapes       int // shapes of this server measured
 	probeFails   int // conformance probes failed
 }
@@ -241,14 +241,21 @@ func (r *ranker) extract(c *cand, pss bool) {
 		}
 		c.val[key], c.samples[key] = med, xs
 	}
+	frontBound := 0
 	for _, t := range c.run.Trials {
 		if t.GeneratorBound {
 			c.bound++
+		} else if t.Front != nil && t.Front.Bound {
+			c.bound++
+			frontBound++
 		}
 	}
-	if c.bound > 0 {
+	switch {
+	case c.bound > 0 && frontBound == c.bound:
+		c.excluded[RPS] = fmt.Sprintf("%s in front was the bottleneck in %d of %d trials (≥ 90%% of its CPUs), which then measured the front, not the server", c.run.Front, c.bound, len(c.run.Trials))
+	case c.bound > 0:
 		c.excluded[RPS] = fmt.Sprintf("the load generator was the bottleneck in %d of %d trials, which then measured the generator, not the server", c.bound, len(c.run.Trials))
-	} else {
+	default:
 		col(RPS, func(t results.Trial) (float64, bool) { return t.RPS, true })
 	}
 	starved := 0

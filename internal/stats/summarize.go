@@ -149,6 +149,15 @@ func warnings(r results.Run, m results.Machine, s results.Summary) []string {
 	if bound > 0 {
 		ws = append(ws, fmt.Sprintf("the load generator was the bottleneck in %d of %d trials (≥ 90%% of its CPU): req/s and latency there measure the generator, not the server", bound, n))
 	}
+	frontBound := 0
+	for _, t := range r.Trials {
+		if t.Front != nil && t.Front.Bound {
+			frontBound++
+		}
+	}
+	if frontBound > 0 {
+		ws = append(ws, fmt.Sprintf("%s in front was the bottleneck in %d of %d trials (≥ 90%% of its CPUs): req/s and latency there measure the front, not the server", r.Front, frontBound, n))
+	}
 	if m.SharedCPUs {
 		ws = append(ws, SharedCPUsWarning)
 	}
