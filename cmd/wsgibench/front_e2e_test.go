@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -86,37 +87,59 @@ func TestRunFront(t *testing.T) {
 	}
 }
 
-// TestFrontKilled: SIGKILL of wsgibench mid-trial takes the front down too.
-func TestFrontKilled(t *testing.T) {
-	needFront(t, front.Varnish)
+// TestFrontStopped: SIGKILL, or Ctrl-C, of wsgibench mid-trial takes the
+// front down too.
+func TestFrontStopped(t *testing.T) {
+	for _, tc := range []struct {
+		kind front.Kind
+		sig  syscall.Signal
+	}{{front.Varnish, syscall.SIGKILL}, {front.Nginx, syscall.SIGINT}} {
+		t.Run(tc.sig.String(), func(t *testing.T) { frontStopped(t, tc.kind, tc.sig) })
+	}
+}
+
+func frontStopped(t *testing.T, k front.Kind, sig syscall.Signal) {
+	needFront(t, k)
+	bin := map[front.Kind]string{front.Varnish: "varnishd", front.Nginx: "nginx"}[k]
 	out := t.TempDir()
 	cmd := exec.Command(binary, "run", "--servers", "gunicorn-gthread", "--workers", "1", "--threads", "2",
-		"--front", "varnish", "--duration", "20s", "--warmup", "0s", "--trials", "1", "--connections", "2",
+		"--front", string(k), "--duration", "20s", "--warmup", "0s", "--trials", "1", "--connections", "2",
 		"--no-capacity", "--no-probe", "--no-trouble", "--out", out)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	hasVarnish := func() bool {
+	running := func() bool {
 		for _, l := range leftovers(cmd.Process.Pid) {
-			if strings.Contains(l, "varnishd") {
+			if strings.Contains(l, bin) {
 				return true
 			}
 		}
 		return false
 	}
 	deadline := time.Now().Add(30 * time.Second)
-	for !hasVarnish() && time.Now().Before(deadline) {
+	for !running() && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
 	}
-	if !hasVarnish() {
+	if !running() {
 		cmd.Process.Kill()
 		cmd.Wait()
-		t.Fatalf("varnishd never started\n%s", stderr.String())
+		t.Fatalf("%s never started\n%s", bin, stderr.String())
 	}
-	cmd.Process.Kill()
-	cmd.Wait()
+	cmd.Process.Signal(sig)
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("wsgibench did not stop within 30 s of %v\n%s", sig, stderr.String())
+	}
+	if code := cmd.ProcessState.ExitCode(); sig == syscall.SIGINT && code != 130 {
+		t.Errorf("exit code %d after Ctrl-C, want 130\n%s", code, stderr.String())
+	}
 	waitNoLeftovers(t, cmd.Process.Pid, 10*time.Second)
 }
 
