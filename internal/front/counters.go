@@ -2,6 +2,7 @@ package front
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/wsgibench/wsgibench/internal/results"
@@ -131,4 +132,35 @@ func (f *Front) Result(before, after Snapshot, cpu, interval time.Duration) (res
 func ratio(a, b int64) *float64 {
 	v := float64(a) / float64(b)
 	return &v
+}
+
+// Warnings says in words what the counters show went wrong between the
+// front and the server: requests the front answered itself with an error
+// instead of passing them on, and why.
+func Warnings(r results.Front) []string {
+	var ws []string
+	if v := r.Varnish; v != nil {
+		if v.BackendBusy > 0 {
+			ws = append(ws, fmt.Sprintf("varnish answered %d requests with 503 at once because the backend's max_connections was reached (backend_busy): the VCL caps connections to the server below the load offered", v.BackendBusy))
+		}
+		if v.BackendUnhealthy > 0 {
+			ws = append(ws, fmt.Sprintf("varnish answered %d requests with 503 because its health probe marked the server sick (backend_unhealthy)", v.BackendUnhealthy))
+		}
+		if v.BackendFail > 0 {
+			ws = append(ws, fmt.Sprintf("varnish failed to connect to the server %d times (backend_fail)", v.BackendFail))
+		}
+		if other := v.FetchFailed - v.BackendBusy - v.BackendUnhealthy - v.BackendFail; other > 0 {
+			ws = append(ws, fmt.Sprintf("%d more varnish fetches failed (fetch_failed): the server closed or reset the connection, or timed out", other))
+		}
+	}
+	if n := r.Nginx; n != nil {
+		if n.Status502+n.Status504 > 0 {
+			ws = append(ws, fmt.Sprintf("nginx answered %d requests with 502 and %d with 504 itself (error log: %d upstream timeouts, %d connect failures, %d other upstream errors such as max_conns reached: \"no live upstreams\")",
+				n.Status502, n.Status504, n.UpstreamTimeouts, n.UpstreamConnectFails, n.UpstreamErrors))
+		}
+		if n.Handled < n.Accepted {
+			ws = append(ws, fmt.Sprintf("nginx dropped %d client connections (a resource limit such as worker_connections)", n.Accepted-n.Handled))
+		}
+	}
+	return ws
 }

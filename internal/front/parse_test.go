@@ -136,3 +136,28 @@ func TestParseVersion(t *testing.T) {
 		t.Errorf("nginx %q", v)
 	}
 }
+
+func TestWarnings(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		r    results.Front
+		want []string
+	}{
+		{"clean", results.Front{Varnish: &results.VarnishCounters{ClientRequests: 10, BackendReuse: 5}}, nil},
+		{"busy", results.Front{Varnish: &results.VarnishCounters{BackendBusy: 7, FetchFailed: 9}},
+			[]string{"varnish answered 7 requests with 503 at once", "2 more varnish fetches failed"}},
+		{"nginx", results.Front{Nginx: &results.NginxCounters{Accepted: 3, Handled: 2, Status502: 4, UpstreamErrors: 4}},
+			[]string{"nginx answered 4 requests with 502 and 0 with 504", "nginx dropped 1 client connections"}},
+	} {
+		got := Warnings(tc.r)
+		if len(got) != len(tc.want) {
+			t.Errorf("%s: %q", tc.name, got)
+			continue
+		}
+		for i := range got {
+			if !strings.HasPrefix(got[i], tc.want[i]) {
+				t.Errorf("%s: %q, want it to start %q", tc.name, got[i], tc.want[i])
+			}
+		}
+	}
+}

@@ -697,6 +697,9 @@ func (r *runner) trial(ctx context.Context, c Cell, index int) (results.Trial, s
 	}
 	t := convert(res, usage)
 	t.Front = frontResult
+	if frontResult != nil {
+		warnings = append(warnings, front.Warnings(*frontResult)...)
+	}
 	if frontResult != nil && frontResult.Bound {
 		warnings = append(warnings, fmt.Sprintf("%s used %.0f%% of its CPUs: the trial measured the front, not the server", c.Front, 100*frontResult.CPUUse))
 	}
