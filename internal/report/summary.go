@@ -107,13 +107,13 @@ func Table(w io.Writer, f *results.File) {
 	fmt.Fprintln(tw, "SERVER\tSHAPE\tWORKLOAD\treq/s\tp50 ms\tp99 ms\terrors\tmemory\tCPU s\tCPU ms/1k req\t")
 	for _, r := range Rows(f) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%.0f\t%.2f\t%.2f\t%d\t%s\t%.2f\t%.0f\t%s\n",
-			r.Run.Server, r.Run.Shape, r.Run.Workload, r.RPS, r.P50, r.P99, r.Errors,
+			serverLabel(r.Run), r.Run.Shape, r.Run.Workload, r.RPS, r.P50, r.P99, r.Errors,
 			Bytes(r.PSS), r.CPU, r.CPUPerK, marks(r))
 	}
 	tw.Flush()
 	for _, r := range f.Runs {
 		if r.Error != "" {
-			fmt.Fprintf(w, "FAILED %s %s: %s\n", r.Server, r.Shape, firstLine(r.Error))
+			fmt.Fprintf(w, "FAILED %s %s: %s\n", serverLabel(r), r.Shape, firstLine(r.Error))
 		}
 	}
 	if f.Verdict != nil && f.Verdict.Headline != "" {
@@ -125,7 +125,7 @@ func marks(r Row) string {
 	if r.Bound > 0 {
 		return "generator-bound"
 	}
-	return ""
+	return frontMarks(r.Run)
 }
 
 func firstLine(s string) string {
