@@ -132,7 +132,12 @@ func (r *runner) capacity(ctx context.Context, c Cell, hint float64) (*results.C
 	if err != nil {
 		return nil, err
 	}
-	defer s.group.Stop()
+	defer s.stop()
+	if c.hasFront() {
+		if s.front, err = r.startFront(ctx, c, s); err != nil {
+			return nil, err
+		}
+	}
 	goal := float64(r.o.LatencyGoal) / float64(time.Millisecond)
 	seed := r.o.Seed
 	probe := func(ctx context.Context, rate float64) (results.CapacityStep, error) {
@@ -142,7 +147,7 @@ func (r *runner) capacity(ctx context.Context, c Cell, hint float64) (*results.C
 		default:
 		}
 		seed++
-		cfg := load.Config{Addr: s.addr, Mix: c.Workload.Mix, Connections: r.o.Connections, Rate: rate,
+		cfg := load.Config{Addr: s.target(), Mix: c.Workload.Mix, Connections: r.o.Connections, Rate: rate,
 			Timeout: r.o.Timeout, Seed: seed}
 		// A short run at the same rate first drains whatever the previous
 		// (possibly overloaded) probe left queued, and warms up.

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wsgibench/wsgibench/internal/front"
 	"github.com/wsgibench/wsgibench/internal/load"
 	"github.com/wsgibench/wsgibench/internal/proc"
 	"github.com/wsgibench/wsgibench/internal/pyapp"
@@ -73,6 +74,9 @@ func (o Options) withDefaults() Options {
 	if o.CapacityProbes <= 0 {
 		o.CapacityProbes = 8
 	}
+	if len(o.Fronts) == 0 {
+		o.Fronts = []front.Kind{front.None}
+	}
 	return o
 }
 
@@ -128,7 +132,7 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 		file.Runs = append(file.Runs, results.Run{
 			Server: a.ID, Version: c.Status.Version, Model: string(a.Model), Language: a.Language,
 			Shape: results.Shape(c.Shape), Workload: c.Workload.Name, LoadModel: loadModel,
-			Connections: o.Connections, Rate: o.Rate, Trials: []results.Trial{},
+			Connections: o.Connections, Rate: o.Rate, Front: frontName(c.Front), Trials: []results.Trial{},
 		})
 		if a.DevOnly != "" {
 			run := &file.Runs[len(file.Runs)-1]
@@ -148,6 +152,7 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 	}
 
 	noStart := map[string]string{} // server → why it would not start
+	noFront := map[string]string{} // server and front → why the front would not start
 	triedServers := map[string]bool{}
 	anyStarted := false
 	for i, st := range steps {
@@ -164,7 +169,14 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 			run.Error = "not started: " + why
 			continue
 		}
+		if why, ok := noFront[c.Status.Adapter.ID+" "+string(c.Front)]; ok {
+			run.Error = why
+			continue
+		}
 		prefix := fmt.Sprintf("[%d/%d] %-18s %-6s %-9s trial %d/%d", i+1, len(steps), c.Status.Adapter.ID, c.Shape, c.Workload.Name, st.Trial+1, o.Trials)
+		if c.hasFront() {
+			prefix = fmt.Sprintf("[%d/%d] %-18s %-6s %-9s %-7s trial %d/%d", i+1, len(steps), c.Status.Adapter.ID, c.Shape, c.Workload.Name, c.Front, st.Trial+1, o.Trials)
+		}
 		triedServers[c.Status.Adapter.ID] = true
 		trial, launch, err := r.trial(ctx, c, st.Trial)
 		if ctx.Err() != nil {
@@ -177,6 +189,10 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 		if err != nil {
 			run.Error = err.Error()
 			fmt.Fprintf(log, "%s  FAILED: %s\n", prefix, oneLine(err.Error()))
+			var fe *frontError
+			if errors.As(err, &fe) {
+				noFront[c.Status.Adapter.ID+" "+string(c.Front)] = oneLine(err.Error())
+			}
 			var se *startError
 			if errors.As(err, &se) {
 				noStart[c.Status.Adapter.ID] = fmt.Sprintf("with shape %s it failed: %s", c.Shape, oneLine(err.Error()))
@@ -268,7 +284,10 @@ func prepare(ctx context.Context, o Options, log io.Writer) (*runner, []Cell, er
 	if len(shapes) == 0 {
 		shapes = DefaultShapes(len(srvCPUs))
 	}
-	cells := Cells(chosen, shapes, wls)
+	if err := checkFronts(o.Fronts); err != nil {
+		return nil, nil, err
+	}
+	cells := withFronts(Cells(chosen, shapes, wls), o.Fronts)
 	work, err := os.MkdirTemp("", "wsgibench-")
 	if err != nil {
 		return nil, nil, err
@@ -289,6 +308,9 @@ func prepare(ctx context.Context, o Options, log io.Writer) (*runner, []Cell, er
 func (r *runner) close() {
 	if n := proc.KillTagged(r.tag); n > 0 {
 		fmt.Fprintf(r.log, "wsgibench: warning: killed %d leftover server processes\n", n)
+	}
+	if n := proc.KillTagged(r.frontTag()); n > 0 {
+		fmt.Fprintf(r.log, "wsgibench: warning: killed %d leftover front processes\n", n)
 	}
 	os.RemoveAll(r.work)
 }
@@ -341,6 +363,15 @@ func flags(t results.Trial) string {
 	var s []string
 	if t.GeneratorBound {
 		s = append(s, "GENERATOR-BOUND")
+	}
+	if t.Front != nil {
+		s = append(s, fmt.Sprintf("server saw %.0f req/s", t.Front.ServerRPS))
+		if t.Front.HitRatio != nil {
+			s = append(s, fmt.Sprintf("hits %.0f%%", 100**t.Front.HitRatio))
+		}
+		if t.Front.Bound {
+			s = append(s, "FRONT-BOUND")
+		}
 	}
 	if len(t.Warnings) > 0 {
 		s = append(s, fmt.Sprintf("%d warnings", len(t.Warnings)))
@@ -450,11 +481,31 @@ func mergeEnv(base []string, sets ...string) []string {
 	return append(out, sets...)
 }
 
-// started is a server that answered its readiness probe.
+// started is a server that answered its readiness probe, and the front in
+// front of it when its cell has one.
 type started struct {
 	group  *proc.Group
 	addr   string
 	launch server.Launch
+	front  *front.Front
+}
+
+// target is where the load goes: the front when there is one.
+func (s *started) target() string {
+	if s.front != nil {
+		return s.front.Addr()
+	}
+	return s.addr
+}
+
+// stop stops the front, then the server.
+func (s *started) stop() {
+	if s.front != nil {
+		s.front.Stop()
+	}
+	if s.group != nil {
+		s.group.Stop()
+	}
 }
 
 // start launches a cell's server afresh around the app under test (fresh
@@ -599,8 +650,13 @@ func (r *runner) trial(ctx context.Context, c Cell, index int) (results.Trial, s
 		return results.Trial{}, s.launch, &startError{err}
 	}
 	g := s.group
-	defer g.Stop()
-	cfg := load.Config{Addr: s.addr, Mix: c.Workload.Mix, Connections: r.o.Connections, Rate: r.o.Rate,
+	defer s.stop()
+	if c.hasFront() {
+		if s.front, err = r.startFront(ctx, c, s); err != nil {
+			return results.Trial{}, s.launch, &frontError{err}
+		}
+	}
+	cfg := load.Config{Addr: s.target(), Mix: c.Workload.Mix, Connections: r.o.Connections, Rate: r.o.Rate,
 		Timeout: r.o.Timeout, Seed: r.o.Seed + int64(index)}
 	if r.o.Warmup > 0 {
 		cfg.Duration = r.o.Warmup
@@ -608,13 +664,22 @@ func (r *runner) trial(ctx context.Context, c Cell, index int) (results.Trial, s
 			return results.Trial{}, s.launch, fmt.Errorf("%s warm-up: %w", a.ID, err)
 		}
 	}
+	meter, err := startMeter(ctx, s.front)
+	if err != nil {
+		return results.Trial{}, s.launch, fmt.Errorf("%s: reading %s's counters: %w", a.ID, c.Front, err)
+	}
 	startedAt := time.Now().UTC()
 	sampler := g.StartSampling(200 * time.Millisecond)
 	cfg.Duration = r.o.Duration
 	res, err := load.Run(ctx, cfg)
 	usage := sampler.Stop()
+	frontUsage, interval := meter.stopSampling()
 	if err != nil {
 		return results.Trial{}, s.launch, fmt.Errorf("%s: load: %w", a.ID, err)
+	}
+	frontResult, err := meter.result(ctx, frontUsage, interval)
+	if err != nil {
+		return results.Trial{}, s.launch, fmt.Errorf("%s: reading %s's counters: %w", a.ID, c.Front, err)
 	}
 	var warnings []string
 	select {
@@ -622,10 +687,25 @@ func (r *runner) trial(ctx context.Context, c Cell, index int) (results.Trial, s
 		warnings = append(warnings, fmt.Sprintf("the server exited during the trial: %s", strings.Join(g.Output(3), " | ")))
 	default:
 	}
+	if s.front != nil {
+		select {
+		case <-s.front.Group().Done():
+			warnings = append(warnings, fmt.Sprintf("%s exited during the trial: %s", c.Front, strings.Join(s.front.Group().Output(3), " | ")))
+		default:
+		}
+		s.front.Stop()
+	}
 	if err := g.Stop(); err != nil {
 		warnings = append(warnings, "stopping the server: "+err.Error())
 	}
 	t := convert(res, usage)
+	t.Front = frontResult
+	if frontResult != nil {
+		warnings = append(warnings, front.Warnings(*frontResult)...)
+	}
+	if frontResult != nil && frontResult.Bound {
+		warnings = append(warnings, fmt.Sprintf("%s used %.0f%% of its CPUs: the trial measured the front, not the server", c.Front, 100*frontResult.CPUUse))
+	}
 	t.Index, t.Started = index, startedAt
 	t.Warnings = append(t.Warnings, warnings...)
 	if h := nagleHint(t, len(r.cpus.server)); h != "" {

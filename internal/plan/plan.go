@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wsgibench/wsgibench/internal/front"
 	"github.com/wsgibench/wsgibench/internal/probe"
 	"github.com/wsgibench/wsgibench/internal/server"
 	"github.com/wsgibench/wsgibench/internal/trouble"
@@ -56,6 +57,10 @@ type Options struct {
 	// NoTrouble; TroubleScenarios narrows them (nil = all).
 	NoTrouble        bool
 	TroubleScenarios []trouble.Scenario
+	// Fronts are the proxies each trial runs behind (package front);
+	// none measures the server directly. Several compare them: every cell
+	// runs once per front. Empty means none.
+	Fronts []front.Kind
 }
 
 // DefaultShapes sizes shapes to the CPUs the server gets: one that is all
@@ -68,17 +73,24 @@ func DefaultShapes(serverCPUs int) []server.Shape {
 	return []server.Shape{{Workers: 2*c + 1, Threads: 1}, {Workers: c, Threads: 8}}
 }
 
-// Cell is one (server, effective shape, workload) combination.
+// Cell is one (server, effective shape, workload, front) combination.
 type Cell struct {
 	Status   server.Status
 	Shape    server.Shape
 	Workload workload.Workload
+	Front    front.Kind // "" or none: the server measured directly
 }
 
 // Key names a cell in messages.
 func (c Cell) Key() string {
-	return fmt.Sprintf("%s %s %s", c.Status.Adapter.ID, c.Shape, c.Workload.Name)
+	k := fmt.Sprintf("%s %s %s", c.Status.Adapter.ID, c.Shape, c.Workload.Name)
+	if c.hasFront() {
+		k += " behind " + string(c.Front)
+	}
+	return k
 }
+
+func (c Cell) hasFront() bool { return c.Front != "" && c.Front != front.None }
 
 // Step is one trial of one cell.
 type Step struct {

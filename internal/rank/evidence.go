@@ -45,6 +45,18 @@ var trialFlaws = []trialFlaw{
 		},
 	},
 	{
+		// Varnish or nginx in front used ≥ 90% of its CPUs: the trial
+		// measured the front, not the server behind it.
+		metrics: []string{RPS, Capacity},
+		is:      func(t results.Trial) bool { return t.Front != nil && t.Front.Bound },
+		label: func(run results.Run, n int) string {
+			return fmt.Sprintf("%s-bound in %d of %d trials", run.Front, n, len(run.Trials))
+		},
+		why: func(run results.Run, n int) string {
+			return fmt.Sprintf("%s in front was the bottleneck in %d of %d trials (≥ 90%% of its CPUs), which then measured the front, not the server", run.Front, n, len(run.Trials))
+		},
+	},
+	{
 		// The percentiles describe only the clients the server chose to
 		// serve; the starved ones' requests never completed, so never
 		// entered them. Its capacity search times every request from its

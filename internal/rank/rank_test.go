@@ -760,3 +760,36 @@ func TestUnscored(t *testing.T) {
 		}
 	}
 }
+
+// TestRankFrontBoundExcluded: a trial whose front (Varnish, nginx) used
+// ≥ 90% of its CPUs measured the front; its req/s is not scored.
+func TestRankFrontBoundExcluded(t *testing.T) {
+	f := file(
+		srv{name: "fastest", rps: around(5000, 10, 5), p99: around(25, 0.2, 5), pssMiB: 100},
+		srv{name: "mid", rps: around(2000, 10, 5), p99: around(30, 0.2, 5), pssMiB: 100},
+		srv{name: "slow", rps: around(1000, 10, 5), p99: around(60, 0.2, 5), pssMiB: 100},
+	)
+	for i := range f.Runs {
+		f.Runs[i].Front = "varnish"
+		for j := range f.Runs[i].Trials {
+			f.Runs[i].Trials[j].Front = &results.Front{Name: "varnish", Bound: f.Runs[i].Server == "fastest" && j == 1}
+		}
+	}
+	rk, _ := must(t, f, "")
+	for _, r := range rk {
+		if r.Server != "fastest" {
+			if _, ok := r.Metrics[RPS]; !ok {
+				t.Errorf("%s: req/s not scored although its front was not bound: %v", r.Server, r.Metrics)
+			}
+			continue
+		}
+		if _, ok := r.Metrics[RPS]; ok {
+			t.Errorf("front-bound req/s was kept: %v", r.Metrics)
+		}
+		if !slices.ContainsFunc(r.Reasons, func(s string) bool {
+			return strings.Contains(s, "varnish in front was the bottleneck in 1 of 5 trials")
+		}) {
+			t.Errorf("reasons %q", r.Reasons)
+		}
+	}
+}

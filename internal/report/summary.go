@@ -108,13 +108,13 @@ func Table(w io.Writer, f *results.File) {
 	fmt.Fprintln(tw, "SERVER\tSHAPE\tWORKLOAD\treq/s\tp50 ms\tp99 ms\terrors\tmemory\tCPU s\tCPU ms/1k req\t")
 	for _, r := range Rows(f) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%.0f\t%.2f\t%.2f\t%d\t%s\t%.2f\t%.0f\t%s\n",
-			plain(r.Run.Server), r.Run.Shape, plain(r.Run.Workload), r.RPS, r.P50, r.P99, r.Errors,
+			plain(serverLabel(r.Run)), r.Run.Shape, plain(r.Run.Workload), r.RPS, r.P50, r.P99, r.Errors,
 			Bytes(r.PSS), r.CPU, r.CPUPerK, marks(r))
 	}
 	tw.Flush()
 	for _, r := range f.Runs {
 		if r.Error != "" {
-			fmt.Fprintf(w, "FAILED %s %s: %s\n", plain(r.Server), r.Shape, plain(firstLine(r.Error)))
+			fmt.Fprintf(w, "FAILED %s %s: %s\n", plain(serverLabel(r)), r.Shape, plain(firstLine(r.Error)))
 		}
 	}
 	if f.Verdict != nil && f.Verdict.Headline != "" {
@@ -129,6 +129,9 @@ func marks(r Row) string {
 		if e := rank.Unscored(r.Run, m); e != nil && !slices.Contains(out, e.Label) {
 			out = append(out, e.Label)
 		}
+	}
+	if fm := frontMarks(r.Run); fm != "" {
+		out = append(out, fm)
 	}
 	return strings.Join(out, "; ")
 }

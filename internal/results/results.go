@@ -198,6 +198,9 @@ type Run struct {
 	LoadModel   string  `json:"load_model"` // closed or open
 	Connections int     `json:"connections"`
 	Rate        float64 `json:"rate,omitempty"`
+	// Front is the reverse proxy the load went through ("varnish",
+	// "nginx"); empty when the server was measured directly.
+	Front string `json:"front,omitempty"`
 	// NotForProduction, when set, says why the server must not be deployed
 	// (a development or reference server): it is measured and shown, but
 	// not ranked or recommended.
@@ -217,7 +220,13 @@ type Run struct {
 }
 
 // Key identifies a run within a file.
-func (r Run) Key() string { return r.Server + " " + r.Shape.String() + " " + r.Workload }
+func (r Run) Key() string {
+	k := r.Server + " " + r.Shape.String() + " " + r.Workload
+	if r.Front != "" {
+		k += " behind " + r.Front
+	}
+	return k
+}
 
 // Trial is one measured interval against a freshly started server.
 type Trial struct {
@@ -266,6 +275,10 @@ type Trial struct {
 	GeneratorBound bool     `json:"generator_bound"`
 	Timeline       []Second `json:"timeline,omitempty"`
 	Warnings       []string `json:"warnings,omitempty"`
+
+	// Front is the proxy in front of the server and its counters for this
+	// trial; nil when the server was measured directly.
+	Front *Front `json:"front,omitempty"`
 }
 
 // Estimate is a median with a 95% confidence interval over trials.

@@ -239,8 +239,9 @@ func TestSummarize(t *testing.T) {
 		t.Errorf("steady run warned: %q", s.Warnings)
 	}
 
-	noisy := results.Run{Trials: []results.Trial{trial(1000, 20, 100<<20), trial(700, 40, 100<<20), trial(1100, 20, 100<<20)}}
+	noisy := results.Run{Front: "nginx", Trials: []results.Trial{trial(1000, 20, 100<<20), trial(700, 40, 100<<20), trial(1100, 20, 100<<20)}}
 	noisy.Trials[1].GeneratorBound = true
+	noisy.Trials[0].Front = &results.Front{Name: "nginx", Bound: true}
 	noisy.Trials[2].Errors = results.Errors{Total: 7, Reset: 5, Timeout: 2}
 	s = Summarize(noisy, results.Machine{SharedCPUs: true})
 	want := []string{
@@ -248,6 +249,7 @@ func TestSummarize(t *testing.T) {
 		"high variance: the interval spans more than 10% of the median (req/s 40%, p99 100%, CPU per request 52%)",
 		"failed requests in 1 of 3 trials (7 in all: 5 reset, 2 timeout)",
 		"the load generator was the bottleneck in 1 of 3 trials (≥ 90% of its CPU): req/s and latency there measure the generator, not the server",
+		"nginx in front was the bottleneck in 1 of 3 trials (≥ 90% of its CPUs): req/s and latency there measure the front, not the server",
 		SharedCPUsWarning,
 	}
 	if !slices.Equal(s.Warnings, want) {

@@ -156,6 +156,15 @@ func warnings(r results.Run, m results.Machine, s results.Summary) []string {
 	if starved > 0 {
 		ws = append(ws, fmt.Sprintf("other processes held the load generator's CPU for over a tenth of %d of %d trials (generator_starved): their latency carries the generator's own waits; rerun on a quieter machine to trust small differences", starved, n))
 	}
+	frontBound := 0
+	for _, t := range r.Trials {
+		if t.Front != nil && t.Front.Bound {
+			frontBound++
+		}
+	}
+	if frontBound > 0 {
+		ws = append(ws, fmt.Sprintf("%s in front was the bottleneck in %d of %d trials (≥ 90%% of its CPUs): req/s and latency there measure the front, not the server", r.Front, frontBound, n))
+	}
 	if m.SharedCPUs {
 		ws = append(ws, SharedCPUsWarning)
 	}

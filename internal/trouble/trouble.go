@@ -58,14 +58,14 @@ type Scenario struct {
 
 // Options size the scenarios.
 type Options struct {
-	Victims   int           // victim connections; default 4
-	Baseline  time.Duration // victim load alone; default 2s
+	Victims  int           // victim connections; default 4
+	Baseline time.Duration // victim load alone; default 2s
 	// Warmup is victim load before the baseline, not measured (default
 	// 500ms): a freshly started server's first requests (imports, first
 	// connections, caches) are slower, and a baseline that includes them
 	// makes the kept share look better than it is, by a different amount
 	// each run.
-	Warmup time.Duration
+	Warmup    time.Duration
 	Window    time.Duration // victim load under trouble; default 3s
 	Attackers int           // slow clients; default 64
 	// Victim is the victims' request; default GET /plaintext.
@@ -124,15 +124,15 @@ type Result struct {
 	// Retained is TroubleRPS / BaselineRPS, at most 1: the score.
 	// RetainedLo and RetainedHi are the lowest and highest share kept in
 	// any whole second of the window: the spread behind the score.
-	Retained  float64
-	Errors    int64         // victims' failed requests during the trouble
-	P99       time.Duration // victims' p99 during the trouble
-	Longest   time.Duration // the longest a victim's request waited during the trouble
+	Retained float64
+	Errors   int64         // victims' failed requests during the trouble
+	P99      time.Duration // victims' p99 during the trouble
+	Longest  time.Duration // the longest a victim's request waited during the trouble
 
 	RetainedLo, RetainedHi float64
-	Recovered bool          // the window's last second had ≥ half the baseline rate
-	Detail    string        // what was done, and what was seen
-	Err       error         // the scenario could not run
+	Recovered              bool   // the window's last second had ≥ half the baseline rate
+	Detail                 string // what was done, and what was seen
+	Err                    error  // the scenario could not run
 
 	// Overload only: how the server met it, and how long after it ended
 	// its p99 was back under the goal (whole seconds, an upper bound;

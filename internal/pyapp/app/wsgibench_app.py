@@ -57,6 +57,15 @@ WRITE_ATTEMPTS = 5  # after busy_timeout has already waited, retry this often
 
 EXTRA_FORTUNE = "Additional fortune added at request time."
 
+# Caching, the way a CRUD app tells a cache in front (Varnish, nginx) what it
+# may keep: an item read for a few seconds (a proxy that bans the item on PUT
+# and DELETE keeps reads correct; see internal/front), the fortunes page a
+# little longer; everything else, errors included, never (a 404 for an item
+# created a moment later, or /db's random row, must not be replayed).
+CACHE_ITEM = "public, max-age=5"
+CACHE_FORTUNES = "public, max-age=10"
+CACHE_NEVER = "no-store"
+
 _STATUS = dict((s.value, "%d %s" % (s.value, s.phrase)) for s in HTTPStatus)
 
 
@@ -450,7 +459,8 @@ def h_fortunes(environ, store, m):
     for fid, msg in rows:
         parts.append("<tr><td>%d</td><td>%s</td></tr>" % (fid, html.escape(msg, quote=True)))
     parts.append("</table></body></html>")
-    return _response(200, "".join(parts).encode("utf-8"), "text/html; charset=utf-8")
+    return _response(200, "".join(parts).encode("utf-8"), "text/html; charset=utf-8",
+                     [("Cache-Control", CACHE_FORTUNES)])
 
 
 def h_sleep(environ, store, m):
@@ -497,7 +507,7 @@ def _not_found_item(item_id):
 def h_item_get(environ, store, m):
     item_id = int(m.group(1))
     item = store.get_item(item_id)
-    return _json(200, item) if item else _not_found_item(item_id)
+    return _json(200, item, [("Cache-Control", CACHE_ITEM)]) if item else _not_found_item(item_id)
 
 
 def h_item_put(environ, store, m):
@@ -575,6 +585,8 @@ def application(environ, start_response):
         _log(environ, "wsgibench_app: error in %s %s\n%s" % (
             environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"), traceback.format_exc()))
         code, headers, body = _error(500, "internal server error")
+    if not any(k.lower() == "cache-control" for k, _ in headers):
+        headers = list(headers) + [("Cache-Control", CACHE_NEVER)]
     start_response(_STATUS[code], headers)
     if environ.get("REQUEST_METHOD") == "HEAD":
         return [b""]

@@ -200,6 +200,29 @@ class Items(unittest.TestCase):
         self.assertEqual(req("POST", "/items", body=big, chunked=True).status, 413)
 
 
+class Caching(unittest.TestCase):
+    def test_cache_control(self):
+        # What a cache in front may keep: item reads and fortunes for
+        # seconds; everything else, errors and writes included, never.
+        cases = [
+            ("GET", "/items/1", "public, max-age=5"),
+            ("HEAD", "/items/1", "public, max-age=5"),
+            ("GET", "/fortunes", "public, max-age=10"),
+            ("GET", "/items/99999999", "no-store"),
+            ("GET", "/items?limit=2", "no-store"),
+            ("GET", "/db", "no-store"),
+            ("GET", "/updates?n=1", "no-store"),
+            ("GET", "/plaintext", "no-store"),
+            ("GET", "/nope", "no-store"),
+            ("PUT", "/items/1", "no-store"),
+            ("DELETE", "/items/99999999", "no-store"),
+        ]
+        for method, path, want in cases:
+            body = {"qty": 3} if method == "PUT" else None
+            r = req(method, path, body=body)
+            self.assertEqual(r.headers.get("cache-control"), want, (method, path, r.status))
+
+
 class Routing(unittest.TestCase):
     def test_not_found(self):
         for path in ["/nope", "/items/", "/items/abc", "/items/1/x", "/plaintext/", "/items/-1",
