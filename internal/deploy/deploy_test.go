@@ -223,8 +223,10 @@ func TestProxyRules(t *testing.T) {
 	}{
 		// keepalive 5 → idle 4; timeout 60 → first byte 65; 4×8 threads → 64.
 		{"gunicorn-gthread", true, 4 * time.Second, 65 * time.Second, 64, "SIGTERM"},
-		// The sync worker closes every connection: nothing to race.
-		{"gunicorn-sync", false, 60 * time.Second, 65 * time.Second, 8, "SIGTERM"},
+		// The sync worker closes every connection: nothing to race. It runs
+		// 4 at once, and was measured serving 64 clients (the backlog holds
+		// the rest): a cap of 8 would turn that load into 503s.
+		{"gunicorn-sync", false, 60 * time.Second, 65 * time.Second, 64, "SIGTERM"},
 		// Greenlets: the worker_connections pool is the limit.
 		{"gunicorn-gevent", true, 4 * time.Second, 65 * time.Second, 4000, "SIGTERM"},
 		// uWSGI's HTTP router with a bare --http-keepalive closes idle
@@ -240,8 +242,8 @@ func TestProxyRules(t *testing.T) {
 		{"cheroot", true, 9 * time.Second, 60 * time.Second, 64, "SIGINT"},
 		// A thread per connection: the measured concurrency.
 		{"werkzeug", false, 60 * time.Second, 60 * time.Second, 64, "SIGTERM"},
-		{"wsgiref", false, 60 * time.Second, 60 * time.Second, 2, "SIGTERM"},
-		{"tornado", true, 4 * time.Second, 60 * time.Second, 8, "SIGTERM"},
+		{"wsgiref", false, 60 * time.Second, 60 * time.Second, 64, "SIGTERM"},
+		{"tornado", true, 4 * time.Second, 60 * time.Second, 64, "SIGTERM"},
 	}
 	for _, tt := range tests {
 		a, _ := server.Lookup(tt.id)
@@ -368,5 +370,27 @@ func TestNoBenchmarkPathsLeak(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// With a capacity search, the proxy's cap lets through what the server
+// answers within the latency goal (Little's law), so a load the server
+// handles never turns into the proxy's own 503s.
+func TestProxyCapFromCapacity(t *testing.T) {
+	a, _ := server.Lookup("gunicorn-gthread")
+	in := goldenInput(t, a)
+	in.Evidence.Capacity = &results.Capacity{GoalP99MS: 100, RPS: 1800}
+	p, err := newPlan(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Proxy.MaxConnections != 180 || !strings.Contains(p.Proxy.MaxWhy, "Little's law") {
+		t.Errorf("max %d (%s), want 1800 req/s × 0.1 s = 180", p.Proxy.MaxConnections, p.Proxy.MaxWhy)
+	}
+	// A slow server's goal allows fewer than its floor: twice its threads.
+	in.Evidence.Capacity = &results.Capacity{GoalP99MS: 100, RPS: 50}
+	in.Evidence.Connections = 0
+	if p, _ = newPlan(in); p.Proxy.MaxConnections != 2*p.Capacity {
+		t.Errorf("max %d, want the floor %d", p.Proxy.MaxConnections, 2*p.Capacity)
 	}
 }

@@ -27,9 +27,14 @@
 //     lets a request run (first_byte_timeout ≥ the request timeout), or it
 //     gives up on requests the server is still working on, and a retry
 //     doubles the load exactly when the server is slowest.
-//   - The proxy should not open more connections than the server can serve
-//     at once plus a short queue (max_connections), so overload turns into
-//     fast 503s at the proxy rather than a growing backlog in the kernel.
+//   - The proxy's connection cap (max_connections, max_conns) lets through
+//     every request the server can still answer within the latency goal
+//     (its capacity at the goal × the goal, by Little's law; without a
+//     capacity search, the concurrency it was measured serving) and no
+//     fewer than twice what it runs at once. Varnish and open-source nginx
+//     keep no queue behind the cap, so a tighter one turns a load the
+//     server handles into 503s; past it, overload fails fast at the proxy
+//     instead of growing the kernel's backlog.
 //
 // Everything deploy knows about a particular server comes from its record,
 // server.Facts: its limits and their defaults, its pool, how systemd stops

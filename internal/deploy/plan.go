@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"fmt"
+	"math"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -250,8 +251,7 @@ func (p *plan) planProxy() {
 		x.MaxConnections = p.Capacity
 		x.MaxWhy = fmt.Sprintf("the server's own connection limit: %s", p.CapacityHow)
 	case p.Capacity > 0:
-		x.MaxConnections = 2 * p.Capacity
-		x.MaxWhy = fmt.Sprintf("twice what the server runs at once (%s = %d): one request in progress and one waiting per worker thread; beyond that the proxy fails fast (Varnish 503, nginx 502) instead of queueing in the kernel's backlog", p.CapacityHow, p.Capacity)
+		x.MaxConnections, x.MaxWhy = queueLimit(p)
 	default:
 		n := p.Evidence.Connections
 		if n <= 0 {
@@ -460,3 +460,30 @@ func iniSafe(v string) error {
 // iniValue escapes % for uWSGI, whose ini reader treats %x as a magic
 // variable (a trailing % even swallows the line break and the next option).
 func iniValue(v string) string { return strings.ReplaceAll(v, "%", "%%") }
+
+// queueLimit sizes the proxy's connection cap for a server with a fixed
+// number of workers. Varnish and open-source nginx have no queue behind
+// the cap: a request over it fails at once (503, 502). So the cap must let
+// through every request the server can still answer in time, or it turns
+// a load the server handles into errors (measured: gunicorn-gthread 2×4
+// with 32 clients served 1,798 req/s with no error directly, and behind a
+// cap of twice its threads Varnish answered 1,490 requests with 503).
+// By Little's law, the requests that can be in the system while each still
+// meets the latency goal are the capacity at that goal times the goal; the
+// kernel's backlog holds the ones waiting for a worker. Without a capacity
+// search, the concurrency it was measured at is known to be served.
+func queueLimit(p *plan) (int, string) {
+	floor := 2 * p.Capacity
+	if c := p.Evidence.Capacity; c != nil && c.RPS > 0 && c.GoalP99MS > 0 {
+		n := int(math.Ceil(c.RPS * c.GoalP99MS / 1000))
+		if n > floor {
+			return n, fmt.Sprintf("what the server answers within the %.0f ms latency goal: its measured capacity at that goal (%.0f req/s) × the goal, by Little's law, so every request it can still serve in time gets through and the rest fail fast (Varnish 503, nginx 502) instead of waiting; the kernel's backlog holds those waiting for one of its %d workers (%s)",
+				c.GoalP99MS, c.RPS, p.Capacity, p.CapacityHow)
+		}
+	}
+	if n := p.Evidence.Connections; n > floor {
+		return n, fmt.Sprintf("the %d concurrent clients it was measured serving; it runs %d at once (%s) and the kernel's backlog holds the rest, which a smaller cap would turn into errors (Varnish and nginx fail a request over the cap at once)",
+			n, p.Capacity, p.CapacityHow)
+	}
+	return floor, fmt.Sprintf("twice what the server runs at once (%s = %d): one request in progress and one waiting per worker thread; beyond that the proxy fails fast (Varnish 503, nginx 502) instead of queueing in the kernel's backlog", p.CapacityHow, p.Capacity)
+}
