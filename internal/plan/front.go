@@ -92,6 +92,10 @@ func (r *runner) startFront(ctx context.Context, c Cell, s *started) (*front.Fro
 		Server: a.ID, Version: c.Status.Version, Shape: results.Shape(c.Shape),
 		Settings: s.launch.Settings, Argv: s.launch.Argv, App: r.app,
 		Listen: s.addr, HealthPath: r.o.ReadyPath,
+		// The concurrency the run offers: deploy sizes the proxy's
+		// connection cap so that a load the server is measured serving
+		// gets through it.
+		Evidence: deploy.Evidence{Connections: r.o.Connections, Workload: c.Workload.Name},
 	}, filepath.Join(dir, "deploy"))
 	if err != nil {
 		return nil, err

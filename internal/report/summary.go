@@ -107,7 +107,7 @@ func Table(w io.Writer, f *results.File) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "SERVER\tSHAPE\tWORKLOAD\treq/s\tp50 ms\tp99 ms\terrors\tmemory\tCPU s\tCPU ms/1k req\t")
 	for _, r := range Rows(f) {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.0f\t%.2f\t%.2f\t%d\t%s\t%.2f\t%.0f\t%s\n",
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.0f\t%.2f\t%.2f\t%d\t%s\t%.2f\t%.0f\t  %s\n",
 			plain(serverLabel(r.Run)), r.Run.Shape, plain(r.Run.Workload), r.RPS, r.P50, r.P99, r.Errors,
 			Bytes(r.PSS), r.CPU, r.CPUPerK, marks(r))
 	}
