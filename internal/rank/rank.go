@@ -86,7 +86,37 @@ type ranker struct {
 	weights []results.Weight // effective: only metrics with data, capacity folded into rps when there is no search
 	total   float64          // Σ weights
 	folded  bool             // capacity stands on req/s: no capacity search for some server
+	front   string           // the front the ranked runs ran behind; "" direct
 	notes   []string
+}
+
+// chooseFront is the front a workload's runs are ranked behind: the
+// question is which server to deploy behind the user's proxy, so when
+// the run measured servers behind one, those are the runs that answer it.
+// Varnish, the front of the stack this tool is for, comes first.
+func chooseFront(f *results.File, wl string) string {
+	var fronts []string
+	for _, run := range f.Runs {
+		if run.Workload == wl && run.Front != "" && run.Front != "none" && !slices.Contains(fronts, run.Front) {
+			fronts = append(fronts, run.Front)
+		}
+	}
+	if len(fronts) == 0 {
+		return ""
+	}
+	if slices.Contains(fronts, "varnish") {
+		return "varnish"
+	}
+	slices.Sort(fronts)
+	return fronts[0]
+}
+
+// frontOf is the front a run ran behind, "" when direct.
+func frontOf(run results.Run) string {
+	if run.Front == "none" {
+		return ""
+	}
+	return run.Front
 }
 
 // RankWith is Rank with every option.
@@ -107,7 +137,11 @@ func RankWith(f *results.File, o Options) ([]results.Rank, *results.Verdict, err
 		Profile: prof.Name, Weights: prof.Weights, Workload: wl,
 		Alpha: alpha, MinScoreGap: MinScoreGap,
 	}
-	r := &ranker{f: f, prof: prof, alpha: alpha}
+	r := &ranker{f: f, prof: prof, alpha: alpha, front: chooseFront(f, wl)}
+	v.Front = r.front
+	if r.front != "" {
+		r.note(fmt.Sprintf("ranked as deployed: each server behind %s, the front this run measured it behind; runs without it are in the tables, not ranked", r.front))
+	}
 	cands, failed := r.collect(wl)
 	r.goal = r.chooseGoal(cands, o.GoalMS)
 	v.GoalP99MS = r.goal
@@ -121,6 +155,9 @@ func RankWith(f *results.File, o Options) ([]results.Rank, *results.Verdict, err
 	fin := r.bestShapes(cands)
 	ranking := r.place(fin)
 	v.Headline = r.headline(wl, ranking, fin)
+	if r.front != "" {
+		v.Headline = "Behind " + r.front + ": " + v.Headline
+	}
 	if f.Machine.SharedCPUs {
 		r.note(stats.SharedCPUsWarning + "; servers that use more CPU lose more to the competition, so the places are less sure than the tests say")
 	}
@@ -172,7 +209,7 @@ func (r *ranker) collect(wl string) (cands []*cand, failed []results.Run) {
 	var unranked []string
 	for _, run := range r.f.Runs {
 		switch {
-		case run.Workload != wl:
+		case run.Workload != wl, frontOf(run) != r.front:
 		case run.NotForProduction != "":
 			// Measured and shown, never recommended: the verdict answers
 			// "what should I deploy".
@@ -268,10 +305,24 @@ func (r *ranker) extract(c *cand, pss bool) {
 // one measurement per scenario, so a difference separates two servers
 // only when wide (see compare).
 func (r *ranker) robustness(c *cand) {
+	// The suites run behind the ranked front, when they did; else direct.
+	var found []results.Robustness
 	for _, rob := range r.f.Robustness {
-		if rob.Server != c.name() {
-			continue
+		if rob.Server == c.name() {
+			found = append(found, rob)
 		}
+	}
+	slices.SortStableFunc(found, func(a, b results.Robustness) int {
+		am, bm := a.Front == r.front, b.Front == r.front
+		switch {
+		case am && !bm:
+			return -1
+		case bm && !am:
+			return 1
+		}
+		return 0
+	})
+	for _, rob := range found {
 		if rob.Failed != "" {
 			c.excluded[Robustness] = "it could not be tried: " + firstLine(rob.Failed)
 			return

@@ -793,3 +793,37 @@ func TestRankFrontBoundExcluded(t *testing.T) {
 		}
 	}
 }
+
+// TestRankBehindFront: with runs behind Varnish and direct ones, the
+// verdict is for the servers behind Varnish (the order flips here to show
+// the direct runs play no part), says so first, and takes each server's
+// robustness from the suites run through Varnish.
+func TestRankBehindFront(t *testing.T) {
+	direct := clearWinner(5)
+	behind := file(
+		srv{name: "fast", rps: around(1000, 10, 5), p99: around(60, 0.2, 5), pssMiB: 100, capacity: 800},
+		srv{name: "mid", rps: around(2000, 10, 5), p99: around(30, 0.2, 5), pssMiB: 100, capacity: 1700},
+		srv{name: "slow", rps: around(3000, 10, 5), p99: around(20, 0.2, 5), pssMiB: 100, capacity: 2600},
+	)
+	f := direct
+	for _, run := range behind.Runs {
+		run.Front = "varnish"
+		f.Runs = append(f.Runs, run)
+	}
+	f.Robustness = []results.Robustness{
+		{Server: "slow", Score: 0.1, Scenarios: []results.TroubleCase{{ID: "slow-headers", Retained: 0.1}}},
+		{Server: "slow", Front: "varnish", Score: 0.9, Scenarios: []results.TroubleCase{{ID: "slow-headers", Retained: 0.9}}},
+	}
+	rk, v := must(t, f, "")
+	if v.Front != "varnish" || !strings.HasPrefix(v.Headline, "Behind varnish: ") {
+		t.Errorf("front %q, headline %q; want the verdict for the stack behind varnish", v.Front, v.Headline)
+	}
+	if rk[0].Server != "slow" {
+		t.Errorf("first %s, want slow, the best behind varnish: %s", rk[0].Server, positions(rk))
+	}
+	for _, r := range rk {
+		if r.Server == "slow" && r.Metrics[Robustness] != 0.9 {
+			t.Errorf("slow's robustness %v, want 0.9 from the suites behind varnish", r.Metrics[Robustness])
+		}
+	}
+}

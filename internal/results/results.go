@@ -65,7 +65,10 @@ type Conformance struct {
 // Robustness is how one server's ordinary clients fared while trouble was
 // made: the evidence the ranking's robustness metric reads.
 type Robustness struct {
-	Server    string        `json:"server"`
+	Server string `json:"server"`
+	// Front is the proxy the scenarios ran through, when they did: its
+	// clients, slow or not, reached the server only through it.
+	Front     string        `json:"front,omitempty"`
 	Version   string        `json:"version"`
 	Shape     Shape         `json:"shape"`
 	Scenarios []TroubleCase `json:"scenarios"`
@@ -322,8 +325,12 @@ type Verdict struct {
 	MinScoreGap float64 `json:"min_score_gap"`
 	// CapacityFrom says what the capacity metric was measured as: the
 	// capacity search, or closed-loop req/s when a search is missing.
-	CapacityFrom string   `json:"capacity_from,omitempty"`
-	Notes        []string `json:"notes,omitempty"`
+	CapacityFrom string `json:"capacity_from,omitempty"`
+	// Front is the proxy the ranked servers ran behind ("varnish",
+	// "nginx"), when the run measured the stack: the verdict is for the
+	// server behind that front, and direct runs are shown, not ranked.
+	Front string   `json:"front,omitempty"`
+	Notes []string `json:"notes,omitempty"`
 }
 
 // Weight is one metric's weight in a ranking profile.
