@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/wsgibench/wsgibench/internal/front"
 	"github.com/wsgibench/wsgibench/internal/plan"
 	"github.com/wsgibench/wsgibench/internal/probe"
 	"github.com/wsgibench/wsgibench/internal/results"
@@ -53,8 +54,18 @@ func cmdSuite(ctx context.Context, suite string, args []string, stdout, stderr i
 	list := fs.Bool("list", false, "list them and exit")
 	fs.StringVar(&o.Out, "out", "wsgibench-"+suite, "output directory for results.json, summary.md and report.html")
 	fs.DurationVar(&o.ReadyTimeout, "ready-timeout", 0, "how long a server may take to answer (default 10s)")
+	fronts := new(string)
+	if suite == "trouble" {
+		fronts = fs.String("front", "none", "run the scenarios through a proxy: none, varnish or nginx; a comma list runs them through each (none,varnish)")
+	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if suite == "trouble" {
+		var err error
+		if o.Fronts, err = front.ParseKinds(*fronts); err != nil {
+			return err
+		}
 	}
 	items := suiteItems(suite)
 	if *list {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wsgibench/wsgibench/internal/front"
 	"github.com/wsgibench/wsgibench/internal/probe"
 	"github.com/wsgibench/wsgibench/internal/pyapp"
 	"github.com/wsgibench/wsgibench/internal/results"
@@ -20,18 +21,30 @@ import (
 // trouble drive it; Restart replaces one a probe or a scenario knocked
 // over.
 type suiteServer struct {
-	r    *runner
-	cell Cell
-	as   appSpec
-	s    *started
+	r     *runner
+	cell  Cell
+	as    appSpec
+	s     *started
+	front *front.Front // in front of s when the cell has a front; its clients go through it
 }
 
-func (p *suiteServer) Addr() string   { return p.s.addr }
+// Addr is where the suite's clients connect: the front, when there is one.
+func (p *suiteServer) Addr() string {
+	if p.front != nil {
+		return p.front.Addr()
+	}
+	return p.s.addr
+}
 func (p *suiteServer) Workers() []int { return p.s.group.Workers() }
 func (p *suiteServer) Main() int      { return p.s.group.Pid() }
 
 func (p *suiteServer) Restart(ctx context.Context) error {
 	p.stop()
+	return p.start(ctx)
+}
+
+// start launches the server around the suite's app, then its front.
+func (p *suiteServer) start(ctx context.Context) error {
 	s, err := p.r.launch(ctx, p.cell, p.as)
 	if err != nil {
 		if s != nil && s.group != nil {
@@ -40,6 +53,12 @@ func (p *suiteServer) Restart(ctx context.Context) error {
 		return err
 	}
 	p.s = s
+	if p.cell.hasFront() {
+		if p.front, err = p.r.startFront(ctx, p.cell, s); err != nil {
+			p.stop()
+			return fmt.Errorf("starting %s in front: %w", p.cell.Front, err)
+		}
+	}
 	return nil
 }
 
@@ -78,6 +97,10 @@ func (p *suiteServer) Reload(ctx context.Context) (how string, graceful bool, er
 }
 
 func (p *suiteServer) stop() {
+	if p.front != nil {
+		p.front.Stop()
+		p.front = nil
+	}
 	if p.s != nil && p.s.group != nil {
 		p.s.group.Stop()
 	}
@@ -93,26 +116,38 @@ func (r *runner) startSuite(ctx context.Context, c Cell) (*suiteServer, error) {
 		app: pyapp.ProbeSpec, dir: r.checkDir(), ready: "/plaintext",
 		env: []string{pyapp.EnvProbeDir + "=" + marks},
 	}}
-	s, err := r.launch(ctx, c, ps.as)
-	if err != nil {
-		if s != nil && s.group != nil {
-			s.group.Stop()
-		}
+	if err := ps.start(ctx); err != nil {
 		return nil, err
 	}
-	ps.s = s
 	return ps, nil
 }
 
 // probeCells picks, for each server, the cell it is probed in: its first
-// in the plan. Conformance is the server's, not the shape's, so once is
-// enough.
+// in the plan, directly (probes through a front are not yet told apart
+// from the server's own answers). Conformance is the server's, not the
+// shape's, so once is enough.
 func probeCells(cells []Cell) []Cell {
 	seen := map[string]bool{}
 	var out []Cell
 	for _, c := range cells {
 		if id := c.Status.Adapter.ID; !seen[id] {
 			seen[id] = true
+			c.Front = ""
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// troubleCells picks, for each server and front, the first cell: the
+// scenarios run once directly and once through each front, to show which
+// trouble the front absorbs.
+func troubleCells(cells []Cell) []Cell {
+	seen := map[string]bool{}
+	var out []Cell
+	for _, c := range cells {
+		if k := c.Status.Adapter.ID + "|" + string(c.Front); !seen[k] {
+			seen[k] = true
 			out = append(out, c)
 		}
 	}
@@ -123,9 +158,8 @@ func probeCells(cells []Cell) []Cell {
 // run gives the server's log line (or why it failed) and keeps its result
 // in file, which is written after each server. An interrupted server is
 // not a result and is not kept.
-func (r *runner) eachServer(ctx context.Context, suite string, cells []Cell, file *results.File, outPath string,
+func (r *runner) eachServer(ctx context.Context, suite string, servers []Cell, file *results.File, outPath string,
 	run func(c Cell) (line, failed string, keep func())) error {
-	servers := probeCells(cells)
 	for n, c := range servers {
 		if ctx.Err() != nil {
 			return nil
@@ -136,7 +170,11 @@ func (r *runner) eachServer(ctx context.Context, suite string, cells []Cell, fil
 			return nil
 		}
 		keep()
-		prefix := fmt.Sprintf("[%s %d/%d] %-18s", suite, n+1, len(servers), c.Status.Adapter.ID)
+		name := c.Status.Adapter.ID
+		if c.hasFront() {
+			name += " behind " + string(c.Front)
+		}
+		prefix := fmt.Sprintf("[%s %d/%d] %-18s", suite, n+1, len(servers), name)
 		if failed != "" {
 			fmt.Fprintf(r.log, "%s  FAILED: %s\n", prefix, oneLine(failed))
 		} else {
@@ -156,7 +194,7 @@ func (r *runner) conformance(ctx context.Context, cells []Cell, file *results.Fi
 	if r.o.ProbeCases != nil {
 		cases = r.o.ProbeCases
 	}
-	return r.eachServer(ctx, "probes", cells, file, outPath, func(c Cell) (string, string, func()) {
+	return r.eachServer(ctx, "probes", probeCells(cells), file, outPath, func(c Cell) (string, string, func()) {
 		conf := r.probeOne(ctx, c, cases)
 		var failed []string
 		for _, pc := range conf.Cases {

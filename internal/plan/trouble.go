@@ -17,7 +17,7 @@ func (r *runner) robustness(ctx context.Context, cells []Cell, file *results.Fil
 	if r.o.TroubleScenarios != nil {
 		scenarios = r.o.TroubleScenarios
 	}
-	return r.eachServer(ctx, "trouble", cells, file, outPath, func(c Cell) (string, string, func()) {
+	return r.eachServer(ctx, "trouble", troubleCells(cells), file, outPath, func(c Cell) (string, string, func()) {
 		rob := r.troubleOne(ctx, c, scenarios)
 		line := fmt.Sprintf("score %3.0f%%:", 100*rob.Score)
 		for _, sc := range rob.Scenarios {
@@ -43,6 +43,9 @@ func (r *runner) robustness(ctx context.Context, cells []Cell, file *results.Fil
 func (r *runner) troubleOne(ctx context.Context, c Cell, scenarios []trouble.Scenario) results.Robustness {
 	a := c.Status.Adapter
 	rob := results.Robustness{Server: a.ID, Version: c.Status.Version, Shape: results.Shape(c.Shape)}
+	if c.hasFront() {
+		rob.Front = string(c.Front)
+	}
 	ps, err := r.startSuite(ctx, c)
 	if err != nil {
 		rob.Failed = "not started: " + err.Error()

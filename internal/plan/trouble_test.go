@@ -2,10 +2,13 @@ package plan
 
 import (
 	"context"
+	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/wsgibench/wsgibench/internal/front"
 	"github.com/wsgibench/wsgibench/internal/proc"
 	"github.com/wsgibench/wsgibench/internal/server"
 	"github.com/wsgibench/wsgibench/internal/trouble"
@@ -76,5 +79,61 @@ func TestTroubleServers(t *testing.T) {
 	// on one side and clearly none on the other.
 	if g, w := got["gunicorn-sync"]["slow-headers"], got["waitress"]["slow-headers"]; !(g < 0.15 && w > 0.35) {
 		t.Errorf("slow headers: gunicorn-sync kept %.0f%%, waitress %.0f%%; want a stall and no stall", 100*g, 100*w)
+	}
+}
+
+// TestTroubleThroughFront runs the slow-client scenarios against
+// gunicorn-sync through each front, as `trouble --front` and run do: nginx
+// buffers whole requests, so neither reaches the server; Varnish reads
+// whole headers before it forwards but streams a body through, so it
+// absorbs slow headers and not a slow body.
+func TestTroubleThroughFront(t *testing.T) {
+	needPython(t)
+	for _, bin := range []string{"varnishd", "nginx"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			if _, err := os.Stat("/usr/sbin/" + bin); err != nil {
+				t.Skipf("%s is not installed (scripts/setup.sh installs it)", bin)
+			}
+		}
+	}
+	ctx := context.Background()
+	r, cells := prepared(t, Options{Servers: []string{"gunicorn-sync"},
+		Shapes: []server.Shape{{Workers: 3, Threads: 1}}, Fronts: []front.Kind{front.Varnish, front.Nginx}})
+	slow := []trouble.Scenario{}
+	for _, sc := range trouble.Scenarios() {
+		if sc.ID == "slow-headers" || sc.ID == "slow-body" {
+			slow = append(slow, sc)
+		}
+	}
+	want := map[string]map[string]bool{ // absorbed?
+		"varnish": {"slow-headers": true, "slow-body": false},
+		"nginx":   {"slow-headers": true, "slow-body": true},
+	}
+	for _, c := range troubleCells(cells) {
+		t.Run(string(c.Front), func(t *testing.T) {
+			rob := r.troubleOne(ctx, c, slow)
+			if rob.Failed != "" {
+				t.Fatal(rob.Failed)
+			}
+			if rob.Front != string(c.Front) {
+				t.Errorf("recorded front %q, want %q", rob.Front, c.Front)
+			}
+			for _, sc := range rob.Scenarios {
+				t.Logf("%s: %s", sc.ID, sc.Detail)
+				absorbed, ok := want[string(c.Front)][sc.ID]
+				switch {
+				case sc.Error != "":
+					t.Errorf("%s: %s", sc.ID, sc.Error)
+				case !ok:
+				case absorbed && sc.Retained < 0.4:
+					t.Errorf("%s kept only %.0f%% behind %s, which absorbs it", sc.ID, 100*sc.Retained, c.Front)
+				case !absorbed && sc.Retained > 0.15:
+					t.Errorf("%s kept %.0f%% behind %s, which passes it through to a server it stalls", sc.ID, 100*sc.Retained, c.Front)
+				}
+			}
+			if left := proc.Tagged(r.tag); len(left) > 0 {
+				t.Errorf("tagged processes left: %v", left)
+			}
+		})
 	}
 }

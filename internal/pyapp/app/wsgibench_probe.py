@@ -275,4 +275,15 @@ def application(environ, start_response):
     return _text(start_response, b"no such probe endpoint", "404 Not Found")
 
 
+def _uncached(app):
+    """Every answer is a fresh observation of the server: a cache in front
+    (Varnish through wsgibench's --front) must pass each request on."""
+    def wrapped(environ, start_response):
+        def no_store(status, headers, exc_info=None):
+            return start_response(status, list(headers) + [("Cache-Control", "no-store")], exc_info)
+        return app(environ, no_store)
+    return wrapped
+
+
+application = _uncached(application)
 app = application
