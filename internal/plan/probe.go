@@ -84,7 +84,11 @@ func (p *suiteServer) Reload(ctx context.Context) (how string, graceful bool, er
 	}
 	as := p.as
 	as.port, _ = strconv.Atoi(port)
-	p.stop()
+	// Only the server restarts: a front in front of it stays up, as in
+	// production, and finds the new server on the same port.
+	if p.s.group != nil {
+		p.s.group.Stop()
+	}
 	s, err := p.r.launch(ctx, p.cell, as)
 	if err != nil {
 		if s != nil && s.group != nil {
