@@ -56,6 +56,9 @@ const (
 	// EnvDB names the environment variable holding the SQLite path. The
 	// app reads it per process at the first request, not at import.
 	EnvDB = "WSGIBENCH_DB"
+	// EnvDSN holds a libpq connection string; when set, the app uses
+	// PostgreSQL (psycopg 3, else psycopg2) instead of EnvDB.
+	EnvDSN = "WSGIBENCH_DSN"
 
 	// ProbeSpec is the conformance probe app (package probe) as
 	// module:callable, and EnvProbeDir the variable naming the directory
@@ -130,6 +133,30 @@ func Seed(ctx context.Context, python, dir, dbPath string) error {
 		return fmt.Errorf("seeding %s with %s: %w", dbPath, python, err)
 	}
 	return nil
+}
+
+// SeedPostgres fills the empty PostgreSQL database dsn names with the same
+// rows Seed writes, through the driver the app will use, and returns that
+// driver ("psycopg 3.1.7"). The DSN travels in the environment, not on
+// the command line, so its password never shows in ps. A Python without
+// psycopg or psycopg2 fails here, before any server starts.
+func SeedPostgres(ctx context.Context, python, dir, dsn string) (string, error) {
+	script := filepath.Join(dir, seedScript)
+	if _, err := os.Stat(script); err != nil {
+		return "", fmt.Errorf("seeding postgres: %w (call pyapp.Write first)", err)
+	}
+	cmd := command(ctx, python, script, "--postgres")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), EnvDSN+"="+dsn, "PYTHONDONTWRITEBYTECODE=1")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		if line := lastLine(stderr.String()); line != "" {
+			return "", fmt.Errorf("seeding with %s: %s", python, strings.TrimPrefix(line, "wsgibench_seed: postgres: "))
+		}
+		return "", fmt.Errorf("seeding with %s: %w", python, err)
+	}
+	return strings.TrimSpace(stdout.String()), nil
 }
 
 // CopyDB gives a server start its own copy of a seeded database. Any -wal
