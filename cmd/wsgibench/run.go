@@ -35,6 +35,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.IntVar(&o.Trials, "trials", 5, "trials per server, shape and workload (≥ 5 lets a rank-sum test separate servers at p < 0.05)")
 	fs.Int64Var(&o.Seed, "seed", 1, "seed for trial order and request variables")
 	fs.StringVar(&o.App, "app", "", "your WSGI app as module:callable (default: the bundled reference CRUD app)")
+	fs.StringVar(&o.DB, "db", "", "the bundled app's database: sqlite (default), or postgres: a private cluster, or your server with --db-dsn")
+	fs.StringVar(&o.DBDSN, "db-dsn", "", "with --db postgres: your PostgreSQL server as a libpq DSN or postgresql:// URI; wsgibench creates and drops databases of its own there (needs CREATEDB). Keep the password in PGPASSWORD or ~/.pgpass")
 	fs.StringVar(&o.Chdir, "chdir", "", "directory to import --app from (default: current directory)")
 	fs.StringVar(&o.Host, "host", "127.0.0.1", "loopback address servers bind to")
 	fs.IntVar(&o.Port, "port", 0, "port servers bind to (default: a free port per trial)")

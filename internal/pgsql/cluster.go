@@ -182,8 +182,14 @@ func StartCluster(ctx context.Context, o Options) (c *Cluster, err error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "wsgibench-pg-")
+	sweepStale(os.TempDir())
+	dir, err := os.MkdirTemp("", dirPrefix)
 	if err != nil {
+		return nil, fmt.Errorf("postgres cluster: %w", err)
+	}
+	// Whose it is, for sweepStale after a SIGKILL left it behind.
+	if err := os.WriteFile(filepath.Join(dir, ownerFile), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		os.RemoveAll(dir)
 		return nil, fmt.Errorf("postgres cluster: %w", err)
 	}
 	c = &Cluster{bin: bin, dir: dir, data: filepath.Join(dir, "data")}
@@ -249,6 +255,45 @@ func StartCluster(ctx context.Context, o Options) (c *Cluster, err error) {
 	c.admin = DSN{kv: map[string]string{"host": "127.0.0.1", "port": strconv.Itoa(port),
 		"user": superuser, "password": password, "dbname": "postgres", "sslmode": "disable"}}
 	return c, nil
+}
+
+const (
+	dirPrefix = "wsgibench-pg-"
+	ownerFile = "wsgibench.pid"
+)
+
+// sweepStale removes cluster directories a killed wsgibench left behind:
+// the reaper stopped their postmaster, but only the Go process removes the
+// directory, so after a SIGKILL tens of megabytes stay in /tmp. A
+// directory goes only when the pid in its owner file and the postmaster's
+// pid are both gone.
+func sweepStale(tmp string) {
+	dirs, _ := filepath.Glob(filepath.Join(tmp, dirPrefix+"*"))
+	for _, d := range dirs {
+		if !pidFileDead(filepath.Join(d, ownerFile)) {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(d, "data", "postmaster.pid")); err == nil && !pidFileDead(filepath.Join(d, "data", "postmaster.pid")) {
+			continue
+		}
+		os.RemoveAll(d)
+	}
+}
+
+// pidFileDead is true when the file's first line is a pid that no longer
+// exists. An unreadable or malformed file counts as alive: when in doubt,
+// keep.
+func pidFileDead(path string) bool {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	pid, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil || pid <= 0 {
+		return false
+	}
+	return syscall.Kill(pid, 0) == syscall.ESRCH
 }
 
 type account struct {

@@ -3,6 +3,7 @@ package pgsql
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -267,5 +268,40 @@ func TestUserDSN(t *testing.T) {
 	}
 	if got := query(t, admin, "SELECT count(*) FROM pg_database WHERE datname LIKE 'wsgibench%'"); got != "0" {
 		t.Errorf("%s of wsgibench's databases left after Close", got)
+	}
+}
+
+// TestSweepStale: a directory whose owner and postmaster are both gone
+// is removed; one whose owner lives, or whose owner file is missing, stays.
+func TestSweepStale(t *testing.T) {
+	tmp := t.TempDir()
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	deadPid := strconv.Itoa(dead.Process.Pid)
+	mk := func(name, owner, postmaster string) string {
+		d := filepath.Join(tmp, dirPrefix+name)
+		os.MkdirAll(filepath.Join(d, "data"), 0o700)
+		if owner != "" {
+			os.WriteFile(filepath.Join(d, ownerFile), []byte(owner+"\n"), 0o644)
+		}
+		if postmaster != "" {
+			os.WriteFile(filepath.Join(d, "data", "postmaster.pid"), []byte(postmaster+"\n/x\n"), 0o600)
+		}
+		return d
+	}
+	self := strconv.Itoa(os.Getpid())
+	gone := mk("gone", deadPid, deadPid)
+	goneNoPM := mk("gone-nopm", deadPid, "")
+	live := mk("live", self, "")
+	pmLive := mk("pm-live", deadPid, self)
+	unknown := mk("unknown", "", "")
+	sweepStale(tmp)
+	for d, want := range map[string]bool{gone: false, goneNoPM: false, live: true, pmLive: true, unknown: true} {
+		_, err := os.Stat(d)
+		if exists := err == nil; exists != want {
+			t.Errorf("%s: exists=%v, want %v", filepath.Base(d), exists, want)
+		}
 	}
 }

@@ -133,6 +133,13 @@ func (d *DB) setup(ctx context.Context, seed Seeder) error {
 // cloned from the seed, for the next server start. The previous server must
 // be stopped (its connections are cut anyway on PostgreSQL 13 and later).
 func (d *DB) Fresh(ctx context.Context) (DSN, error) {
+	if d.cluster != nil && d.cluster.group != nil {
+		select {
+		case <-d.cluster.group.Done():
+			return DSN{}, fmt.Errorf("the private postgres cluster exited (%v): %s", d.cluster.group.ExitErr(), d.cluster.logTail(3))
+		default:
+		}
+	}
 	if err := d.dropClones(ctx); err != nil {
 		return DSN{}, err
 	}

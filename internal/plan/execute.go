@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wsgibench/wsgibench/internal/load"
+	"github.com/wsgibench/wsgibench/internal/pgsql"
 	"github.com/wsgibench/wsgibench/internal/proc"
 	"github.com/wsgibench/wsgibench/internal/pyapp"
 	"github.com/wsgibench/wsgibench/internal/results"
@@ -63,6 +64,12 @@ func (o Options) withDefaults() Options {
 	if o.Out == "" {
 		o.Out = "wsgibench-out"
 	}
+	if o.DB == "" {
+		o.DB = DBSQLite
+		if o.DBDSN != "" {
+			o.DB = DBPostgres
+		}
+	}
 	if o.LatencyGoal <= 0 {
 		o.LatencyGoal = 100 * time.Millisecond
 	}
@@ -110,6 +117,7 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 		Plan: results.Plan{App: r.app, AppDir: r.userAppDir(), Bundled: o.App == "", Workloads: o.Workloads,
 			Connections: o.Connections, Rate: o.Rate, Duration: results.Duration(o.Duration),
 			Warmup: results.Duration(o.Warmup), Trials: o.Trials, Seed: o.Seed},
+		Database: r.dbInfo,
 	}
 	file.Machine.ServerCPUs, file.Machine.GeneratorCPUs, file.Machine.SharedCPUs = srvCPUs, genCPUs, shared
 	if shared {
@@ -235,6 +243,9 @@ func prepare(ctx context.Context, o Options, log io.Writer) (*runner, []Cell, er
 	if err := load.CheckLoopback(o.Host); err != nil {
 		return nil, nil, err
 	}
+	if err := checkDB(o); err != nil {
+		return nil, nil, err
+	}
 	wls := make([]workload.Workload, 0, len(o.Workloads))
 	for _, spec := range o.Workloads {
 		w, err := workload.Parse(spec)
@@ -275,6 +286,7 @@ func prepare(ctx context.Context, o Options, log io.Writer) (*runner, []Cell, er
 	r := &runner{o: o, det: det, work: work, log: log,
 		tag: fmt.Sprintf("wsgibench-%d-%x", os.Getpid(), rand.Uint32())}
 	r.cpus.server, r.cpus.generator, r.cpus.shared = srvCPUs, genCPUs, shared
+	r.dbConns = dbConnections(cells, o)
 	if err := r.prepareApp(ctx); err != nil {
 		r.close()
 		return nil, nil, err
@@ -286,6 +298,7 @@ func prepare(ctx context.Context, o Options, log io.Writer) (*runner, []Cell, er
 // proc guarantees none is left already; if the sweep ever finds one, that
 // is a bug worth shouting about.
 func (r *runner) close() {
+	r.closeDB()
 	if n := proc.KillTagged(r.tag); n > 0 {
 		fmt.Fprintf(r.log, "wsgibench: warning: killed %d leftover server processes\n", n)
 	}
@@ -368,7 +381,10 @@ type runner struct {
 	}
 	app        string // module:callable
 	appDir     string
-	templateDB string // seeded once; copied fresh for every trial
+	templateDB string // seeded once; copied fresh for every trial (SQLite)
+	pg         *pgsql.DB
+	dbConns    int               // max_connections for a private cluster
+	dbInfo     *results.Database // for the results file
 	n          int    // launches so far, to name their directories
 }
 
@@ -399,9 +415,8 @@ func (r *runner) prepareApp(ctx context.Context) error {
 		if err := pyapp.Write(r.appDir); err != nil {
 			return err
 		}
-		r.templateDB = filepath.Join(r.work, "template.db")
-		if err := pyapp.Seed(ctx, py, r.appDir, r.templateDB); err != nil {
-			return fmt.Errorf("seeding the reference app's database: %w", err)
+		if err := r.prepareDB(ctx); err != nil {
+			return err
 		}
 	} else {
 		if !strings.Contains(r.o.App, ":") {
@@ -522,17 +537,13 @@ func (r *runner) launch(ctx context.Context, c Cell, as appSpec) (*started, erro
 		return nil, err
 	}
 	db := filepath.Join(dir, "db", "app.db")
-	if as.db && r.templateDB != "" {
-		if err := os.MkdirAll(filepath.Dir(db), 0o755); err != nil {
-			return nil, err
-		}
-		if err := pyapp.CopyDB(r.templateDB, db); err != nil {
-			return nil, err
-		}
-	}
 	appEnv := append([]string{"PYTHONUNBUFFERED=1"}, as.env...)
-	if as.db && r.templateDB != "" {
-		appEnv = append(appEnv, pyapp.EnvDB+"="+db)
+	if as.db {
+		env, err := r.freshDB(ctx, db)
+		if err != nil {
+			return nil, err
+		}
+		appEnv = append(appEnv, env...)
 	}
 	target := server.Target{
 		Python: r.det.Python, App: as.app, AppDir: as.dir, Host: r.o.Host, Port: port, Dir: dir,

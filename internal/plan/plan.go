@@ -31,6 +31,11 @@ type Options struct {
 	Trials       int
 	Seed         int64
 	App          string // module:callable; empty = the bundled reference app
+	// DB is the bundled app's database: "sqlite" (default) or "postgres";
+	// DBDSN, if set, is the user's PostgreSQL server instead of a private
+	// cluster (and implies postgres).
+	DB    string
+	DBDSN string
 	Chdir        string // the user's app directory
 	Host         string // loopback address to bind servers to
 	Port         int    // 0 = a free port per trial
