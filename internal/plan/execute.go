@@ -385,7 +385,7 @@ type runner struct {
 	pg         *pgsql.DB
 	dbConns    int               // max_connections for a private cluster
 	dbInfo     *results.Database // for the results file
-	n          int    // launches so far, to name their directories
+	n          int               // launches so far, to name their directories
 }
 
 // pinCPUs is where to pin servers: nowhere when they share the CPUs with

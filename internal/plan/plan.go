@@ -31,11 +31,6 @@ type Options struct {
 	Trials       int
 	Seed         int64
 	App          string // module:callable; empty = the bundled reference app
-	// DB is the bundled app's database: "sqlite" (default) or "postgres";
-	// DBDSN, if set, is the user's PostgreSQL server instead of a private
-	// cluster (and implies postgres).
-	DB    string
-	DBDSN string
 	Chdir        string // the user's app directory
 	Host         string // loopback address to bind servers to
 	Port         int    // 0 = a free port per trial
@@ -61,6 +56,12 @@ type Options struct {
 	// NoTrouble; TroubleScenarios narrows them (nil = all).
 	NoTrouble        bool
 	TroubleScenarios []trouble.Scenario
+
+	// DB is the bundled app's database: "sqlite" (default) or "postgres";
+	// DBDSN, if set, is the user's PostgreSQL server instead of a private
+	// cluster (and implies postgres).
+	DB    string
+	DBDSN string
 }
 
 // DefaultShapes sizes shapes to the CPUs the server gets: one that is all
