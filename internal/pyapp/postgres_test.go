@@ -2,7 +2,9 @@ package pyapp
 
 import (
 	"context"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -165,4 +167,19 @@ print(w.db_rows("SELECT count(*), max(id) FROM items")[0])`
 			t.Errorf("%s holds %s (%v), want %s", dsn.Get("dbname"), got, err, c.want)
 		}
 	}
+}
+
+// TestPostgresGreenlets: under gevent each greenlet gets its own
+// PostgreSQL connection, as on SQLite.
+func TestPostgresGreenlets(t *testing.T) {
+	py, dir, dsn := postgres(t)
+	out, err := runPG(t, py, dir, dsn, "test_greenlets.py", "gevent")
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() == 3 {
+		t.Skip(strings.TrimSpace(out))
+	}
+	if err != nil {
+		t.Fatalf("test_greenlets.py gevent on PostgreSQL: %v\n%s", err, out)
+	}
+	t.Log(strings.TrimSpace(out))
 }
