@@ -462,11 +462,24 @@ func run(cmd *exec.Cmd) (string, error) {
 	return stdout.String(), nil
 }
 
+// firstLine is the first line that reports an error, else the first
+// non-empty line (notices such as "database ... does not exist, skipping"
+// come before the error that matters).
 func firstLine(s string) string {
+	first := ""
 	for _, l := range strings.Split(s, "\n") {
-		if l = strings.TrimSpace(l); l != "" {
+		if l = strings.TrimSpace(l); l == "" {
+			continue
+		}
+		if strings.Contains(l, "ERROR:") || strings.Contains(l, "FATAL:") || strings.HasPrefix(l, "psql: error:") {
 			return l
 		}
+		if first == "" {
+			first = l
+		}
 	}
-	return "no output"
+	if first == "" {
+		return "no output"
+	}
+	return first
 }

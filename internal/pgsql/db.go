@@ -28,6 +28,9 @@ type DB struct {
 	n       int    // clones made
 	live    []string
 	force   bool // the server has DROP DATABASE ... WITH (FORCE) (13+)
+	// schemas: the role may not CREATE DATABASE, so the seed and its
+	// clones are schemas in the DSN's database instead.
+	schemas bool
 
 	info Info
 }
@@ -116,17 +119,65 @@ func (d *DB) setup(ctx context.Context, seed Seeder) error {
 	d.info.Where = d.admin.Where()
 	d.seed = d.prefix + "_seed"
 	if _, err := d.exec(ctx, d.dropSQL(d.seed), "CREATE DATABASE "+d.seed); err != nil {
-		return fmt.Errorf("creating the seed database at %s: %w", d.admin.Where(), err)
+		if d.cluster != nil || !strings.Contains(err.Error(), "permission denied to create database") {
+			return fmt.Errorf("creating the seed database at %s: %w", d.admin.Where(), err)
+		}
+		d.schemas = true
+		if _, err := d.exec(ctx, "DROP SCHEMA IF EXISTS "+d.seed+" CASCADE", "CREATE SCHEMA "+d.seed); err != nil {
+			return fmt.Errorf("the role may neither create a database nor a schema at %s: %w", d.admin.Where(), err)
+		}
 	}
 	d.live = append(d.live, d.seed)
-	if err := seed(ctx, d.admin.With("dbname", d.seed)); err != nil {
+	if err := seed(ctx, d.target(d.seed)); err != nil {
 		return fmt.Errorf("seeding PostgreSQL at %s: %s", d.admin.Where(), d.admin.Redact(err.Error()))
 	}
 	// Connections to the template block CREATE DATABASE ... TEMPLATE; the
 	// seeder has closed its own, and nobody else knows the name.
-	d.info.DSN = d.admin.With("dbname", "").Redacted()
-	d.info.Reset = "CREATE DATABASE ... TEMPLATE " + d.seed + " before each server start; dropped after"
+	if d.schemas {
+		d.info.DSN = d.admin.Redacted()
+		d.info.Reset = "the role may not CREATE DATABASE: each server start gets a new schema with copies of " +
+			"schema " + d.seed + "'s tables (CREATE TABLE ... LIKE, INSERT ... SELECT, sequences carried over); dropped after"
+	} else {
+		d.info.DSN = d.admin.With("dbname", "").Redacted()
+		d.info.Reset = "CREATE DATABASE ... TEMPLATE " + d.seed + " before each server start; dropped after"
+	}
 	return nil
+}
+
+// target is the DSN that reaches the database (or schema) name.
+func (d *DB) target(name string) DSN {
+	if !d.schemas {
+		return d.admin.With("dbname", name)
+	}
+	opts := strings.TrimSpace(d.admin.Get("options") + " -c search_path=" + name)
+	return d.admin.With("options", opts)
+}
+
+// cloneSchemaSQL copies every table of schema seed into a new schema:
+// structure with indexes, defaults and identity (LIKE ... INCLUDING ALL),
+// rows, and the state of each identity sequence, in one transaction. Both
+// names are ours ([a-z0-9_]), never the user's.
+func cloneSchemaSQL(seed, name string) string {
+	return strings.NewReplacer("SEED", seed, "NEW", name).Replace(`DO $wsgibench$
+DECLARE
+  t record;
+  c record;
+  lv bigint;
+  called boolean;
+BEGIN
+  CREATE SCHEMA NEW;
+  FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = 'SEED' ORDER BY tablename LOOP
+    EXECUTE format('CREATE TABLE NEW.%I (LIKE SEED.%I INCLUDING ALL)', t.tablename, t.tablename);
+    EXECUTE format('INSERT INTO NEW.%I OVERRIDING SYSTEM VALUE SELECT * FROM SEED.%I', t.tablename, t.tablename);
+    FOR c IN SELECT a.attname FROM pg_attribute a
+        WHERE a.attrelid = format('SEED.%I', t.tablename)::regclass AND a.attidentity <> '' LOOP
+      EXECUTE format('SELECT last_value, is_called FROM %s',
+        pg_get_serial_sequence(format('SEED.%I', t.tablename), c.attname)) INTO lv, called;
+      PERFORM setval(pg_get_serial_sequence(format('NEW.%I', t.tablename), c.attname), lv, called);
+    END LOOP;
+  END LOOP;
+END
+$wsgibench$`)
 }
 
 // Fresh drops the previous clone and returns the DSN of a new database
@@ -145,11 +196,15 @@ func (d *DB) Fresh(ctx context.Context) (DSN, error) {
 	}
 	d.n++
 	name := d.prefix + "_t" + strconv.Itoa(d.n)
-	if _, err := d.exec(ctx, "CREATE DATABASE "+name+" TEMPLATE "+d.seed); err != nil {
+	stmt := "CREATE DATABASE " + name + " TEMPLATE " + d.seed
+	if d.schemas {
+		stmt = cloneSchemaSQL(d.seed, name)
+	}
+	if _, err := d.exec(ctx, stmt); err != nil {
 		return DSN{}, fmt.Errorf("resetting the database for a trial: %w", err)
 	}
 	d.live = append(d.live, name)
-	return d.admin.With("dbname", name), nil
+	return d.target(name), nil
 }
 
 func (d *DB) dropClones(ctx context.Context) error {
@@ -172,6 +227,9 @@ func (d *DB) dropClones(ctx context.Context) error {
 }
 
 func (d *DB) dropSQL(name string) string {
+	if d.schemas {
+		return "DROP SCHEMA IF EXISTS " + name + " CASCADE"
+	}
 	if d.force {
 		return "DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"
 	}
@@ -206,7 +264,7 @@ func (d *DB) Close() error {
 func (d *DB) Cluster() *Cluster { return d.cluster }
 
 // psqlPrefix is what psql puts before the server's or libpq's words.
-var psqlPrefix = regexp.MustCompile(`^(psql:( error:)?\s*)?(ERROR:\s*)?`)
+var psqlPrefix = regexp.MustCompile(`^(psql:(<command line>:\d+:)?( error:)?\s*)?(ERROR:\s*)?`)
 
 // exec runs each statement as its own psql -c (CREATE and DROP DATABASE
 // refuse to run inside the implicit transaction of a multi-statement
