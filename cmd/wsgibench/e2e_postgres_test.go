@@ -88,7 +88,7 @@ func TestRunPostgres(t *testing.T) {
 	before := clusterDirs()
 	r := runBinary(t, 3*time.Minute, "run", "--db", "postgres", "--servers", "gunicorn-gthread,waitress",
 		"--workers", "2", "--threads", "4", "--workload", "crud", "--duration", "1s", "--warmup", "200ms",
-		"--trials", "2", "--connections", "8", "--no-capacity", "--no-probe", "--no-trouble", "--out", out)
+		"--trials", "2", "--connections", "8", "--no-capacity", "--no-probe", "--no-trouble", "--db-latency", "3ms", "--out", out)
 	if r.code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
@@ -106,6 +106,9 @@ func TestRunPostgres(t *testing.T) {
 	if !strings.Contains(strings.Join(db.Settings, " "), "fsync=off") {
 		t.Errorf("settings %v do not state fsync=off", db.Settings)
 	}
+	if time.Duration(db.AddedRTT) != 3*time.Millisecond {
+		t.Errorf("added_rtt %v, want 3ms", time.Duration(db.AddedRTT))
+	}
 	for _, run := range f.Runs {
 		if run.Error != "" || len(run.Trials) != 2 {
 			t.Errorf("%s %s: error %q, %d trials", run.Server, run.Workload, run.Error, len(run.Trials))
@@ -113,6 +116,11 @@ func TestRunPostgres(t *testing.T) {
 		for _, tr := range run.Trials {
 			if tr.Errors.Total > 0 || tr.Requests == 0 {
 				t.Errorf("%s %s trial %d: %d requests, errors %+v", run.Server, run.Workload, tr.Index, tr.Requests, tr.Errors)
+			}
+			// Every crud request makes at least one query, each through
+			// the 3 ms proxy: a lower bound only, which load cannot break.
+			if tr.LatencyMS.P50 < 3 {
+				t.Errorf("%s trial %d: p50 %.2f ms, below the 3 ms every query was delayed", run.Server, tr.Index, tr.LatencyMS.P50)
 			}
 		}
 	}

@@ -340,3 +340,57 @@ func TestSweepStale(t *testing.T) {
 		}
 	}
 }
+
+// TestLatency: through AddLatency every round trip of the app's
+// connections takes at least the added time; administration does not.
+// Only a lower bound is checked (a busy machine only adds to it).
+func TestLatency(t *testing.T) {
+	needPostgres(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	db, err := OpenPrivate(ctx, Options{}, psqlSeed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	const rtt = 40 * time.Millisecond
+	if err := db.AddLatency(rtt); err != nil {
+		t.Fatal(err)
+	}
+	dsn, err := db.Fresh(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dsn.Get("port") == strconv.Itoa(db.Cluster().Port()) {
+		t.Fatalf("the trial's DSN %s bypasses the proxy", dsn.Redacted())
+	}
+	if db.Info().AddedRTT != rtt {
+		t.Errorf("info says %v added", db.Info().AddedRTT)
+	}
+	// psql \timing of ten queries on one connection: each is one round trip.
+	var stmts []string
+	stmts = append(stmts, `\timing on`)
+	for i := 0; i < 10; i++ {
+		stmts = append(stmts, "SELECT 1")
+	}
+	began := time.Now()
+	out := query(t, dsn, stmts...)
+	elapsed := time.Since(began)
+	if n := strings.Count(out, "Time:"); n != 10 {
+		t.Fatalf("psql timed %d queries:\n%s", n, out)
+	}
+	var total float64
+	for _, line := range strings.Split(out, "\n") {
+		if ms, ok := strings.CutPrefix(strings.TrimSpace(line), "Time: "); ok {
+			v, _ := strconv.ParseFloat(strings.Fields(ms)[0], 64)
+			if v < float64(rtt/time.Millisecond) {
+				t.Errorf("a query took %.1f ms through a %v proxy", v, rtt)
+			}
+			total += v
+		}
+	}
+	t.Logf("10 queries through +%v: %.0f ms (%v with connecting)", rtt, total, elapsed.Round(time.Millisecond))
+	if err := db.AddLatency(1500 * time.Microsecond); err == nil || !strings.Contains(err.Error(), "whole milliseconds") {
+		t.Errorf("1.5ms accepted: %v", err)
+	}
+}

@@ -31,6 +31,7 @@ type DB struct {
 	// schemas: the role may not CREATE DATABASE, so the seed and its
 	// clones are schemas in the DSN's database instead.
 	schemas bool
+	delay   *Delay // --db-latency: the app's connections go through it
 
 	info Info
 }
@@ -45,6 +46,7 @@ type Info struct {
 	Settings []string // non-default server settings of a private cluster
 	Reset    string   // how each trial starts from the seeded data
 	Setup    time.Duration
+	AddedRTT time.Duration // added to each of the app's round trips by a Delay; 0 = none
 }
 
 // Info says what the run's database is.
@@ -204,6 +206,9 @@ func (d *DB) Fresh(ctx context.Context) (DSN, error) {
 		return DSN{}, fmt.Errorf("resetting the database for a trial: %w", err)
 	}
 	d.live = append(d.live, name)
+	if d.delay != nil {
+		return d.delay.Via(d.target(name)), nil
+	}
 	return d.target(name), nil
 }
 
@@ -236,11 +241,35 @@ func (d *DB) dropSQL(name string) string {
 	return "DROP DATABASE IF EXISTS " + name
 }
 
+// AddLatency makes every DSN Fresh returns from now on go through a Delay
+// proxy that adds rtt to each round trip. Administration and seeding stay
+// direct.
+func (d *DB) AddLatency(rtt time.Duration) error {
+	up, err := tcpUpstream(d.admin)
+	if err != nil {
+		return err
+	}
+	delay, err := StartDelay(up, rtt)
+	if err != nil {
+		return err
+	}
+	if d.delay != nil {
+		d.delay.Close()
+	}
+	d.delay = delay
+	d.info.AddedRTT = rtt
+	return nil
+}
+
 // Close drops every database this DB created and stops a private cluster.
 // It is idempotent and runs even when ctx of the run is cancelled (Ctrl-C),
 // within a few seconds.
 func (d *DB) Close() error {
 	var err error
+	if d.delay != nil {
+		d.delay.Close()
+		d.delay = nil
+	}
 	if d.cluster == nil && len(d.live) > 0 {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		err = d.dropClones(ctx)

@@ -34,6 +34,12 @@ func checkDB(o Options) error {
 	default:
 		return fmt.Errorf("unknown --db %q (known: %s, %s)", o.DB, DBSQLite, DBPostgres)
 	}
+	if o.DBLatency != 0 && o.DB != DBPostgres {
+		return fmt.Errorf("--db-latency is for --db postgres")
+	}
+	if o.DBLatency < 0 || o.DBLatency%time.Millisecond != 0 {
+		return fmt.Errorf("--db-latency %v: give whole milliseconds (1ms, 5ms)", o.DBLatency)
+	}
 	if o.DB != DBSQLite && o.App != "" {
 		return fmt.Errorf("--db %s sets up the bundled app's database; an --app brings its own (leave --db out)", o.DB)
 	}
@@ -68,14 +74,22 @@ func (r *runner) prepareDB(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if r.o.DBLatency > 0 {
+		if err := r.pg.AddLatency(r.o.DBLatency); err != nil {
+			return err
+		}
+	}
 	info := r.pg.Info()
 	r.dbInfo = &results.Database{Kind: DBPostgres, Version: info.Version, Private: info.Private, DSN: info.DSN,
 		Driver: driver, Settings: info.Settings, Reset: info.Reset,
-		SetupSeconds: info.Setup.Round(time.Millisecond).Seconds()}
+		SetupSeconds: info.Setup.Round(time.Millisecond).Seconds(), AddedRTT: results.Duration(info.AddedRTT)}
 	where := "your server at " + info.Where
 	if info.Private {
 		where = "a private cluster on " + info.Where
 		r.dbInfo.CPUs = r.pinCPUs()
+	}
+	if info.AddedRTT > 0 {
+		where += fmt.Sprintf(", +%v per round trip through a loopback proxy", info.AddedRTT)
 	}
 	fmt.Fprintf(r.log, "wsgibench: PostgreSQL %s, %s, ready in %s; the app uses %s\n", info.Version, where,
 		info.Setup.Round(10*time.Millisecond), driver)

@@ -3,6 +3,7 @@ package plan
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wsgibench/wsgibench/internal/server"
 )
@@ -22,6 +23,9 @@ func TestCheckDB(t *testing.T) {
 		{Options{DBDSN: "host=db password='open"}, "--db-dsn: ", DBPostgres},
 		{Options{DB: "postgres", App: "mine:app"}, "an --app brings its own", DBPostgres},
 		{Options{App: "mine:app"}, "", DBSQLite},
+		{Options{DB: "postgres", DBLatency: time.Millisecond}, "", DBPostgres},
+		{Options{DBLatency: time.Millisecond}, "--db-latency is for --db postgres", DBSQLite},
+		{Options{DB: "postgres", DBLatency: 1500 * time.Microsecond}, "whole milliseconds", DBPostgres},
 	} {
 		o := tt.o.withDefaults()
 		if o.DB != tt.db {

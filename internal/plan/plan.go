@@ -62,6 +62,9 @@ type Options struct {
 	// cluster (and implies postgres).
 	DB    string
 	DBDSN string
+	// DBLatency is added to every round trip between the app and
+	// PostgreSQL by a loopback proxy (0 = direct).
+	DBLatency time.Duration
 }
 
 // DefaultShapes sizes shapes to the CPUs the server gets: one that is all

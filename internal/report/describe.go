@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/wsgibench/wsgibench/internal/results"
 )
@@ -44,6 +45,9 @@ func describeDB(d *results.Database) string {
 		}
 	} else if d.DSN != "" {
 		s += " at " + d.DSN
+	}
+	if d.AddedRTT > 0 {
+		s += fmt.Sprintf(" (+%v per round trip)", time.Duration(d.AddedRTT))
 	}
 	if d.Driver != "" {
 		s += ", " + d.Driver

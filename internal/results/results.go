@@ -133,6 +133,9 @@ type Database struct {
 	Reset string `json:"reset"`
 	// SetupSeconds is the one-off cost of starting and seeding it.
 	SetupSeconds float64 `json:"setup_seconds,omitempty"`
+	// AddedRTT is what a delay proxy (toxiproxy, on loopback, inside
+	// wsgibench) added to each of the app's round trips (--db-latency).
+	AddedRTT Duration `json:"added_rtt,omitempty"`
 }
 
 // Python is the interpreter the app ran in.
