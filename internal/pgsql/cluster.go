@@ -218,7 +218,7 @@ func StartCluster(ctx context.Context, o Options) (c *Cluster, err error) {
 			}
 		}
 	}
-	if err := c.initdb(ctx, owner, pwfile); err != nil {
+	if err := c.initdb(ctx, o, owner, pwfile); err != nil {
 		return c, err
 	}
 	os.Remove(pwfile)
@@ -233,11 +233,7 @@ func StartCluster(ctx context.Context, o Options) (c *Cluster, err error) {
 	for _, s := range c.settings {
 		argv = append(argv, "-c", s)
 	}
-	if owner != nil {
-		// setpriv execs (no process stays behind as root), so the reaper's
-		// child is the postmaster itself.
-		argv = append([]string{"setpriv", "--reuid=" + owner.name, "--regid=" + strconv.Itoa(owner.gid), "--init-groups", "--"}, argv...)
-	}
+	argv = asOwner(owner, argv...)
 	g, err := proc.Start(ctx, proc.Spec{
 		Name: "postgres", Argv: argv, Env: clusterEnv(), Dir: dir, CPUs: o.CPUs, Tag: o.Tag,
 		// SIGINT is the fast shutdown: it disconnects clients instead of
@@ -331,28 +327,46 @@ func clusterEnv() []string {
 	return env
 }
 
-func (c *Cluster) initdb(ctx context.Context, owner *account, pwfile string) error {
+// initdb runs under proc's reaper like the postmaster: it starts a
+// bootstrap postgres of its own, and neither may outlive wsgibench.
+func (c *Cluster) initdb(ctx context.Context, o Options, owner *account, pwfile string) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join(c.bin, "initdb"), "-D", c.data, "-U", superuser,
+	argv := asOwner(owner, filepath.Join(c.bin, "initdb"), "-D", c.data, "-U", superuser,
 		"--pwfile="+pwfile, "--auth-local=trust", "--auth-host=scram-sha-256",
 		"-E", "UTF8", "--locale=C", "--no-sync")
-	cmd.Env = clusterEnv()
-	cmd.Dir = c.dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if owner != nil {
-		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(owner.uid), Gid: uint32(owner.gid)}
+	tag := ""
+	if o.Tag != "" {
+		tag = o.Tag + "-initdb"
 	}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 2 * time.Second
-	out, err := cmd.CombinedOutput()
+	g, err := proc.Start(ctx, proc.Spec{Name: "initdb", Argv: argv, Env: clusterEnv(), Dir: c.dir, CPUs: o.CPUs, Tag: tag})
 	if err != nil {
-		if ctx.Err() != nil && errors.Is(ctx.Err(), context.Canceled) {
-			return fmt.Errorf("postgres cluster: initdb: %w", ctx.Err())
+		return fmt.Errorf("postgres cluster: starting initdb: %w", err)
+	}
+	defer g.Stop()
+	select {
+	case <-g.Done():
+	case <-ctx.Done():
+		g.Stop()
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return fmt.Errorf("postgres cluster: initdb did not finish in a minute: %s", strings.Join(g.Output(3), " | "))
 		}
-		return fmt.Errorf("postgres cluster: initdb failed (%v): %s", err, lastLines(string(out), 3))
+		return fmt.Errorf("postgres cluster: initdb: %w", ctx.Err())
+	}
+	if err := g.ExitErr(); err != nil {
+		return fmt.Errorf("postgres cluster: initdb failed (%v): %s", err, lastLines(strings.Join(g.Output(0), "\n"), 3))
 	}
 	return nil
+}
+
+// asOwner runs argv as owner (nil: as ourselves). setpriv execs, so no
+// process stays behind as root and the reaper's child is the program
+// itself.
+func asOwner(owner *account, argv ...string) []string {
+	if owner == nil {
+		return argv
+	}
+	return append([]string{"setpriv", "--reuid=" + owner.name, "--regid=" + strconv.Itoa(owner.gid), "--init-groups", "--"}, argv...)
 }
 
 // waitReady polls postmaster.pid, whose eighth line the postmaster sets to

@@ -394,3 +394,31 @@ func TestLatency(t *testing.T) {
 		t.Errorf("1.5ms accepted: %v", err)
 	}
 }
+
+// TestInitdbFails: initdb's own complaint comes back in one line, and
+// neither a process nor the directory stays.
+func TestInitdbFails(t *testing.T) {
+	bin := needPostgres(t)
+	fake, err := os.MkdirTemp("", "wsgibench-fakeinitdb-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(fake)
+	os.Chmod(fake, 0o755)
+	for _, tool := range []string{"postgres", "psql"} {
+		os.Symlink(filepath.Join(bin, tool), filepath.Join(fake, tool))
+	}
+	os.WriteFile(filepath.Join(fake, "initdb"), []byte("#!/bin/sh\necho 'initdb: error: the fake refuses' >&2\nexit 1\n"), 0o755)
+	before, _ := filepath.Glob(filepath.Join(os.TempDir(), dirPrefix+"*"))
+	_, err = StartCluster(context.Background(), Options{Bin: fake, Tag: "wsgibench-pgtest-initdb"})
+	if err == nil || !strings.Contains(err.Error(), "initdb failed") || !strings.Contains(err.Error(), "the fake refuses") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("error %v", err)
+	}
+	if left := proc.Tagged("wsgibench-pgtest-initdb-initdb"); len(left) > 0 {
+		t.Errorf("processes left: %v", left)
+	}
+	after, _ := filepath.Glob(filepath.Join(os.TempDir(), dirPrefix+"*"))
+	if len(after) > len(before) {
+		t.Errorf("directories left: %v", after)
+	}
+}
