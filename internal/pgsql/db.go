@@ -28,6 +28,11 @@ type DB struct {
 	n       int    // clones made
 	live    []string
 	force   bool // the server has DROP DATABASE ... WITH (FORCE) (13+)
+	// strategy is how CREATE DATABASE copies the template: on 15+ the
+	// default (WAL_LOG) writes every block, catalogs included, to the WAL;
+	// FILE_COPY (the only way before 15) copies files and measured 5-20%
+	// faster for this small a database (BenchmarkFresh).
+	strategy string
 	// schemas: the role may not CREATE DATABASE, so the seed and its
 	// clones are schemas in the DSN's database instead.
 	schemas bool
@@ -115,8 +120,11 @@ func (d *DB) setup(ctx context.Context, seed Seeder) error {
 	}
 	ver, num, _ := strings.Cut(strings.TrimSpace(out), "|")
 	d.info.Version = ver
-	if n, err := strconv.Atoi(num); err == nil && n >= 130000 {
-		d.force = true
+	if n, err := strconv.Atoi(num); err == nil {
+		d.force = n >= 130000
+		if n >= 150000 {
+			d.strategy = " STRATEGY FILE_COPY"
+		}
 	}
 	d.info.Where = d.admin.Where()
 	d.seed = d.prefix + "_seed"
@@ -198,7 +206,7 @@ func (d *DB) Fresh(ctx context.Context) (DSN, error) {
 	}
 	d.n++
 	name := d.prefix + "_t" + strconv.Itoa(d.n)
-	stmt := "CREATE DATABASE " + name + " TEMPLATE " + d.seed
+	stmt := "CREATE DATABASE " + name + " TEMPLATE " + d.seed + d.strategy
 	if d.schemas {
 		stmt = cloneSchemaSQL(d.seed, name)
 	}
