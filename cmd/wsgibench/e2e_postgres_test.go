@@ -330,3 +330,75 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestPostgresDies: the private cluster is killed after the first trial;
+// the run ends with one line that says so (and quotes the cluster's last
+// words), exit ≠ 0, the finished trial kept, nothing left running.
+func TestPostgresDies(t *testing.T) {
+	needPostgres(t)
+	out := t.TempDir()
+	before := clusterDirs()
+	cmd := exec.Command(binary, "run", "--db", "postgres", "--servers", "gunicorn-sync", "--workers", "2",
+		"--duration", "1s", "--warmup", "200ms", "--trials", "4", "--connections", "4",
+		"--no-capacity", "--no-probe", "--no-trouble", "--out", out)
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	deadline := time.Now().Add(90 * time.Second)
+	for !strings.Contains(stderr.String(), " req/s ") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no trial finished\n%s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	dirs := newDirs(before, clusterDirs())
+	if len(dirs) != 1 {
+		t.Fatalf("cluster directories %v", dirs)
+	}
+	b, err := os.ReadFile(filepath.Join(dirs[0], "data", "postmaster.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pm, err := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	syscall.Kill(pm, syscall.SIGKILL)
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("wsgibench did not end within 60 s of the postmaster's death\n%s", stderr.String())
+	}
+	if cmd.ProcessState.ExitCode() == 0 {
+		t.Errorf("exit 0 after the database died\n%s", stderr.String())
+	}
+	last := lastLine(stderr.String())
+	t.Log(last)
+	if !strings.HasPrefix(last, "wsgibench: ") || !strings.Contains(last, "finished trials are in") ||
+		!(strings.Contains(last, "postgres cluster exited") || strings.Contains(last, "resetting the database")) {
+		t.Errorf("last line %q does not say the database went away", last)
+	}
+	f, err := results.Read(filepath.Join(out, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, r := range f.Runs {
+		n += len(r.Trials)
+	}
+	if n < 1 {
+		t.Errorf("the finished trial was not kept")
+	}
+	waitNoLeftovers(t, cmd.Process.Pid, 10*time.Second)
+	if left := postgresProcs(dirs); len(left) > 0 {
+		t.Errorf("postgres processes left: %v", left)
+	}
+	if d := newDirs(before, clusterDirs()); len(d) > 0 {
+		t.Errorf("cluster directories left: %v", d)
+	}
+}

@@ -36,7 +36,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.Int64Var(&o.Seed, "seed", 1, "seed for trial order and request variables")
 	fs.StringVar(&o.App, "app", "", "your WSGI app as module:callable (default: the bundled reference CRUD app)")
 	fs.StringVar(&o.DB, "db", "", "the bundled app's database: sqlite (default), or postgres: a private cluster, or your server with --db-dsn")
-	fs.StringVar(&o.DBDSN, "db-dsn", "", "with --db postgres: your PostgreSQL server as a libpq DSN or postgresql:// URI; wsgibench creates and drops databases of its own there (needs CREATEDB). Keep the password in PGPASSWORD or ~/.pgpass")
+	fs.StringVar(&o.DBDSN, "db-dsn", "", "with --db postgres: your PostgreSQL server as a libpq DSN or postgresql:// URI; wsgibench creates and drops databases of its own there (or, without CREATEDB, schemas). Keep the password in PGPASSWORD or ~/.pgpass")
 	fs.DurationVar(&o.DBLatency, "db-latency", 0, "with --db postgres: add this to every round trip between app and database (a loopback proxy; whole ms), as for a database on another host")
 	fs.StringVar(&o.Chdir, "chdir", "", "directory to import --app from (default: current directory)")
 	fs.StringVar(&o.Host, "host", "127.0.0.1", "loopback address servers bind to")

@@ -144,6 +144,7 @@ func settings(o Options, port int, sock string) []string {
 		"full_page_writes=off",
 		"shared_buffers=128MB",
 		"log_min_messages=warning",
+		"log_checkpoints=off", // FILE_COPY clones checkpoint; the log tail is for errors
 	}, o.Extra...)
 }
 

@@ -194,13 +194,17 @@ $wsgibench$`)
 // cloned from the seed, for the next server start. The previous server must
 // be stopped (its connections are cut anyway on PostgreSQL 13 and later).
 func (d *DB) Fresh(ctx context.Context) (DSN, error) {
-	if d.cluster != nil && d.cluster.group != nil {
-		select {
-		case <-d.cluster.group.Done():
-			return DSN{}, fmt.Errorf("the private postgres cluster exited (%v): %s", d.cluster.group.ExitErr(), d.cluster.logTail(3))
-		default:
+	dsn, err := d.fresh(ctx)
+	if err != nil {
+		if dead := d.clusterDied(); dead != nil {
+			return DSN{}, dead
 		}
+		return DSN{}, fmt.Errorf("resetting the database for a trial: %w", err)
 	}
+	return dsn, nil
+}
+
+func (d *DB) fresh(ctx context.Context) (DSN, error) {
 	if err := d.dropClones(ctx); err != nil {
 		return DSN{}, err
 	}
@@ -211,13 +215,29 @@ func (d *DB) Fresh(ctx context.Context) (DSN, error) {
 		stmt = cloneSchemaSQL(d.seed, name)
 	}
 	if _, err := d.exec(ctx, stmt); err != nil {
-		return DSN{}, fmt.Errorf("resetting the database for a trial: %w", err)
+		return DSN{}, err
 	}
 	d.live = append(d.live, name)
 	if d.delay != nil {
 		return d.delay.Via(d.target(name)), nil
 	}
 	return d.target(name), nil
+}
+
+// clusterDied explains a failure by the private cluster's death, if that
+// is what it was: a postmaster killed a moment ago is still being reaped
+// when the next statement fails, so it waits a little for the verdict.
+func (d *DB) clusterDied() error {
+	if d.cluster == nil || d.cluster.group == nil {
+		return nil
+	}
+	g := d.cluster.group
+	select {
+	case <-g.Done():
+	case <-time.After(2 * time.Second):
+		return nil
+	}
+	return fmt.Errorf("the private postgres cluster exited (%v): %s", g.ExitErr(), d.cluster.logTail(2))
 }
 
 func (d *DB) dropClones(ctx context.Context) error {

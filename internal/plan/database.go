@@ -105,7 +105,7 @@ func (r *runner) freshDB(ctx context.Context, dbPath string) ([]string, error) {
 	case r.pg != nil:
 		dsn, err := r.pg.Fresh(ctx)
 		if err != nil {
-			return nil, err
+			return nil, &dbError{err}
 		}
 		return []string{pyapp.EnvDSN + "=" + dsn.String()}, nil
 	case r.templateDB != "":
@@ -119,6 +119,14 @@ func (r *runner) freshDB(ctx context.Context, dbPath string) ([]string, error) {
 	}
 	return nil, nil
 }
+
+// dbError is a database that cannot give the next server start its data
+// (the cluster died, the user's server went away): no later trial can run,
+// so the run ends there, keeping what finished.
+type dbError struct{ err error }
+
+func (e *dbError) Error() string { return e.err.Error() }
+func (e *dbError) Unwrap() error { return e.err }
 
 // closeDB drops what the run created on a user's server and stops a
 // private cluster.

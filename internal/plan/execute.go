@@ -177,6 +177,12 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 		if ctx.Err() != nil {
 			break // an interrupted trial is not a finished one
 		}
+		if de := (*dbError)(nil); errors.As(err, &de) {
+			if werr := results.Write(outPath, file); werr != nil {
+				return file, werr
+			}
+			return file, fmt.Errorf("%w; %d finished trials are in %s", de, countTrials(file), outPath)
+		}
 		if run.Argv == nil {
 			run.Argv, run.Settings = launch.Argv, launch.Settings
 		}
