@@ -2,7 +2,7 @@
 // Python helpers that go with it, embedded so the binary is self-contained.
 //
 // The app (module [Module], callable [Callable]) is a small CRUD service on
-// SQLite plus the TechEmpower tests (/plaintext, /json, /db, /queries,
+// SQLite, or on PostgreSQL when [EnvDSN] is set, plus the TechEmpower tests (/plaintext, /json, /db, /queries,
 // /fortunes, /updates) and two knobs for shaping load, /sleep and /cpu. It is
 // stdlib-only Python (>= 3.8) so it runs inside whatever interpreter and
 // virtualenv the server under test uses; see app/wsgibench_app.py for the
@@ -16,7 +16,9 @@
 //	Check(ctx, python, dir, chdir, spec)
 //
 // and starts the server with cwd or PYTHONPATH at dir and [EnvDB] pointing
-// at its copy of the database. Giving every server start its own copy keeps
+// at its copy of the database. On PostgreSQL, SeedPostgres fills a template
+// database once and package pgsql clones it per server start; [EnvDSN]
+// names the clone. Giving every server start its own copy keeps
 // one server's writes from changing what the next one is measured on.
 //
 // The app opens its database connections lazily, one per (process, thread
