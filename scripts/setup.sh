@@ -13,12 +13,13 @@ PACKAGES=(
   uwsgi-core uwsgi-plugin-python3
   apache2 libapache2-mod-wsgi-py3
   nginx varnish wrk time
+  postgresql python3-psycopg python3-psycopg2  # run --db postgres: a private cluster, psycopg 3 else 2
   procps util-linux curl ca-certificates
   chromium fonts-dejavu-core  # the HTML report's browser test (headless)
 )
 # Services these packages start on install; wsgibench runs private
 # instances of its own, so newly installed ones are stopped again.
-SERVICES=(apache2 nginx varnish)
+SERVICES=(apache2 nginx varnish postgresql)
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 
@@ -27,8 +28,8 @@ if ! command -v apt-get >/dev/null 2>&1 || ! command -v dpkg-query >/dev/null 2>
 setup: this is not a Debian/Ubuntu system; install these yourself, then run wsgibench with --python:
   Go 1.22 or newer (https://go.dev/dl/)
   python -m venv ~/wsgibench-venv && ~/wsgibench-venv/bin/pip install \
-      gunicorn gevent eventlet uwsgi waitress cheroot twisted uvicorn hypercorn tornado werkzeug paste mod_wsgi
-  Apache httpd with its development headers (for mod_wsgi), and optionally wrk and nginx
+      gunicorn gevent eventlet uwsgi waitress cheroot twisted uvicorn hypercorn tornado werkzeug paste mod_wsgi psycopg
+  Apache httpd with its development headers (for mod_wsgi), and optionally wrk, nginx and PostgreSQL (--db postgres)
   then: wsgibench servers --python ~/wsgibench-venv/bin/python
 MSG
   exit 1

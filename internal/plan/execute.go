@@ -16,6 +16,7 @@ import (
 
 	"github.com/wsgibench/wsgibench/internal/front"
 	"github.com/wsgibench/wsgibench/internal/load"
+	"github.com/wsgibench/wsgibench/internal/pgsql"
 	"github.com/wsgibench/wsgibench/internal/proc"
 	"github.com/wsgibench/wsgibench/internal/pyapp"
 	"github.com/wsgibench/wsgibench/internal/results"
@@ -64,6 +65,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Out == "" {
 		o.Out = "wsgibench-out"
+	}
+	if o.DB == "" {
+		o.DB = DBSQLite
+		if o.DBDSN != "" {
+			o.DB = DBPostgres
+		}
 	}
 	if o.LatencyGoal <= 0 {
 		o.LatencyGoal = 100 * time.Millisecond
@@ -115,6 +122,7 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 		Plan: results.Plan{App: r.app, AppDir: r.userAppDir(), Bundled: o.App == "", Workloads: o.Workloads,
 			Connections: o.Connections, Rate: o.Rate, Duration: results.Duration(o.Duration),
 			Warmup: results.Duration(o.Warmup), Trials: o.Trials, Seed: o.Seed},
+		Database: r.dbInfo,
 	}
 	file.Machine.ServerCPUs, file.Machine.GeneratorCPUs, file.Machine.SharedCPUs = srvCPUs, genCPUs, shared
 	if shared {
@@ -181,6 +189,12 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 		trial, launch, err := r.trial(ctx, c, st.Trial)
 		if ctx.Err() != nil {
 			break // an interrupted trial is not a finished one
+		}
+		if de := (*dbError)(nil); errors.As(err, &de) {
+			if werr := results.Write(outPath, file); werr != nil {
+				return file, werr
+			}
+			return file, fmt.Errorf("%w; %d finished trials are in %s", de, countTrials(file), outPath)
 		}
 		if run.Argv == nil {
 			run.Argv, run.Settings = launch.Argv, launch.Settings
@@ -252,6 +266,9 @@ func prepare(ctx context.Context, o Options, log io.Writer) (*runner, []Cell, er
 	if err := load.CheckLoopback(o.Host); err != nil {
 		return nil, nil, err
 	}
+	if err := checkDB(o); err != nil {
+		return nil, nil, err
+	}
 	wls := make([]workload.Workload, 0, len(o.Workloads))
 	for _, spec := range o.Workloads {
 		w, err := workload.Parse(spec)
@@ -295,6 +312,7 @@ func prepare(ctx context.Context, o Options, log io.Writer) (*runner, []Cell, er
 	r := &runner{o: o, det: det, work: work, log: log,
 		tag: fmt.Sprintf("wsgibench-%d-%x", os.Getpid(), rand.Uint32())}
 	r.cpus.server, r.cpus.generator, r.cpus.shared = srvCPUs, genCPUs, shared
+	r.dbConns = dbConnections(cells, o)
 	if err := r.prepareApp(ctx); err != nil {
 		r.close()
 		return nil, nil, err
@@ -306,6 +324,7 @@ func prepare(ctx context.Context, o Options, log io.Writer) (*runner, []Cell, er
 // proc guarantees none is left already; if the sweep ever finds one, that
 // is a bug worth shouting about.
 func (r *runner) close() {
+	r.closeDB()
 	if n := proc.KillTagged(r.tag); n > 0 {
 		fmt.Fprintf(r.log, "wsgibench: warning: killed %d leftover server processes\n", n)
 	}
@@ -400,8 +419,11 @@ type runner struct {
 	}
 	app        string // module:callable
 	appDir     string
-	templateDB string // seeded once; copied fresh for every trial
-	n          int    // launches so far, to name their directories
+	templateDB string // seeded once; copied fresh for every trial (SQLite)
+	pg         *pgsql.DB
+	dbConns    int               // max_connections for a private cluster
+	dbInfo     *results.Database // for the results file
+	n          int               // launches so far, to name their directories
 }
 
 // pinCPUs is where to pin servers: nowhere when they share the CPUs with
@@ -431,9 +453,8 @@ func (r *runner) prepareApp(ctx context.Context) error {
 		if err := pyapp.Write(r.appDir); err != nil {
 			return err
 		}
-		r.templateDB = filepath.Join(r.work, "template.db")
-		if err := pyapp.Seed(ctx, py, r.appDir, r.templateDB); err != nil {
-			return fmt.Errorf("seeding the reference app's database: %w", err)
+		if err := r.prepareDB(ctx); err != nil {
+			return err
 		}
 	} else {
 		if !strings.Contains(r.o.App, ":") {
@@ -575,17 +596,13 @@ func (r *runner) launch(ctx context.Context, c Cell, as appSpec) (*started, erro
 		return nil, err
 	}
 	db := filepath.Join(dir, "db", "app.db")
-	if as.db && r.templateDB != "" {
-		if err := os.MkdirAll(filepath.Dir(db), 0o755); err != nil {
-			return nil, err
-		}
-		if err := pyapp.CopyDB(r.templateDB, db); err != nil {
-			return nil, err
-		}
-	}
 	appEnv := append([]string{"PYTHONUNBUFFERED=1"}, as.env...)
-	if as.db && r.templateDB != "" {
-		appEnv = append(appEnv, pyapp.EnvDB+"="+db)
+	if as.db {
+		env, err := r.freshDB(ctx, db)
+		if err != nil {
+			return nil, err
+		}
+		appEnv = append(appEnv, env...)
 	}
 	target := server.Target{
 		Python: r.det.Python, App: as.app, AppDir: as.dir, Host: r.o.Host, Port: port, Dir: dir,

@@ -61,6 +61,15 @@ type Options struct {
 	// none measures the server directly. Several compare them: every cell
 	// runs once per front. Empty means none.
 	Fronts []front.Kind
+
+	// DB is the bundled app's database: "sqlite" (default) or "postgres";
+	// DBDSN, if set, is the user's PostgreSQL server instead of a private
+	// cluster (and implies postgres).
+	DB    string
+	DBDSN string
+	// DBLatency is added to every round trip between the app and
+	// PostgreSQL by a loopback proxy (0 = direct).
+	DBLatency time.Duration
 }
 
 // DefaultShapes sizes shapes to the CPUs the server gets: one that is all

@@ -2,7 +2,7 @@
 // Python helpers that go with it, embedded so the binary is self-contained.
 //
 // The app (module [Module], callable [Callable]) is a small CRUD service on
-// SQLite plus the TechEmpower tests (/plaintext, /json, /db, /queries,
+// SQLite, or on PostgreSQL when [EnvDSN] is set, plus the TechEmpower tests (/plaintext, /json, /db, /queries,
 // /fortunes, /updates) and two knobs for shaping load, /sleep and /cpu. It is
 // stdlib-only Python (>= 3.8) so it runs inside whatever interpreter and
 // virtualenv the server under test uses; see app/wsgibench_app.py for the
@@ -16,7 +16,9 @@
 //	Check(ctx, python, dir, chdir, spec)
 //
 // and starts the server with cwd or PYTHONPATH at dir and [EnvDB] pointing
-// at its copy of the database. Giving every server start its own copy keeps
+// at its copy of the database. On PostgreSQL, SeedPostgres fills a template
+// database once and package pgsql clones it per server start; [EnvDSN]
+// names the clone. Giving every server start its own copy keeps
 // one server's writes from changing what the next one is measured on.
 //
 // The app opens its database connections lazily, one per (process, thread
@@ -56,6 +58,9 @@ const (
 	// EnvDB names the environment variable holding the SQLite path. The
 	// app reads it per process at the first request, not at import.
 	EnvDB = "WSGIBENCH_DB"
+	// EnvDSN holds a libpq connection string; when set, the app uses
+	// PostgreSQL (psycopg 3, else psycopg2) instead of EnvDB.
+	EnvDSN = "WSGIBENCH_DSN"
 
 	// ProbeSpec is the conformance probe app (package probe) as
 	// module:callable, and EnvProbeDir the variable naming the directory
@@ -130,6 +135,30 @@ func Seed(ctx context.Context, python, dir, dbPath string) error {
 		return fmt.Errorf("seeding %s with %s: %w", dbPath, python, err)
 	}
 	return nil
+}
+
+// SeedPostgres fills the empty PostgreSQL database dsn names with the same
+// rows Seed writes, through the driver the app will use, and returns that
+// driver ("psycopg 3.1.7"). The DSN travels in the environment, not on
+// the command line, so its password never shows in ps. A Python without
+// psycopg or psycopg2 fails here, before any server starts.
+func SeedPostgres(ctx context.Context, python, dir, dsn string) (string, error) {
+	script := filepath.Join(dir, seedScript)
+	if _, err := os.Stat(script); err != nil {
+		return "", fmt.Errorf("seeding postgres: %w (call pyapp.Write first)", err)
+	}
+	cmd := command(ctx, python, script, "--postgres")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), EnvDSN+"="+dsn, "PYTHONDONTWRITEBYTECODE=1")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		if line := lastLine(stderr.String()); line != "" {
+			return "", fmt.Errorf("seeding with %s: %s", python, strings.TrimPrefix(line, "wsgibench_seed: postgres: "))
+		}
+		return "", fmt.Errorf("seeding with %s: %w", python, err)
+	}
+	return strings.TrimSpace(stdout.String()), nil
 }
 
 // CopyDB gives a server start its own copy of a seeded database. Any -wal

@@ -31,6 +31,9 @@ type File struct {
 	Machine  Machine   `json:"machine"`
 	Python   Python    `json:"python"`
 	Plan     Plan      `json:"plan"`
+	// Database is where the bundled app kept its data (absent with --app,
+	// and in files written before it was recorded).
+	Database *Database `json:"database,omitempty"`
 	Runs     []Run     `json:"runs"`
 	// Conformance holds the HTTP/1.1 and PEP 3333 probes' verdicts, one
 	// entry per server probed (package probe).
@@ -134,6 +137,28 @@ type Machine struct {
 	// SharedCPUs is true when server and generator could not be pinned
 	// apart and compete for the same CPUs.
 	SharedCPUs bool `json:"shared_cpus"`
+}
+
+// Database is what the bundled app's data lived in during the trials.
+type Database struct {
+	Kind    string `json:"kind"`              // sqlite or postgres
+	Version string `json:"version,omitempty"` // the server's, for postgres
+	// Private is a throwaway cluster wsgibench started (else the user's
+	// server, reached by DSN).
+	Private bool   `json:"private,omitempty"`
+	DSN     string `json:"dsn,omitempty"`    // what the app connected to, password redacted
+	Driver  string `json:"driver,omitempty"` // the Python driver: "psycopg 3.1.7"
+	// Settings are a private cluster's non-default parameters (fsync=off
+	// and the like: durability traded for speed, as a benchmark may).
+	Settings []string `json:"settings,omitempty"`
+	CPUs     []int    `json:"cpus,omitempty"` // a private cluster pinned to these (the server's); none = unpinned
+	// Reset says how each server start got the seeded data afresh.
+	Reset string `json:"reset"`
+	// SetupSeconds is the one-off cost of starting and seeding it.
+	SetupSeconds float64 `json:"setup_seconds,omitempty"`
+	// AddedRTT is what a delay proxy (toxiproxy, on loopback, inside
+	// wsgibench) added to each of the app's round trips (--db-latency).
+	AddedRTT Duration `json:"added_rtt,omitempty"`
 }
 
 // Python is the interpreter the app ran in.

@@ -20,6 +20,9 @@ func sample() *File {
 		Python:  Python{Executable: "/usr/bin/python3", Version: "3.11.2", Prefix: "/usr"},
 		Plan: Plan{App: "wsgibench_app:application", Bundled: true, Workloads: []string{"crud"}, Connections: 32,
 			Duration: Duration(5 * time.Second), Warmup: Duration(2 * time.Second), Trials: 3, Seed: 7, Order: []string{"0/0"}},
+		Database: &Database{Kind: "postgres", Version: "15.5", Private: true, DSN: "host=127.0.0.1 password=***",
+			Driver: "psycopg 3.1.7", Settings: []string{"fsync=off"}, CPUs: []int{0}, Reset: "clone", SetupSeconds: 2.5,
+			AddedRTT: Duration(time.Millisecond)},
 		Runs: []Run{{
 			Server: "uwsgi", Version: "2.0.21", Model: "process+thread", Shape: Shape{2, 4}, Workload: "crud",
 			LoadModel: "closed", Connections: 32, Argv: []string{"uwsgi", "--master"}, Settings: map[string]string{"a": "b"},

@@ -8,7 +8,11 @@ Environment
 WSGIBENCH_DB   path of the SQLite database made by wsgibench_seed.py (required).
                Also read from the WSGI environ, for servers such as mod_wsgi
                whose SetEnv only reaches the request environ.
-WSGIBENCH_DSN  reserved for a PostgreSQL store (postgresql://...); see make_store.
+WSGIBENCH_DSN  a libpq connection string (postgresql://... or key=value pairs):
+               use PostgreSQL instead of SQLite, through psycopg (3) if this
+               Python has it, else psycopg2. Takes precedence over
+               WSGIBENCH_DB; the schema is the one wsgibench_seed.py --postgres
+               creates. WSGIBENCH_PG_DRIVER=psycopg|psycopg2 picks one.
 
 Endpoints
 ---------
@@ -45,7 +49,7 @@ import traceback
 from http import HTTPStatus
 from urllib.parse import parse_qs
 
-__all__ = ["application", "app", "make_store", "SQLiteStore"]
+__all__ = ["application", "app", "make_store", "SQLiteStore", "PostgresStore", "pg_connect", "pg_driver"]
 
 WORLD_ROWS = 10000  # wsgibench_seed.py always seeds exactly this many
 MAX_QUERIES = 500
@@ -107,34 +111,89 @@ def _item(row):
 
 _ITEM_COLS = "id, name, price_cents, qty, updated_at"
 
+# The SQL both stores run, with SQLite's ? placeholders; PostgresStore
+# swaps them for %s, so the two cannot drift apart.
+SQL_GET_ITEM = "SELECT " + _ITEM_COLS + " FROM items WHERE id = ?"
+SQL_LIST_ITEMS = "SELECT " + _ITEM_COLS + " FROM items ORDER BY id LIMIT ? OFFSET ?"
+SQL_INSERT_ITEM = "INSERT INTO items (name, price_cents, qty, updated_at) VALUES (?, ?, ?, ?)"
+SQL_UPDATE_ITEM = "UPDATE items SET %s, updated_at = ? WHERE id = ?"  # %s: "col = ?, ..."
+SQL_DELETE_ITEM = "DELETE FROM items WHERE id = ?"
+SQL_GET_WORLD = "SELECT id, randomnumber FROM world WHERE id = ?"
+SQL_UPDATE_WORLD = "UPDATE world SET randomnumber = ? WHERE id = ?"
+SQL_FORTUNES = "SELECT id, message FROM fortune"
 
-class SQLiteStore(object):
-    """All database access of the app.
 
-    The methods are the whole contract: a PostgreSQL store only has to
-    provide the same methods (see make_store).
-
-    Connections are opened lazily, one per (process, thread or greenlet):
+class _PerThread(object):
+    """Lazily opened connections, one per (process, thread or greenlet).
 
     * never at import time, so a server that imports the app in a master
       process and then forks (gunicorn --preload, uWSGI without lazy-apps)
       hands the workers no connection at all;
-    * the thread-local is keyed by os.getpid(): SQLite connections must not
-      be used across fork, and a forked child keeps its parent's
+    * the thread-local is keyed by os.getpid(): a connection must not be
+      used across fork (SQLite's locks, or a PostgreSQL session whose
+      socket the parent shares), and a forked child keeps its parent's
       thread-local contents, so a child that sees another pid starts over.
       The parent's connections are kept referenced (not closed) in the
-      child, because closing them there is not safe either;
+      child, because closing them there is not safe either (for
+      PostgreSQL it would end the parent's session);
     * threading.local is looked up when first needed rather than at import,
       so after gevent/eventlet monkey-patching it is greenlet-local and two
-      greenlets never interleave statements on one connection;
-    * check_same_thread stays at its default (True), which would catch any
-      mistake in the above.
+      greenlets never interleave statements on one connection.
     """
 
-    def __init__(self, path):
-        self.path = path
+    def __init__(self):
         self._slot = None  # (pid, threading.local); swapped whole, no lock
         self._inherited = []  # slots from a parent process, never closed
+
+    def _local(self):
+        pid = os.getpid()
+        slot = self._slot
+        if slot is None or slot[0] != pid:
+            if slot is not None:
+                self._inherited.append(slot)
+            slot = (pid, threading.local())
+            self._slot = slot
+        return slot[1]
+
+    def conn(self):
+        local = self._local()
+        c = getattr(local, "conn", None)
+        if c is None:
+            c = self._connect()
+            local.conn = c
+        return c
+
+    def forget(self):
+        """Drop this thread's connection (after it broke); the next call reconnects."""
+        local = self._local()
+        c = getattr(local, "conn", None)
+        local.conn = None
+        if c is not None:
+            try:
+                c.close()
+            except Exception:
+                pass
+
+    def owner_pid(self):
+        """The pid the current connections belong to (for tests)."""
+        slot = self._slot
+        return slot[0] if slot else None
+
+
+class SQLiteStore(_PerThread):
+    """All database access of the app, on SQLite.
+
+    The methods are the whole contract: PostgresStore provides the same
+    methods with the same SQL. Connections come from _PerThread;
+    check_same_thread stays at its default (True), which would catch any
+    mistake there.
+    """
+
+    kind = "sqlite"
+
+    def __init__(self, path):
+        _PerThread.__init__(self)
+        self.path = path
 
     def _connect(self):
         if not os.path.exists(self.path):
@@ -144,26 +203,6 @@ class SQLiteStore(object):
         conn.execute("PRAGMA busy_timeout = %d" % BUSY_TIMEOUT_MS)
         conn.execute("PRAGMA synchronous = NORMAL")
         return conn
-
-    def conn(self):
-        pid = os.getpid()
-        slot = self._slot
-        if slot is None or slot[0] != pid:
-            if slot is not None:
-                self._inherited.append(slot)
-            slot = (pid, threading.local())
-            self._slot = slot
-        local = slot[1]
-        c = getattr(local, "conn", None)
-        if c is None:
-            c = self._connect()
-            local.conn = c
-        return c
-
-    def owner_pid(self):
-        """The pid the current connections belong to (for tests)."""
-        slot = self._slot
-        return slot[0] if slot else None
 
     # transactions
 
@@ -211,72 +250,226 @@ class SQLiteStore(object):
     # items
 
     def get_item(self, item_id):
-        rows = self._read("SELECT " + _ITEM_COLS + " FROM items WHERE id = ?", (item_id,))
+        rows = self._read(SQL_GET_ITEM, (item_id,))
         return _item(rows[0]) if rows else None
 
     def list_items(self, limit, offset):
-        rows = self._read(
-            "SELECT " + _ITEM_COLS + " FROM items ORDER BY id LIMIT ? OFFSET ?", (limit, offset)
-        )
+        rows = self._read(SQL_LIST_ITEMS, (limit, offset))
         return [_item(r) for r in rows]
 
     def create_item(self, name, price_cents, qty):
         ts = _now()
 
         def tx(conn):
-            cur = conn.execute(
-                "INSERT INTO items (name, price_cents, qty, updated_at) VALUES (?, ?, ?, ?)",
-                (name, price_cents, qty, ts),
-            )
+            cur = conn.execute(SQL_INSERT_ITEM, (name, price_cents, qty, ts))
             return cur.lastrowid
 
         new_id = self._write(tx)
         return {"id": new_id, "name": name, "price_cents": price_cents, "qty": qty, "updated_at": ts}
 
     def update_item(self, item_id, fields):
-        cols = sorted(fields)
-        sets = ", ".join("%s = ?" % c for c in cols) + ", updated_at = ?"
-        params = [fields[c] for c in cols] + [_now(), item_id]
+        sql, params = _update_item_sql(item_id, fields)
 
         def tx(conn):
-            cur = conn.execute("UPDATE items SET " + sets + " WHERE id = ?", params)
+            cur = conn.execute(sql, params)
             if cur.rowcount == 0:
                 return None
-            row = conn.execute("SELECT " + _ITEM_COLS + " FROM items WHERE id = ?", (item_id,)).fetchone()
+            row = conn.execute(SQL_GET_ITEM, (item_id,)).fetchone()
             return _item(row)
 
         return self._write(tx)
 
     def delete_item(self, item_id):
-        return self._write(lambda conn: conn.execute("DELETE FROM items WHERE id = ?", (item_id,)).rowcount > 0)
+        return self._write(lambda conn: conn.execute(SQL_DELETE_ITEM, (item_id,)).rowcount > 0)
 
     # TechEmpower tables
 
     def get_world(self, world_id):
-        rows = self._read("SELECT id, randomnumber FROM world WHERE id = ?", (world_id,))
+        rows = self._read(SQL_GET_WORLD, (world_id,))
         return {"id": rows[0][0], "randomNumber": rows[0][1]} if rows else None
 
     def update_worlds(self, worlds):
         """worlds: list of {"id", "randomNumber"}; one transaction."""
         params = [(w["randomNumber"], w["id"]) for w in worlds]
-        self._write(lambda conn: conn.executemany("UPDATE world SET randomnumber = ? WHERE id = ?", params))
+        self._write(lambda conn: conn.executemany(SQL_UPDATE_WORLD, params))
 
     def fortunes(self):
-        return [(r[0], r[1]) for r in self._read("SELECT id, message FROM fortune")]
+        return [(r[0], r[1]) for r in self._read(SQL_FORTUNES)]
+
+
+def _update_item_sql(item_id, fields):
+    cols = sorted(fields)  # only name, price_cents, qty get here (_item_fields)
+    sql = SQL_UPDATE_ITEM % ", ".join("%s = ?" % c for c in cols)
+    return sql, [fields[c] for c in cols] + [_now(), item_id]
+
+
+def pg_driver():
+    """(name, module) of the PostgreSQL driver: psycopg 3 if this Python has
+    it, else psycopg2; WSGIBENCH_PG_DRIVER=psycopg2 insists on one.
+    Imported with the app when WSGIBENCH_DSN is set (see _preload_driver),
+    else on first use."""
+    want = os.environ.get("WSGIBENCH_PG_DRIVER", "")
+    if want not in ("", "psycopg", "psycopg2"):
+        raise ConfigError("WSGIBENCH_PG_DRIVER must be psycopg or psycopg2, not %r" % want)
+    if want in ("", "psycopg"):
+        try:
+            import psycopg
+
+            return "psycopg", psycopg
+        except ImportError:
+            if want:
+                raise ConfigError("WSGIBENCH_PG_DRIVER=psycopg but this Python has no psycopg")
+    try:
+        import psycopg2
+
+        return "psycopg2", psycopg2
+    except ImportError:
+        if want:
+            raise ConfigError("WSGIBENCH_PG_DRIVER=psycopg2 but this Python has no psycopg2")
+        raise ConfigError("WSGIBENCH_DSN is set but this Python has neither psycopg (3) nor psycopg2 "
+                          "(Debian: python3-psycopg; pip install psycopg)")
+
+
+def pg_connect(dsn):
+    """An autocommit connection: reads are single statements, and writes
+    open their own transaction (BEGIN ... COMMIT), as on SQLite."""
+    name, mod = pg_driver()
+    if name == "psycopg":
+        return mod.connect(dsn, autocommit=True)
+    conn = mod.connect(dsn)
+    conn.autocommit = True
+    return conn
+
+
+def _pg(sql):
+    return sql.replace("?", "%s")
+
+
+# SQLSTATEs worth retrying: serialization_failure, deadlock_detected.
+_PG_RETRY = frozenset(["40001", "40P01"])
+
+
+def _sqlstate(exc):
+    return getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
+
+
+class PostgresStore(_PerThread):
+    """SQLiteStore's methods on PostgreSQL, with the same SQL.
+
+    Differences are the driver's, not the app's: %s placeholders, INSERT
+    ... RETURNING id for the new id, and transactions retried on
+    deadlock/serialization failures instead of SQLite's busy lock. A
+    connection that broke is dropped so the thread's next request opens a
+    new one.
+    """
+
+    kind = "postgres"
+
+    def __init__(self, dsn):
+        _PerThread.__init__(self)
+        self.dsn = dsn
+
+    def _connect(self):
+        return pg_connect(self.dsn)
+
+    def _run(self, fn, transaction):
+        conn = self.conn()
+        name, mod = pg_driver()
+        for attempt in range(WRITE_ATTEMPTS):
+            cur = conn.cursor()
+            try:
+                if transaction:
+                    cur.execute("BEGIN")
+                    try:
+                        result = fn(cur)
+                        cur.execute("COMMIT")
+                    except BaseException:
+                        if not conn.closed:
+                            cur.execute("ROLLBACK")
+                        raise
+                    return result
+                return fn(cur)
+            except mod.Error as e:
+                if conn.closed or isinstance(e, mod.OperationalError) and _sqlstate(e) is None:
+                    self.forget()  # the connection is gone; the next request reconnects
+                    raise
+                if _sqlstate(e) not in _PG_RETRY:
+                    raise
+                if attempt == WRITE_ATTEMPTS - 1:
+                    raise Busy(str(e))
+                time.sleep(0.005 * (attempt + 1) + random.random() * 0.01)
+            finally:
+                if not conn.closed:
+                    cur.close()
+        raise Busy("transaction kept failing")
+
+    def _read(self, sql, params=()):
+        def q(cur):
+            cur.execute(_pg(sql), params)
+            return cur.fetchall()
+
+        return self._run(q, False)
+
+    def _write(self, fn):
+        return self._run(fn, True)
+
+    def get_item(self, item_id):
+        rows = self._read(SQL_GET_ITEM, (item_id,))
+        return _item(rows[0]) if rows else None
+
+    def list_items(self, limit, offset):
+        return [_item(r) for r in self._read(SQL_LIST_ITEMS, (limit, offset))]
+
+    def create_item(self, name, price_cents, qty):
+        ts = _now()
+
+        def tx(cur):
+            cur.execute(_pg(SQL_INSERT_ITEM) + " RETURNING id", (name, price_cents, qty, ts))
+            return cur.fetchone()[0]
+
+        new_id = self._write(tx)
+        return {"id": new_id, "name": name, "price_cents": price_cents, "qty": qty, "updated_at": ts}
+
+    def update_item(self, item_id, fields):
+        sql, params = _update_item_sql(item_id, fields)
+
+        def tx(cur):
+            cur.execute(_pg(sql), params)
+            if cur.rowcount == 0:
+                return None
+            cur.execute(_pg(SQL_GET_ITEM), (item_id,))
+            return _item(cur.fetchone())
+
+        return self._write(tx)
+
+    def delete_item(self, item_id):
+        def tx(cur):
+            cur.execute(_pg(SQL_DELETE_ITEM), (item_id,))
+            return cur.rowcount > 0
+
+        return self._write(tx)
+
+    def get_world(self, world_id):
+        rows = self._read(SQL_GET_WORLD, (world_id,))
+        return {"id": rows[0][0], "randomNumber": rows[0][1]} if rows else None
+
+    def update_worlds(self, worlds):
+        params = [(w["randomNumber"], w["id"]) for w in worlds]
+        self._write(lambda cur: cur.executemany(_pg(SQL_UPDATE_WORLD), params))
+
+    def fortunes(self):
+        return [(r[0], r[1]) for r in self._read(SQL_FORTUNES)]
 
 
 def make_store(environ=None):
-    """Build the store from the process environment (or the WSGI environ).
-
-    Extension point for PostgreSQL: when WSGIBENCH_DSN=postgresql://... is
-    set, return a store with SQLiteStore's methods built on psycopg2 (one
-    connection per (pid, thread) the same way; %s placeholders; INSERT ...
-    RETURNING id instead of lastrowid). It is not implemented yet.
-    """
+    """Build the store from the process environment (or the WSGI environ):
+    PostgresStore when WSGIBENCH_DSN is set, else SQLiteStore on
+    WSGIBENCH_DB."""
     env = environ or {}
     dsn = os.environ.get("WSGIBENCH_DSN") or env.get("WSGIBENCH_DSN")
     if dsn:
-        raise ConfigError("WSGIBENCH_DSN is set but the PostgreSQL store is not implemented yet")
+        pg_driver()  # a missing driver is a ConfigError now, not a 500 per request later
+        return PostgresStore(dsn)
     path = os.environ.get("WSGIBENCH_DB") or env.get("WSGIBENCH_DB")
     if not path:
         raise ConfigError("WSGIBENCH_DB is not set (path of a database made by wsgibench_seed.py)")
@@ -594,3 +787,23 @@ def application(environ, start_response):
 
 
 app = application
+
+
+def _preload_driver():
+    """Import the PostgreSQL driver with the app when WSGIBENCH_DSN is set.
+
+    Debian's psycopg 3 is the pure-Python implementation over ctypes and
+    takes 0.3-0.5 s to import; left to the first request, every worker's
+    first requests (several threads importing at once) pay it inside the
+    measured interval. Servers import the app before they answer the
+    readiness probe, so here it costs start-up time instead. Importing opens
+    no connection, so it is safe before fork.
+    """
+    if os.environ.get("WSGIBENCH_DSN"):
+        try:
+            pg_driver()
+        except ConfigError:
+            pass  # reported by the first request that needs the database
+
+
+_preload_driver()

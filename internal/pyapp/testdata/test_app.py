@@ -2,6 +2,7 @@
 
 Run by pyapp_test.go as:
     WSGIBENCH_DB=<fresh copy> PYTHONPATH=<app dir> python3 test_app.py
+and again against PostgreSQL with WSGIBENCH_DSN=<a fresh clone of the seed>.
 """
 
 import ast
@@ -20,10 +21,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import wsgibench_app as mod  # noqa: E402
 import wsgibench_seed  # noqa: E402
-from wsgitest import call  # noqa: E402
+from wsgitest import call, db_rows  # noqa: E402
 
 APP = mod.application
-DB = os.environ["WSGIBENCH_DB"]
+DB = os.environ.get("WSGIBENCH_DB")
+DSN = os.environ.get("WSGIBENCH_DSN")
+ON_PG = bool(DSN)
 
 
 def req(*args, **kwargs):
@@ -50,8 +53,9 @@ def check_framing(r, method):
         assert "Traceback" not in r.body.decode("utf-8"), r
 
 
-def db():
-    return sqlite3.connect(DB)
+def one(sql, params=()):
+    rows = db_rows(sql, params)
+    return rows[0] if rows else None
 
 
 class TechEmpower(unittest.TestCase):
@@ -69,8 +73,7 @@ class TechEmpower(unittest.TestCase):
             w = req("GET", "/db").json()
             self.assertEqual(set(w), {"id", "randomNumber"})
             self.assertTrue(1 <= w["id"] <= 10000)
-            with db() as c:
-                (n,) = c.execute("SELECT randomnumber FROM world WHERE id = ?", (w["id"],)).fetchone()
+            (n,) = one("SELECT randomnumber FROM world WHERE id = ?", (w["id"],))
             self.assertEqual(n, w["randomNumber"])
 
     def test_queries_clamping(self):
@@ -109,10 +112,9 @@ class TechEmpower(unittest.TestCase):
             rows = r.json()
             self.assertEqual(len(rows), want, query)
             self.assertEqual(len({w["id"] for w in rows}), want, "ids must be distinct")
-            with db() as c:
-                for w in rows:
-                    (n,) = c.execute("SELECT randomnumber FROM world WHERE id = ?", (w["id"],)).fetchone()
-                    self.assertEqual(n, w["randomNumber"], w)
+            for w in rows:
+                (n,) = one("SELECT randomnumber FROM world WHERE id = ?", (w["id"],))
+                self.assertEqual(n, w["randomNumber"], w)
 
     def test_head(self):
         r = req("HEAD", "/plaintext")
@@ -138,6 +140,9 @@ class Items(unittest.TestCase):
         r = req("POST", "/items", body={"name": "round trip", "price_cents": 1234, "qty": 5})
         self.assertEqual(r.status, 201, r)
         item = r.json()
+        self.assertGreater(item["id"], 10000, "new ids continue after the seeded rows")
+        self.assertEqual(one("SELECT name, price_cents, qty FROM items WHERE id = ?", (item["id"],)),
+                         ("round trip", 1234, 5))
         self.assertEqual(r.headers["location"], "/items/%d" % item["id"])
         self.assertEqual((item["name"], item["price_cents"], item["qty"]), ("round trip", 1234, 5))
         self.assertTrue(item["updated_at"].endswith("Z"))
@@ -275,7 +280,8 @@ class Robustness(unittest.TestCase):
         self.assertIn("ZeroDivisionError", r.errors)
 
     def test_missing_db_env(self):
-        saved_store, saved_env = mod._store, os.environ.pop("WSGIBENCH_DB")
+        saved_store = mod._store
+        saved_env = dict((k, os.environ.pop(k)) for k in ("WSGIBENCH_DB", "WSGIBENCH_DSN") if k in os.environ)
         mod._store = None
         try:
             r = req("GET", "/db")
@@ -284,9 +290,43 @@ class Robustness(unittest.TestCase):
             self.assertIn("WSGIBENCH_DB", r.errors)
             self.assertEqual(req("GET", "/plaintext").status, 200)
         finally:
-            os.environ["WSGIBENCH_DB"] = saved_env
+            os.environ.update(saved_env)
             mod._store = saved_store
 
+    def test_store_kind(self):
+        self.assertEqual(mod._get_store({}).kind, "postgres" if ON_PG else "sqlite")
+
+    @unittest.skipUnless(ON_PG, "PostgreSQL only")
+    def test_broken_connection_reconnects(self):
+        store = mod._get_store({})
+        req("GET", "/db")
+        conn = store.conn()
+        cur = conn.cursor()
+        cur.execute("SELECT pg_backend_pid()")
+        (pid,) = cur.fetchone()
+        cur.close()
+        db_rows("SELECT pg_terminate_backend(?)", (pid,))
+        deadline = time.time() + 5
+        while time.time() < deadline and one("SELECT count(*) FROM pg_stat_activity WHERE pid = ?", (pid,))[0]:
+            time.sleep(0.01)
+        r = req("GET", "/db")
+        self.assertEqual(r.status, 500, "the request on the killed session fails")
+        r = req("GET", "/db")
+        self.assertEqual(r.status, 200, "the next one reconnects: %r" % r)
+        self.assertIsNot(store.conn(), conn)
+
+    @unittest.skipUnless(ON_PG, "PostgreSQL only")
+    def test_unreachable_database(self):
+        saved = mod._store
+        mod._store = mod.PostgresStore("host=127.0.0.1 port=1 dbname=x user=x connect_timeout=2")
+        try:
+            r = req("GET", "/db")
+            self.assertEqual(r.status, 500)
+            self.assertEqual(req("GET", "/plaintext").status, 200)
+        finally:
+            mod._store = saved
+
+    @unittest.skipIf(ON_PG, "SQLite only")
     def test_missing_db_file(self):
         saved = mod._store
         mod._store = mod.SQLiteStore("/nonexistent/wsgibench.db")
@@ -310,6 +350,7 @@ class Robustness(unittest.TestCase):
         self.assertIsNot(others[0], mine)
         self.assertEqual(store.owner_pid(), os.getpid())
 
+    @unittest.skipIf(ON_PG, "SQLite's lock; PostgreSQL has row locks")
     def test_busy_is_503(self):
         store = mod.SQLiteStore(DB)
         lock = sqlite3.connect(DB, isolation_level=None)
@@ -352,6 +393,15 @@ class Files(unittest.TestCase):
                 if f.startswith(name + "-"):
                     os.remove(os.path.join(d, f))
         self.assertEqual(dumps[0], dumps[1])
+
+    @unittest.skipUnless(ON_PG, "PostgreSQL only")
+    def test_postgres_seed_matches_sqlite(self):
+        items, world = wsgibench_seed.rows(10000)
+        self.assertEqual(db_rows("SELECT id, name, price_cents, qty, updated_at FROM items WHERE id IN (1, 77, 10000) ORDER BY id"),
+                         [items[0], items[76], items[9999]])
+        self.assertEqual(db_rows("SELECT id, randomnumber FROM world WHERE id IN (1, 5000) ORDER BY id"),
+                         [world[0], world[4999]])
+        self.assertEqual(one("SELECT count(*) FROM fortune")[0], 12)
 
 
 if __name__ == "__main__":

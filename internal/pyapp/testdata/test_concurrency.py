@@ -10,16 +10,15 @@ must not reuse its connection.
 import json
 import os
 import random
-import sqlite3
 import sys
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import wsgibench_app as mod  # noqa: E402
-from wsgitest import call  # noqa: E402
+from wsgitest import call, db_rows  # noqa: E402
 
-DB = os.environ["WSGIBENCH_DB"]
+ON_PG = bool(os.environ.get("WSGIBENCH_DSN"))
 OPS = int(os.environ.get("OPS", "150"))
 
 
@@ -76,11 +75,7 @@ def run_threads(n, base_seed):
 
 
 def count():
-    c = sqlite3.connect(DB)
-    try:
-        return c.execute("SELECT count(*) FROM items").fetchone()[0]
-    finally:
-        c.close()
+    return db_rows("SELECT count(*) FROM items")[0][0]
 
 
 def main():
@@ -133,10 +128,9 @@ def main():
         totals["live"].extend(res["live"])
 
     after = count()
-    c = sqlite3.connect(DB)
-    integrity = c.execute("PRAGMA integrity_check").fetchone()[0]
-    missing = [i for i in totals["live"] if c.execute("SELECT 1 FROM items WHERE id = ?", (i,)).fetchone() is None]
-    c.close()
+    integrity = "ok" if ON_PG else db_rows("PRAGMA integrity_check")[0][0]
+    live = set(r[0] for r in db_rows("SELECT id FROM items"))
+    missing = [i for i in totals["live"] if i not in live]
 
     print("items: %d before, %d created, %d deleted, %d after; %d errors" % (
         before, totals["created"], totals["deleted"], after, len(totals["errors"])))

@@ -2,6 +2,8 @@
 
 import io
 import json
+import os
+import sqlite3
 from wsgiref.util import setup_testing_defaults
 from wsgiref.validate import validator
 
@@ -62,3 +64,30 @@ def call(app, method, path, query="", body=None, chunked=False, content_length=N
         if hasattr(it, "close"):
             it.close()
     return Response(got["status"], got["headers"], out, errors.getvalue())
+
+
+_pg = None  # (pid, connection) for db_rows on PostgreSQL
+
+
+def db_rows(sql, params=()):
+    """Run one query on the app's database from outside the app (what the
+    tests check it wrote): PostgreSQL when WSGIBENCH_DSN is set, else the
+    SQLite file in WSGIBENCH_DB. SQL uses ? placeholders for both."""
+    dsn = os.environ.get("WSGIBENCH_DSN")
+    if dsn:
+        import wsgibench_app
+
+        global _pg
+        if _pg is None or _pg[0] != os.getpid():  # one connection per process, never across fork
+            _pg = (os.getpid(), wsgibench_app.pg_connect(dsn))
+        cur = _pg[1].cursor()
+        try:
+            cur.execute(sql.replace("?", "%s"), params)
+            return cur.fetchall()
+        finally:
+            cur.close()
+    c = sqlite3.connect(os.environ["WSGIBENCH_DB"])
+    try:
+        return c.execute(sql, params).fetchall()
+    finally:
+        c.close()
