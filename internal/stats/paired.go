@@ -118,15 +118,7 @@ func signedRank(d []float64) (pLess, pGreater float64) {
 		i = j
 	}
 	if !ties && n <= 60 {
-		// counts[s] = subsets of {1..n} whose ranks sum to s.
-		total := n * (n + 1) / 2
-		counts := make([]float64, total+1)
-		counts[0] = 1
-		for r := 1; r <= n; r++ {
-			for s := total; s >= r; s-- {
-				counts[s] += counts[s-r]
-			}
-		}
+		counts := rankSumCounts(n)
 		all := math.Pow(2, float64(n))
 		w := int(math.Round(wPlus))
 		var le, ge float64
@@ -152,13 +144,9 @@ func signedRank(d []float64) (pLess, pGreater float64) {
 	return normCDF(zLess), 1 - normCDF(zGreater)
 }
 
-func normCDF(z float64) float64 { return 0.5 * math.Erfc(-z/math.Sqrt2) }
-
-// walshOrder returns the 0-based order k of the Walsh averages such that
-// [w(k), w(m-1-k)] covers the centre with probability ≥ confidence, and
-// that coverage; with too few pairs, k = 0 and the smaller coverage of the
-// whole range. It uses the exact signed-rank distribution (no ties).
-func walshOrder(n int, confidence float64) (int, float64) {
+// rankSumCounts returns, for each s, how many subsets of the ranks 1..n
+// sum to s: the signed-rank statistic's null distribution times 2^n.
+func rankSumCounts(n int) []float64 {
 	total := n * (n + 1) / 2
 	counts := make([]float64, total+1)
 	counts[0] = 1
@@ -167,6 +155,18 @@ func walshOrder(n int, confidence float64) (int, float64) {
 			counts[s] += counts[s-r]
 		}
 	}
+	return counts
+}
+
+func normCDF(z float64) float64 { return 0.5 * math.Erfc(-z/math.Sqrt2) }
+
+// walshOrder returns the 0-based order k of the Walsh averages such that
+// [w(k), w(m-1-k)] covers the centre with probability ≥ confidence, and
+// that coverage; with too few pairs, k = 0 and the smaller coverage of the
+// whole range. It uses the exact signed-rank distribution (no ties).
+func walshOrder(n int, confidence float64) (int, float64) {
+	counts := rankSumCounts(n)
+	total := len(counts) - 1
 	all := math.Pow(2, float64(n))
 	// With 0-based k, the interval [w(k), w(m-1-k)] has coverage
 	// 1 - 2·P(W ≤ k), W the signed-rank statistic under the null.

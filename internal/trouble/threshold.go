@@ -28,23 +28,12 @@ const probeWindow = time.Second
 // kept at the largest number tried that left them at least half.
 func slowThreshold(ctx context.Context, s Server, o Options) Result {
 	var res Result
-	cfg := load.Config{Addr: s.Addr(), Mix: []load.Template{o.Victim}, Connections: o.Victims,
-		Duration: o.Warmup, Timeout: o.Window}
-	if _, err := load.Run(ctx, cfg); err != nil {
-		res.Err = fmt.Errorf("warm-up: %w", err)
-		return res
-	}
-	cfg.Duration = o.Baseline
-	base, err := load.Run(ctx, cfg)
+	cfg, rps, err := baseline(ctx, s, o)
 	if err != nil {
-		res.Err = fmt.Errorf("baseline: %w", err)
+		res.Err = err
 		return res
 	}
-	res.BaselineRPS = goodRate(base)
-	if res.BaselineRPS == 0 {
-		res.Err = fmt.Errorf("baseline: no request succeeded (errors %+v)", base.Errors)
-		return res
-	}
+	res.BaselineRPS = rps
 
 	kept := map[int]float64{}
 	probe := func(n int) (float64, error) {

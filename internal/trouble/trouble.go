@@ -179,23 +179,12 @@ func runOne(ctx context.Context, s Server, sc Scenario, o Options) Result {
 		return res
 	}
 	res := Result{Scenario: sc}
-	cfg := load.Config{Addr: s.Addr(), Mix: []load.Template{o.Victim}, Connections: o.Victims,
-		Duration: o.Warmup, Timeout: o.Window}
-	if _, err := load.Run(ctx, cfg); err != nil {
-		res.Err = fmt.Errorf("warm-up: %w", err)
-		return res
-	}
-	cfg.Duration = o.Baseline
-	base, err := load.Run(ctx, cfg)
+	cfg, rps, err := baseline(ctx, s, o)
 	if err != nil {
-		res.Err = fmt.Errorf("baseline: %w", err)
+		res.Err = err
 		return res
 	}
-	res.BaselineRPS = goodRate(base)
-	if res.BaselineRPS == 0 {
-		res.Err = fmt.Errorf("baseline: no request succeeded (errors %+v)", base.Errors)
-		return res
-	}
+	res.BaselineRPS = rps
 	tctx, stop := context.WithCancel(ctx)
 	detail, done, err := sc.make(tctx, s, o)
 	if err != nil {
@@ -246,6 +235,27 @@ func runOne(ctx context.Context, s Server, sc Scenario, o Options) Result {
 		res.Detail += "; not recovered by the end"
 	}
 	return res
+}
+
+// baseline warms a fresh server up with the victims' load, then measures
+// their good rate alone. It returns their load's configuration for the
+// measurements under trouble.
+func baseline(ctx context.Context, s Server, o Options) (load.Config, float64, error) {
+	cfg := load.Config{Addr: s.Addr(), Mix: []load.Template{o.Victim}, Connections: o.Victims,
+		Duration: o.Warmup, Timeout: o.Window}
+	if _, err := load.Run(ctx, cfg); err != nil {
+		return cfg, 0, fmt.Errorf("warm-up: %w", err)
+	}
+	cfg.Duration = o.Baseline
+	base, err := load.Run(ctx, cfg)
+	if err != nil {
+		return cfg, 0, fmt.Errorf("baseline: %w", err)
+	}
+	rps := goodRate(base)
+	if rps == 0 {
+		return cfg, 0, fmt.Errorf("baseline: no request succeeded (errors %+v)", base.Errors)
+	}
+	return cfg, rps, nil
 }
 
 // goodRate is the 2xx responses per second of a run.
