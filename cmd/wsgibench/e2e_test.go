@@ -122,8 +122,10 @@ func runBinary(t *testing.T, timeout time.Duration, args ...string) cmdResult {
 func TestRunEndToEnd(t *testing.T) {
 	needServers(t)
 	out := t.TempDir()
+	// One quick trouble scenario: run's suites are tested whole in
+	// package plan; here, that run runs and records them.
 	r := runBinary(t, 4*time.Minute, "run", "--servers", "gunicorn-sync,uwsgi", "--duration", "1500ms", "--warmup", "300ms",
-		"--trials", "2", "--connections", "8", "--capacity-probe", "700ms", "--out", out)
+		"--trials", "2", "--connections", "8", "--capacity-probe", "700ms", "--trouble-cases", "hung-request", "--out", out)
 	if r.code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
@@ -157,6 +159,14 @@ func TestRunEndToEnd(t *testing.T) {
 	}
 	if len(f.Ranking) == 0 || f.Verdict == nil {
 		t.Errorf("no ranking in results.json")
+	}
+	if len(f.Robustness) != 2 || len(f.Conformance) != 2 {
+		t.Errorf("%d servers with trouble results and %d with probes, want 2 and 2", len(f.Robustness), len(f.Conformance))
+	}
+	for _, rob := range f.Robustness {
+		if len(rob.Scenarios) != 1 || rob.Scenarios[0].ID != "hung-request" || rob.Scenarios[0].Error != "" {
+			t.Errorf("%s: trouble %+v, want hung-request only, run", rob.Server, rob.Scenarios)
+		}
 	}
 	for _, run := range f.Runs {
 		if run.Summary == nil {
@@ -214,6 +224,7 @@ func TestBadInput(t *testing.T) {
 		{"not loopback", []string{"run", "--host", "10.0.0.1"}, "not a loopback address", 20 * time.Second},
 		{"bad results file", []string{"report", "/nonexistent/results.json"}, "no such file", 5 * time.Second},
 		{"unknown probe", []string{"probe", "--cases", "nosuch"}, `no probe "nosuch"`, 5 * time.Second},
+		{"unknown trouble scenario", []string{"run", "--trouble-cases", "nosuch"}, `no trouble scenario "nosuch"`, 5 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append(tc.args, "--out", t.TempDir())

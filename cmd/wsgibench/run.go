@@ -48,7 +48,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.DurationVar(&o.LatencyGoal, "latency-goal", 100*time.Millisecond, "p99 goal for the capacity search")
 	noCapacity := fs.Bool("no-capacity", false, "skip the capacity search (highest open-model rate meeting --latency-goal)")
 	fs.BoolVar(&o.NoProbe, "no-probe", false, "skip the HTTP/1.1 and PEP 3333 conformance probes (about 5 s per server)")
-	fs.BoolVar(&o.NoTrouble, "no-trouble", false, "skip the trouble scenarios: slow clients, a hung request, a killed worker (about 25 s per server)")
+	fs.BoolVar(&o.NoTrouble, "no-trouble", false, "skip the trouble scenarios: slow clients, a hung request, a killed worker, overload, reload (about a minute per server)")
+	troubleCases := fs.String("trouble-cases", "", "comma-separated trouble scenarios to run (default: all; see wsgibench trouble --list)")
 	fs.DurationVar(&o.CapacityProbe, "capacity-probe", 2*time.Second, "measured time per rate probed by the capacity search")
 	fronts := fs.String("front", "none", "proxy in front of each server: none, varnish or nginx; a comma list compares them (none,varnish)")
 	profile := fs.String("profile", rank.DefaultProfile, "ranking priorities: "+profileNames()+", or weights like capacity=3,p99=2,memory=1")
@@ -57,13 +58,15 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	o.NoCapacity = *noCapacity
+	var err error
+	if o.TroubleScenarios, err = pickScenarios(splitList(*troubleCases)); err != nil {
+		return fmt.Errorf("--trouble-cases: %w", err)
+	}
 	o.Servers = splitList(*servers)
 	o.Workloads = splitList(*workloads)
-	shapes, err := parseShapes(*workers, *threads)
-	if err != nil {
+	if o.Shapes, err = parseShapes(*workers, *threads); err != nil {
 		return err
 	}
-	o.Shapes = shapes
 	if o.Fronts, err = front.ParseKinds(*fronts); err != nil {
 		return err
 	}

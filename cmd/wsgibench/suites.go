@@ -74,22 +74,21 @@ func cmdSuite(ctx context.Context, suite string, args []string, stdout, stderr i
 		}
 		return nil
 	}
-	for _, id := range splitList(*pick) {
-		i := slices.IndexFunc(items, func(it suiteItem) bool { return it.id == id })
-		if i < 0 {
-			return fmt.Errorf("--cases: no %s %q (see wsgibench %s --list)", suite, id, suite)
-		}
-		if suite == "probe" {
+	var err error
+	if suite == "probe" {
+		for _, id := range splitList(*pick) {
+			i := slices.IndexFunc(items, func(it suiteItem) bool { return it.id == id })
+			if i < 0 {
+				return fmt.Errorf("--cases: no probe %q (see wsgibench probe --list)", id)
+			}
 			o.ProbeCases = append(o.ProbeCases, probe.Cases()[i])
-		} else {
-			o.TroubleScenarios = append(o.TroubleScenarios, trouble.Scenarios()[i])
 		}
+	} else if o.TroubleScenarios, err = pickScenarios(splitList(*pick)); err != nil {
+		return fmt.Errorf("--cases: %w", err)
 	}
-	shapes, err := parseShapes(*workers, *threads)
-	if err != nil {
+	if o.Shapes, err = parseShapes(*workers, *threads); err != nil {
 		return err
 	}
-	o.Shapes = shapes
 	o.Servers = splitList(*servers)
 	o.SuitesOnly, o.NoProbe, o.NoTrouble = true, suite != "probe", suite != "trouble"
 	file, err := plan.Execute(ctx, o, stderr, version)
@@ -122,4 +121,18 @@ func cmdSuite(ctx context.Context, suite string, args []string, stdout, stderr i
 		return fmt.Errorf("%d servers could not be tried: %s", len(failed), strings.Join(failed, "; "))
 	}
 	return nil
+}
+
+// pickScenarios looks the trouble scenarios up by ID; none given is nil,
+// which means all of them.
+func pickScenarios(ids []string) ([]trouble.Scenario, error) {
+	var out []trouble.Scenario
+	for _, id := range ids {
+		i := slices.IndexFunc(trouble.Scenarios(), func(s trouble.Scenario) bool { return s.ID == id })
+		if i < 0 {
+			return nil, fmt.Errorf("no trouble scenario %q (see wsgibench trouble --list)", id)
+		}
+		out = append(out, trouble.Scenarios()[i])
+	}
+	return out, nil
 }
