@@ -10,6 +10,7 @@ import (
 
 	"github.com/wsgibench/wsgibench/internal/proc"
 	"github.com/wsgibench/wsgibench/internal/results"
+	"github.com/wsgibench/wsgibench/internal/trouble"
 )
 
 func TestMain(m *testing.M) {
@@ -35,6 +36,12 @@ func TestExecuteTwoServers(t *testing.T) {
 	o := Options{Python: "/usr/bin/python3", Servers: []string{"gunicorn-gthread", "waitress"},
 		Duration: 1500 * time.Millisecond, Warmup: 300 * time.Millisecond, Trials: 2, Connections: 8, Out: out,
 		CapacityProbe: 500 * time.Millisecond, CapacityProbes: 4}
+	// One quick scenario: TestTroubleServers runs them all.
+	for _, sc := range trouble.Scenarios() {
+		if sc.ID == "worker-killed" {
+			o.TroubleScenarios = append(o.TroubleScenarios, sc)
+		}
+	}
 	var log strings.Builder
 	f, err := Execute(context.Background(), o, &log, "test")
 	t.Log(log.String())
@@ -68,6 +75,9 @@ func TestExecuteTwoServers(t *testing.T) {
 				t.Errorf("%s trial %d: %d errors of %d requests (%v)", r.Key(), tr.Index, tr.Errors.Total, tr.Requests, tr.StatusCounts)
 			}
 		}
+	}
+	if len(disk.Robustness) != 2 {
+		t.Errorf("%d servers tried under trouble, want 2", len(disk.Robustness))
 	}
 	if len(disk.Conformance) != 2 {
 		t.Errorf("%d servers probed, want 2", len(disk.Conformance))
