@@ -49,6 +49,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	noCapacity := fs.Bool("no-capacity", false, "skip the capacity search (highest open-model rate meeting --latency-goal)")
 	fs.BoolVar(&o.NoProbe, "no-probe", false, "skip the HTTP/1.1 and PEP 3333 conformance probes (about 5 s per server)")
 	fs.BoolVar(&o.NoTrouble, "no-trouble", false, "skip the trouble scenarios: slow clients, a hung request, a killed worker, overload, reload (about a minute per server)")
+	fs.IntVar(&o.TroubleRepeat, "trouble-repeat", 1, "run each trouble scenario this many times and keep the median")
 	troubleCases := fs.String("trouble-cases", "", "comma-separated trouble scenarios to run (default: all; see wsgibench trouble --list)")
 	fs.DurationVar(&o.CapacityProbe, "capacity-probe", 2*time.Second, "measured time per rate probed by the capacity search")
 	fronts := fs.String("front", "none", "proxy in front of each server: none, varnish or nginx; a comma list compares them (none,varnish)")

@@ -56,6 +56,7 @@ func cmdSuite(ctx context.Context, suite string, args []string, stdout, stderr i
 	fs.DurationVar(&o.ReadyTimeout, "ready-timeout", 0, "how long a server may take to answer (default 10s)")
 	fronts := new(string)
 	if suite == "trouble" {
+		fs.IntVar(&o.TroubleRepeat, "repeat", 1, "run each scenario this many times, each on a fresh server, and keep the median")
 		fronts = fs.String("front", "none", "run the scenarios through a proxy: none, varnish or nginx; a comma list runs them through each (none,varnish)")
 	}
 	if err := parseFlags(fs, args); err != nil {

@@ -61,6 +61,9 @@ type Options struct {
 	// none measures the server directly. Several compare them: every cell
 	// runs once per front. Empty means none.
 	Fronts []front.Kind
+	// TroubleRepeat runs each trouble scenario this many times and keeps
+	// the median (default 1).
+	TroubleRepeat int
 
 	// DB is the bundled app's database: "sqlite" (default) or "postgres";
 	// DBDSN, if set, is the user's PostgreSQL server instead of a private

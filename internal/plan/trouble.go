@@ -52,14 +52,14 @@ func (r *runner) troubleOne(ctx context.Context, c Cell, scenarios []trouble.Sce
 		return rob
 	}
 	defer ps.stop()
-	res := trouble.Run(ctx, ps, scenarios, trouble.Options{LatencyGoal: r.o.LatencyGoal})
+	res := trouble.Run(ctx, ps, scenarios, trouble.Options{LatencyGoal: r.o.LatencyGoal, Repeat: r.o.TroubleRepeat})
 	for _, tr := range res {
 		tc := results.TroubleCase{ID: tr.Scenario.ID, Title: tr.Scenario.Title, BaselineRPS: tr.BaselineRPS,
 			TroubleRPS: tr.TroubleRPS, Retained: tr.Retained, Errors: tr.Errors,
 			P99MS: float64(tr.P99) / float64(time.Millisecond), MaxMS: float64(tr.Longest) / float64(time.Millisecond),
 			Recovered: tr.Recovered, Detail: tr.Detail,
 			Outcome: string(tr.Outcome), RecoveryS: tr.Recovery.Seconds(),
-			RetainedLo: tr.RetainedLo, RetainedHi: tr.RetainedHi, Unscored: tr.Scenario.Unscored}
+			RetainedLo: tr.RetainedLo, RetainedHi: tr.RetainedHi, Unscored: tr.Scenario.Unscored, Repeats: tr.Repeats}
 		if tr.Scenario.ID == "slow-threshold" {
 			tc.Threshold, tc.ThresholdMax = tr.Threshold, trouble.MaxSlow
 		}

@@ -105,12 +105,16 @@ type TroubleCase struct {
 	// Threshold (slow-threshold only) is the fewest slow clients that took
 	// the victims below half their throughput, 0 when none up to
 	// ThresholdMax did. Unscored scenarios are not in Robustness.Score.
-	Threshold    int     `json:"threshold,omitempty"`
-	ThresholdMax int     `json:"threshold_max,omitempty"`
-	Unscored     bool    `json:"unscored,omitempty"`
-	RetainedLo   float64 `json:"retained_lo,omitempty"`
-	RetainedHi   float64 `json:"retained_hi,omitempty"`
-	RecoveryS    float64 `json:"recovery_s,omitempty"`
+	Threshold    int  `json:"threshold,omitempty"`
+	ThresholdMax int  `json:"threshold_max,omitempty"`
+	Unscored     bool `json:"unscored,omitempty"`
+	// Repeats is how many runs Retained is the median of, when more than
+	// one; RetainedLo and RetainedHi are then the least and most kept
+	// over them.
+	Repeats    int     `json:"repeats,omitempty"`
+	RetainedLo float64 `json:"retained_lo,omitempty"`
+	RetainedHi float64 `json:"retained_hi,omitempty"`
+	RecoveryS  float64 `json:"recovery_s,omitempty"`
 }
 
 // ProbeCase is one probe's verdict on one server.

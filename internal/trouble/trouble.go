@@ -16,9 +16,11 @@
 package trouble
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -76,6 +78,10 @@ type Options struct {
 	// Overload is how long twice the capacity is offered (default 3s);
 	// Recovery how long half of it is offered after (default 5s).
 	Overload, Recovery time.Duration
+	// Repeat runs each scenario this many times, each on a fresh server,
+	// and keeps the median (default 1). One run of a scenario on a shared
+	// machine can be tens of points off the next.
+	Repeat int
 	// OverloadConns carry the overload (default 256): enough to keep twice
 	// the capacity in flight at the latencies a queueing server reaches,
 	// and the most requests a queueing server is left to work off after.
@@ -106,6 +112,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Recovery <= 0 {
 		o.Recovery = 5 * time.Second
+	}
+	if o.Repeat <= 0 {
+		o.Repeat = 1
 	}
 	if o.OverloadConns <= 0 {
 		o.OverloadConns = 256
@@ -140,6 +149,9 @@ type Result struct {
 	Outcome  Outcome
 	Recovery time.Duration
 
+	// Repeats is how many runs the result is the median of (0 or 1: one).
+	Repeats int
+
 	// Threshold (slow-threshold only) is the fewest slow clients that took
 	// the victims below half their throughput; 0 when none up to MaxSlow.
 	Threshold int
@@ -153,23 +165,55 @@ func Run(ctx context.Context, s Server, scenarios []Scenario, o Options) []Resul
 	}
 	o = o.withDefaults()
 	var out []Result
-	for i, sc := range scenarios {
-		if ctx.Err() != nil {
-			break
-		}
-		if i > 0 {
-			if err := s.Restart(ctx); err != nil {
-				out = append(out, Result{Scenario: sc, Err: fmt.Errorf("restarting the server: %w", err)})
-				continue
+	first := true
+	for _, sc := range scenarios {
+		var reps []Result
+		for range o.Repeat {
+			if ctx.Err() != nil {
+				return out
 			}
+			if !first {
+				if err := s.Restart(ctx); err != nil {
+					reps = append(reps, Result{Scenario: sc, Err: fmt.Errorf("restarting the server: %w", err)})
+					continue
+				}
+			}
+			first = false
+			r := runOne(ctx, s, sc, o)
+			if ctx.Err() != nil {
+				return out
+			}
+			reps = append(reps, r)
 		}
-		r := runOne(ctx, s, sc, o)
-		if ctx.Err() != nil {
-			break
-		}
-		out = append(out, r)
+		out = append(out, median(reps))
 	}
 	return out
+}
+
+// median is the repetition of a scenario whose kept share is the median
+// (the lower middle one of an even number), with the least and most kept
+// over all repetitions as its spread. One that could not run counts as
+// run only if none could.
+func median(reps []Result) Result {
+	var ok []Result
+	for _, r := range reps {
+		if r.Err == nil {
+			ok = append(ok, r)
+		}
+	}
+	if len(ok) == 0 {
+		return reps[0]
+	}
+	if len(ok) == 1 && len(reps) == 1 {
+		return ok[0]
+	}
+	slices.SortStableFunc(ok, func(a, b Result) int { return cmp.Compare(a.Retained, b.Retained) })
+	m := ok[(len(ok)-1)/2]
+	m.Repeats = len(reps)
+	m.RetainedLo, m.RetainedHi = ok[0].Retained, ok[len(ok)-1].Retained
+	m.Detail = fmt.Sprintf("median of %d runs (kept %.0f–%.0f%%; %d could not run); this one: %s",
+		len(reps), 100*m.RetainedLo, 100*m.RetainedHi, len(reps)-len(ok), m.Detail)
+	return m
 }
 
 func runOne(ctx context.Context, s Server, sc Scenario, o Options) Result {

@@ -402,3 +402,29 @@ func TestSlowThreshold(t *testing.T) {
 		t.Errorf("the threshold counted in the score (%.2f)", s)
 	}
 }
+
+// Repeated runs keep the median, with the least and most kept as its
+// spread; a run that could not run does not count unless none could.
+func TestMedianOfRepeats(t *testing.T) {
+	r := func(kept float64, err error) Result { return Result{Retained: kept, Err: err, Detail: "d"} }
+	m := median([]Result{r(0.9, nil), r(0.2, nil), r(0.6, nil)})
+	if m.Retained != 0.6 || m.RetainedLo != 0.2 || m.RetainedHi != 0.9 || m.Repeats != 3 {
+		t.Errorf("median %+v, want 0.6 in [0.2, 0.9] of 3", m)
+	}
+	m = median([]Result{r(0, errors.New("x")), r(0.5, nil), r(0.7, nil)})
+	if m.Retained != 0.5 || m.Err != nil || !strings.Contains(m.Detail, "1 could not run") {
+		t.Errorf("median %+v: want the lower middle of those that ran, and the failure said", m)
+	}
+	if m = median([]Result{r(0, errors.New("x"))}); m.Err == nil {
+		t.Error("a lone failure became a result")
+	}
+	concurrent := httptest.NewServer(handler())
+	defer concurrent.Close()
+	o := quick
+	o.Repeat = 3
+	f := &fake{addr: concurrent.Listener.Addr().String()}
+	res := Run(context.Background(), f, only("hung-request"), o)
+	if len(res) != 1 || res[0].Repeats != 3 || f.restarts != 2 {
+		t.Errorf("%d results, %d repeats, %d restarts; want 1 result of 3 runs on fresh servers", len(res), res[0].Repeats, f.restarts)
+	}
+}
