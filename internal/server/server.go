@@ -125,15 +125,21 @@ type Adapter struct {
 	DevOnly string
 }
 
-// Effective maps a requested shape onto what the server can do. A server
-// without processes gets the requested total concurrency as threads, so
-// every server in a comparison is offered the same concurrency; a server
-// that has neither runs 1×1.
+// Effective maps a requested shape onto what the server can do, by one
+// rule: every server is offered the same concurrency, workers × threads,
+// in whatever unit it has. A server without processes gets it as threads
+// (waitress offered 3×1 runs 1×3); a server whose processes serve one
+// request at a time gets it as processes (gunicorn-sync offered 2×8 runs
+// 16×1, not a 2×1 nobody would deploy); a server whose processes bring
+// their own concurrency (greenlets, a fixed pool) keeps the processes
+// asked for; a server that has neither runs as it must.
 func (a *Adapter) Effective(req Shape) Shape {
 	w, t := max(req.Workers, 1), max(req.Threads, 1)
 	switch {
 	case a.Workers && a.Threads:
 		return Shape{w, t}
+	case a.Workers && a.FixedThreads == 0 && a.Model != Greenlet:
+		return Shape{w * t, 1}
 	case a.Workers:
 		return Shape{w, a.threadsOr(1)}
 	case a.Threads:
