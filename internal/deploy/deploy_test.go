@@ -224,7 +224,7 @@ func TestProxyRules(t *testing.T) {
 		// keepalive 5 → idle 4; timeout 60 → first byte 65; 4×8 threads → 64.
 		{"gunicorn-gthread", true, 4 * time.Second, 65 * time.Second, 64, "SIGTERM"},
 		// The sync worker closes every connection: nothing to race.
-		{"gunicorn-sync", false, 60 * time.Second, 65 * time.Second, 8, "SIGTERM"},
+		{"gunicorn-sync", false, 60 * time.Second, 65 * time.Second, 64, "SIGTERM"}, // 4×8 offered runs 32×1
 		// Greenlets: the worker_connections pool is the limit.
 		{"gunicorn-gevent", true, 4 * time.Second, 65 * time.Second, 4000, "SIGTERM"},
 		// uWSGI's HTTP router with a bare --http-keepalive closes idle
@@ -241,7 +241,7 @@ func TestProxyRules(t *testing.T) {
 		// A thread per connection: the measured concurrency.
 		{"werkzeug", false, 60 * time.Second, 60 * time.Second, 64, "SIGTERM"},
 		{"wsgiref", false, 60 * time.Second, 60 * time.Second, 2, "SIGTERM"},
-		{"tornado", true, 4 * time.Second, 60 * time.Second, 8, "SIGTERM"},
+		{"tornado", true, 4 * time.Second, 60 * time.Second, 64, "SIGTERM"},
 	}
 	for _, tt := range tests {
 		a, _ := server.Lookup(tt.id)
