@@ -54,6 +54,7 @@ func Rank(f *results.File, profile string, goalMS float64) ([]results.Rank, *res
 // when it finishes and what report calls to re-rank on another profile.
 func Apply(f *results.File, profile string, goalMS float64) error {
 	stats.SummarizeAll(f)
+	Project(f)
 	ranking, v, err := Rank(f, profile, goalMS)
 	if err != nil {
 		return err
@@ -113,6 +114,7 @@ func RankWith(f *results.File, o Options) ([]results.Rank, *results.Verdict, err
 	r.goal = r.chooseGoal(cands, o.GoalMS)
 	v.GoalP99MS = r.goal
 	cands, v.CapacityFrom = r.capacity(cands)
+	r.project(cands)
 	if err := r.effectiveWeights(cands); err != nil && len(cands) > 0 {
 		return nil, nil, err
 	}
@@ -121,7 +123,7 @@ func RankWith(f *results.File, o Options) ([]results.Rank, *results.Verdict, err
 	}
 	fin := r.bestShapes(cands)
 	ranking := r.place(fin)
-	v.Headline = r.headline(wl, ranking, fin)
+	v.Headline = r.headline(wl, ranking, fin) + r.targetPhrase()
 	if f.Machine.SharedCPUs {
 		r.note(stats.SharedCPUsWarning + "; servers that use more CPU lose more to the competition, so the places are less sure than the tests say")
 	}
@@ -620,7 +622,7 @@ func (r *ranker) unscored(c *cand) []string {
 		if _, seen := byWhy[why]; !seen {
 			whys = append(whys, why)
 		}
-		name := metricName(w.Metric, r.goal)
+		name := r.metricLabel(w.Metric)
 		if r.folded && w.Metric == RPS && r.weightOf(Capacity) > 0 {
 			name = "req/s (and capacity, which stands on it)"
 		}
