@@ -182,3 +182,11 @@ func (r *ranker) targetPhrase() string {
 	}
 	return fmt.Sprintf(" For %d %s, measured.", t.CPUs, plural(t.CPUs, "core", "cores"))
 }
+
+// ProjectionFor is run's projection to target t, whatever target f records
+// (the projection check predicts for this machine's CPUs).
+func ProjectionFor(f *results.File, run results.Run, t results.Target) *results.Projection {
+	g := *f
+	g.Target = &t
+	return projectionOf(&g, run)
+}

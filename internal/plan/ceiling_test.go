@@ -1,0 +1,167 @@
+package plan
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/wsgibench/wsgibench/internal/results"
+	"github.com/wsgibench/wsgibench/internal/server"
+	"github.com/wsgibench/wsgibench/internal/workload"
+)
+
+func TestResolveTarget(t *testing.T) {
+	for _, tc := range []struct {
+		want      int
+		server    []int
+		cpus      int
+		pin       []int
+		projected bool
+		err       bool
+	}{
+		{0, []int{0}, 1, []int{0}, false, false},             // default: what this machine gives the server
+		{0, []int{0, 1, 2}, 3, []int{0, 1, 2}, false, false}, // 4-CPU machine, generator on the fourth
+		{4, []int{0}, 4, []int{0}, true, false},              // this 2-CPU machine, 4 cores asked
+		{2, []int{0, 1, 2, 3, 4, 5}, 2, []int{0, 1}, false, false},
+		{0, nil, 1, []int{}, true, false}, // one shared CPU: nothing to pin, measured as one
+		{-1, []int{0}, 0, nil, false, true},
+		{2000, []int{0}, 0, nil, false, true},
+	} {
+		got, err := resolveTarget(tc.want, tc.server)
+		if (err != nil) != tc.err {
+			t.Errorf("resolveTarget(%d, %v) error %v", tc.want, tc.server, err)
+			continue
+		}
+		if tc.err {
+			continue
+		}
+		if got.cpus != tc.cpus || !slices.Equal(got.pin, tc.pin) || got.projected != tc.projected {
+			t.Errorf("resolveTarget(%d, %v) = %+v, want %d %v %v", tc.want, tc.server, got, tc.cpus, tc.pin, tc.projected)
+		}
+	}
+	rt := target{cpus: 4, pin: []int{0}, projected: true}.record()
+	if rt.CPUs != 4 || rt.MeasuredCPUs != 1 || !rt.Projected || rt.Assumptions == "" {
+		t.Errorf("record %+v", rt)
+	}
+}
+
+// TestDefaultShapesForTarget: the default shapes follow the target, and
+// every server is offered their concurrency in its own unit.
+func TestDefaultShapesForTarget(t *testing.T) {
+	shapes := DefaultShapes(4)
+	if !slices.Equal(shapes, []server.Shape{{Workers: 9, Threads: 1}, {Workers: 4, Threads: 8}}) {
+		t.Fatalf("DefaultShapes(4) = %v", shapes)
+	}
+	for _, tc := range []struct {
+		id   string
+		want []server.Shape
+	}{
+		{"gunicorn-sync", []server.Shape{{Workers: 9, Threads: 1}, {Workers: 32, Threads: 1}}},
+		{"gunicorn-gthread", []server.Shape{{Workers: 9, Threads: 1}, {Workers: 4, Threads: 8}}},
+		{"waitress", []server.Shape{{Workers: 1, Threads: 9}, {Workers: 1, Threads: 32}}},
+	} {
+		a, ok := server.Lookup(tc.id)
+		if !ok {
+			t.Fatal(tc.id)
+		}
+		var got []server.Shape
+		for _, s := range shapes {
+			got = append(got, a.Effective(s))
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s runs %v, want %v", tc.id, got, tc.want)
+		}
+	}
+}
+
+func TestCeilingCells(t *testing.T) {
+	w, _ := server.Lookup("waitress")
+	g, _ := server.Lookup("gunicorn-sync")
+	cells := Cells([]server.Status{{Adapter: w}, {Adapter: g}}, DefaultShapes(2), wls(t, "crud", "json"))
+	runs := make([]results.Run, len(cells))
+	for i, c := range cells {
+		if c.Status.Adapter.ID == "waitress" {
+			runs[i].Trials = []results.Trial{{}}
+		}
+	}
+	got := ceilingCells(cells, runs)
+	var keys []string
+	for _, c := range got {
+		keys = append(keys, c.Key())
+	}
+	if want := []string{"waitress 1x5 crud", "waitress 1x16 crud"}; !slices.Equal(keys, want) {
+		t.Errorf("ceiling cells %v, want %v (servers that served, once per shape, first workload)", keys, want)
+	}
+}
+
+// TestCeilingServers measures the ceiling of a single-process server and of
+// a 3-worker pre-forked one on a CPU-bound workload with every CPU
+// allowed. The single process stays near one core whatever else runs; the
+// pre-forked one is judged only when the generator and other programs left
+// it room for more than one core, and the test says so when they did not.
+func TestCeilingServers(t *testing.T) {
+	needPython(t)
+	if len(allowedCPUs()) < 2 {
+		t.Skip("a ceiling above one core needs two CPUs")
+	}
+	r, cells := prepared(t, Options{Servers: []string{"waitress", "gunicorn-sync"}, Workloads: []string{"cpu"},
+		Shapes: []server.Shape{{Workers: 3, Threads: 1}}, Duration: 2 * time.Second, Warmup: 500 * time.Millisecond, Connections: 16})
+	for _, c := range cells {
+		t.Run(c.Status.Adapter.ID, func(t *testing.T) {
+			var ce results.Ceiling
+			// Other programs come and go: a pre-forked server gets up to
+			// three tries at finding the CPUs free enough to judge it.
+			for try := 0; try < 3; try++ {
+				ce = r.ceiling(context.Background(), c)
+				if ce.Error != "" {
+					t.Fatal(ce.Error)
+				}
+				if c.Status.Adapter.ID != "gunicorn-sync" || freeFor(ce) >= 1.6 {
+					break
+				}
+			}
+			t.Logf("%s %s: %.2f cores of %d, generator %.2f, other %.2f, machine-bound %v, %.0f req/s, %d processes",
+				ce.Server, ce.Shape, ce.Cores, len(ce.CPUs), ce.GeneratorCores, ce.OtherCores, ce.MachineBound, ce.RPS, ce.Processes)
+			if ce.Cores <= 0 || ce.RPS <= 0 || !ce.SharedWithGenerator || len(ce.CPUs) != len(r.cpus.all) {
+				t.Errorf("not measured: %+v", ce)
+			}
+			switch c.Status.Adapter.ID {
+			case "waitress":
+				if ce.Cores >= 1.3 {
+					t.Errorf("a single GIL-bound process burned %.2f cores; want < 1.3", ce.Cores)
+				}
+			case "gunicorn-sync":
+				if ce.Processes < 4 {
+					t.Errorf("%d processes, want the arbiter and 3 workers", ce.Processes)
+				}
+				room := freeFor(ce)
+				if room < 1.6 {
+					t.Skipf("other programs (%.2f cores) and the generator (%.2f) left the server %.2f of %d CPUs: too little to show a ceiling above 1.4",
+						ce.OtherCores, ce.GeneratorCores, room, len(ce.CPUs))
+				}
+				if ce.Cores <= 1.4 {
+					t.Errorf("3 pre-forked workers burned %.2f cores with %.2f free; want > 1.4", ce.Cores, room)
+				}
+			}
+		})
+	}
+}
+
+func wls(t *testing.T, specs ...string) []workload.Workload {
+	t.Helper()
+	var out []workload.Workload
+	for _, s := range specs {
+		w, err := workload.Parse(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+// freeFor is the CPU the generator and other programs left the server.
+func freeFor(ce results.Ceiling) float64 {
+	return float64(len(ce.CPUs)) - ce.GeneratorCores - ce.OtherCores
+}

@@ -1,0 +1,52 @@
+package plan
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/wsgibench/wsgibench/internal/rank"
+	"github.com/wsgibench/wsgibench/internal/results"
+)
+
+// The target is the machine the user deploys on: N cores (--target-cpus),
+// by default as many as this machine can give the server. Shapes are sized
+// for N whatever this machine has, because memory does not need the cores
+// (17 workers run on one core) and a shape nobody would deploy on N cores
+// says nothing about that deployment. Throughput needs the cores: when this
+// machine can pin the server to N CPUs and still keep the generator apart,
+// it is measured on N; otherwise on the CPUs it has, and projected (see
+// rank.Project) from there and each server's parallelism ceiling.
+
+// target is the resolved --target-cpus.
+type target struct {
+	cpus      int   // N
+	pin       []int // the CPUs the server is pinned to for trials and capacity
+	projected bool  // len(pin) < N: throughput for N is projected
+}
+
+// resolveTarget decides the target from the requested core count (0 = the
+// server's share of this machine) and the CPUs the server may have.
+func resolveTarget(want int, server []int) (target, error) {
+	if want < 0 || want > 1024 {
+		return target{}, fmt.Errorf("--target-cpus %d: want a core count from 1 to 1024", want)
+	}
+	if want == 0 {
+		want = max(len(server), 1)
+	}
+	if want <= len(server) {
+		return target{cpus: want, pin: slices.Clone(server[:want])}, nil
+	}
+	return target{cpus: want, pin: slices.Clone(server), projected: true}, nil
+}
+
+// record is the target as the results file keeps it.
+func (t target) record() *results.Target {
+	rt := &results.Target{CPUs: t.cpus, MeasuredCPUs: max(len(t.pin), 1), Projected: t.projected}
+	if t.projected {
+		rt.Assumptions = fmt.Sprintf("this machine gives the server %d of the %d cores asked for (the generator needs its own): "+
+			"shapes and memory are measured at the %d-core shapes, each server's parallelism ceiling with every CPU of this machine allowed, "+
+			"and capacity and req/s are projected as measured × min(%d, ceiling) / min(%d, ceiling); assumes %s",
+			rt.MeasuredCPUs, t.cpus, t.cpus, t.cpus, rt.MeasuredCPUs, rank.ProjectionAssumption)
+	}
+	return rt
+}
