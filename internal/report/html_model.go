@@ -28,6 +28,7 @@ type htmlPage struct {
 	Workloads []string
 
 	Verdict verdict
+	Target  *targetView // the machine the verdict is for; nil in older files
 	Glance  []glanceGroup
 
 	Throughput []*plot
@@ -235,6 +236,7 @@ type runRow struct {
 	PSS, RSS                                      string
 	CPUPerK                                       string
 	Capacity, CapacityGoal                        string
+	Projected                                     string // throughput projected for the target, labelled
 	Failed                                        bool
 	Group                                         string // the workload, on the first row of each when there are several
 	Notes                                         []int
@@ -397,6 +399,7 @@ func buildPage(f *results.File) *htmlPage {
 		Tool:     f.Tool,
 		Complete: f.Complete,
 		Verdict:  v,
+		Target:   targetOf(f),
 	}
 	if !f.Started.IsZero() {
 		p.Started = f.Started.UTC().Format("2006-01-02 15:04 MST")
@@ -460,6 +463,7 @@ func buildPage(f *results.File) *htmlPage {
 
 	for i, rv := range views {
 		row := rowOf(rv)
+		row.Projected = projectedCell(f, *rv.run)
 		if len(p.Runs) > 0 && row.Load != p.Runs[0].Load {
 			p.ShowLoad = true
 		}
