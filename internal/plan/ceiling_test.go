@@ -2,10 +2,13 @@ package plan
 
 import (
 	"context"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/wsgibench/wsgibench/internal/rank"
 	"github.com/wsgibench/wsgibench/internal/results"
 	"github.com/wsgibench/wsgibench/internal/server"
 	"github.com/wsgibench/wsgibench/internal/workload"
@@ -164,4 +167,62 @@ func wls(t *testing.T, specs ...string) []workload.Workload {
 // freeFor is the CPU the generator and other programs left the server.
 func freeFor(ce results.Ceiling) float64 {
 	return float64(len(ce.CPUs)) - ce.GeneratorCores - ce.OtherCores
+}
+
+// TestExecuteTargetCPUs: --target-cpus 4 sizes the shapes for 4 cores
+// whatever this machine has, measures memory at them, records each
+// server's ceiling, and marks throughput projected when this machine
+// cannot give the server 4 CPUs.
+func TestExecuteTargetCPUs(t *testing.T) {
+	needPython(t)
+	out := t.TempDir()
+	o := Options{Python: "/usr/bin/python3", Servers: []string{"gunicorn-sync"}, TargetCPUs: 4,
+		Duration: time.Second, Warmup: 300 * time.Millisecond, Trials: 1, Connections: 16, Out: out,
+		NoCapacity: true, NoProbe: true, NoTrouble: true}
+	var log strings.Builder
+	f, err := Execute(context.Background(), o, &log, "test")
+	t.Log(log.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rank.Apply(f, "", 0); err != nil {
+		t.Fatal(err)
+	}
+	wantProjected := len(f.Machine.ServerCPUs) < 4
+	if tg := f.Target; tg == nil || tg.CPUs != 4 || tg.Projected != wantProjected || tg.MeasuredCPUs != max(len(f.Machine.ServerCPUs), 1) {
+		t.Fatalf("target %+v, server CPUs %v", f.Target, f.Machine.ServerCPUs)
+	}
+	var shapes []string
+	for _, r := range f.Runs {
+		shapes = append(shapes, r.Shape.String())
+		if r.Error != "" || len(r.Trials) != 1 {
+			t.Errorf("%s: %d trials, error %q", r.Key(), len(r.Trials), r.Error)
+			continue
+		}
+		if tr := r.Trials[0]; tr.PSSPeakBytes <= 0 || tr.Processes < r.Shape.Workers {
+			t.Errorf("%s: memory not measured at the shape: PSS %d, %d processes", r.Key(), tr.PSSPeakBytes, tr.Processes)
+		}
+		if p := r.Projection; p == nil || p.Projected != wantProjected || p.TargetCPUs != 4 {
+			t.Errorf("%s: projection %+v", r.Key(), p)
+		}
+	}
+	if want := []string{"9x1", "32x1"}; !slices.Equal(shapes, want) {
+		t.Errorf("shapes %v, want %v: 2N+1 processes and N×8 as processes", shapes, want)
+	}
+	if len(f.Ceilings) != 2 {
+		t.Fatalf("%d ceilings, want one per shape", len(f.Ceilings))
+	}
+	for _, ce := range f.Ceilings {
+		every := len(f.Machine.ServerCPUs) + len(f.Machine.GeneratorCPUs) // apart, unless shared
+		if ce.Error != "" || ce.Cores <= 0 || !f.Machine.SharedCPUs && len(ce.CPUs) < every {
+			t.Errorf("ceiling %+v", ce)
+		}
+	}
+	disk, err := results.Read(filepath.Join(out, ResultsName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if disk.Target == nil || len(disk.Ceilings) != 2 {
+		t.Errorf("results.json lacks the target or the ceilings")
+	}
 }

@@ -596,6 +596,7 @@ func (r *runner) launch(ctx context.Context, c Cell, as appSpec) (*started, erro
 		g.Kill()
 		return s, err
 	}
+	waitWorkers(ctx, g, c.Shape.Workers, r.o.ReadyTimeout)
 	return s, nil
 }
 

@@ -1,9 +1,12 @@
 package plan
 
 import (
+	"context"
 	"fmt"
 	"slices"
+	"time"
 
+	"github.com/wsgibench/wsgibench/internal/proc"
 	"github.com/wsgibench/wsgibench/internal/rank"
 	"github.com/wsgibench/wsgibench/internal/results"
 )
@@ -49,4 +52,32 @@ func (t target) record() *results.Target {
 			rt.MeasuredCPUs, t.cpus, t.cpus, t.cpus, rt.MeasuredCPUs, rank.ProjectionAssumption)
 	}
 	return rt
+}
+
+// waitWorkers waits, up to timeout, until the server's tree holds at least
+// workers processes. Readiness only says one worker answers; a pre-forked
+// server on a loaded core may still be forking the rest (gunicorn with 32
+// workers on one CPU takes seconds), and a trial that started then would
+// measure the memory and throughput of fewer processes than its shape says.
+// It reports whether they all came.
+func waitWorkers(ctx context.Context, g *proc.Group, workers int, timeout time.Duration) bool {
+	if workers <= 1 {
+		return true
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		if u, err := g.Usage(); err == nil && u.Procs >= workers {
+			return true
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return false
+		}
+		select {
+		case <-g.Done():
+			return false
+		case <-ctx.Done():
+			return false
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
