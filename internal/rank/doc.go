@@ -103,13 +103,27 @@
 // With 3 trials per server no U test can reach p < 0.05 (the smallest p is
 // 0.10), so every place is a tie and the verdict says to run at least 5.
 //
+// # Target cores
+//
+// When the file's Target asks for more cores than the server was measured
+// on (wsgibench run --target-cpus on a smaller machine), capacity and rps
+// are ranked as projected for the target: the measured value ×
+// min(target, ceiling) / min(measured, ceiling), where the ceiling is the
+// parallelism the server showed with every CPU allowed (File.Ceilings; its
+// process count when the machine's cores ran out first). The samples are
+// scaled alike, so the tests compare projected values; a server without a
+// ceiling is not scored on throughput. Reasons name such metrics
+// "(projected for N cores)", the headline ends with the target, and a note
+// states the assumption (see project.go).
+//
 // # Use
 //
 // At the end of a run, and in report to re-rank on another profile:
 //
 //	if err := rank.Apply(f, profile, goalMS); err != nil { … }
 //
-// Apply fills every Run.Summary, File.Ranking and File.Verdict. The result
+// Apply fills every Run.Summary and Run.Projection, File.Ranking and
+// File.Verdict. The result
 // depends on the trials only: the same file, in any run order, gives the
 // same ranking, byte for byte.
 package rank

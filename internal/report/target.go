@@ -96,8 +96,10 @@ func mdTarget(p func(string, ...any), f *results.File) {
 // targetView is the target section of report.html.
 type targetView struct {
 	Line, Assumptions string
-	Ceilings          [][]string
-	Checks            [][]string
+	// Measured captions the plots, which show measured values only.
+	Measured string
+	Ceilings [][]string
+	Checks   [][]string
 }
 
 func targetOf(f *results.File) *targetView {
@@ -107,6 +109,10 @@ func targetOf(f *results.File) *targetView {
 	v := &targetView{Line: targetLine(f)}
 	if f.Target != nil {
 		v.Assumptions = f.Target.Assumptions
+	}
+	if projected(f) {
+		v.Measured = fmt.Sprintf("These plots show what was measured, on %d CPU(s); the values %s are in the verdict and the runs table.",
+			f.Target.MeasuredCPUs, projectedLabel(f))
 	}
 	for _, c := range f.Ceilings {
 		if c.Error != "" {

@@ -67,6 +67,7 @@ func TestProjectedEverywhere(t *testing.T) {
 		{"report.html basis", page.String(), "<dt>Target</dt><dd>4 cores: shapes and memory measured"},
 		{"report.html reasons", page.String(), "(projected for 4 cores) (2880 vs 918 req/s"},
 		{"report.html ceilings", page.String(), "<td>gunicorn-sync</td><td>9x1</td><td class=\"num\">1.70 of 2</td>"},
+		{"report.html plots", page.String(), "These plots show what was measured, on 1 CPU(s); the values projected for 4 cores are in the verdict"},
 		{"terminal", table.String(), "gunicorn-sync 9x1 crud: 3208 req/s, capacity 2880 (×4.00, projected for 4 cores)"},
 	} {
 		if !strings.Contains(tc.text, tc.want) {
