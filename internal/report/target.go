@@ -30,7 +30,11 @@ func targetLine(f *results.File) string {
 		return fmt.Sprintf("%d cores: shapes and memory measured at the %d-core shapes; capacity and req/s projected from %d measured CPU(s) and each server's parallelism ceiling",
 			t.CPUs, t.CPUs, t.MeasuredCPUs)
 	}
-	return fmt.Sprintf("%d cores, measured on %d", t.CPUs, t.MeasuredCPUs)
+	cores := "cores"
+	if t.CPUs == 1 {
+		cores = "core"
+	}
+	return fmt.Sprintf("%d %s, measured on %d", t.CPUs, cores, t.MeasuredCPUs)
 }
 
 // projectedCell is a run's projected throughput for tables: "2292 req/s,
