@@ -234,16 +234,16 @@ type Trial struct {
 	LateSends  int64   `json:"late_sends,omitempty"`
 	// GeneratorLate are the late sends that had a free connection: the
 	// generator's own delay (see load.Result.GeneratorLate).
-	GeneratorLate int64   `json:"generator_late_sends,omitempty"`
+	GeneratorLate int64 `json:"generator_late_sends,omitempty"`
 	// IdleCloseRetries are idempotent requests resent on a fresh
 	// connection after the server closed the kept-alive one as they were
 	// sent: the keep-alive race every client meets, not an error.
-	IdleCloseRetries int64 `json:"idle_close_retries,omitempty"`
-	RSSPeakBytes  int64   `json:"rss_peak_bytes"`
-	PSSPeakBytes  int64   `json:"pss_peak_bytes"`
-	CPUSeconds    float64 `json:"cpu_seconds"` // whole server process tree, during the measured interval
-	Processes     int     `json:"processes"`
-	GeneratorCPUS float64 `json:"generator_cpu_seconds"`
+	IdleCloseRetries int64   `json:"idle_close_retries,omitempty"`
+	RSSPeakBytes     int64   `json:"rss_peak_bytes"`
+	PSSPeakBytes     int64   `json:"pss_peak_bytes"`
+	CPUSeconds       float64 `json:"cpu_seconds"` // whole server process tree, during the measured interval
+	Processes        int     `json:"processes"`
+	GeneratorCPUS    float64 `json:"generator_cpu_seconds"`
 	// GeneratorBound means the load generator used ≥ 90% of its CPU: the
 	// trial measured the generator, not the server, and is not ranked.
 	GeneratorBound bool     `json:"generator_bound"`
