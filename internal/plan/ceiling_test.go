@@ -16,31 +16,34 @@ import (
 
 func TestResolveTarget(t *testing.T) {
 	for _, tc := range []struct {
-		want      int
-		server    []int
-		cpus      int
-		pin       []int
-		projected bool
-		err       bool
+		want           int
+		all            []int
+		cpus           int
+		pin, generator []int
+		projected      bool
+		err            bool
 	}{
-		{0, []int{0}, 1, []int{0}, false, false},             // default: what this machine gives the server
-		{0, []int{0, 1, 2}, 3, []int{0, 1, 2}, false, false}, // 4-CPU machine, generator on the fourth
-		{4, []int{0}, 4, []int{0}, true, false},              // this 2-CPU machine, 4 cores asked
-		{2, []int{0, 1, 2, 3, 4, 5}, 2, []int{0, 1}, false, false},
-		{0, nil, 1, []int{}, true, false}, // one shared CPU: nothing to pin, measured as one
-		{-1, []int{0}, 0, nil, false, true},
-		{2000, []int{0}, 0, nil, false, true},
+		{0, []int{0, 1}, 1, []int{0}, []int{1}, false, false},             // default: what this machine gives the server
+		{0, []int{0, 1, 2, 3}, 3, []int{0, 1, 2}, []int{3}, false, false}, // generator on the fourth
+		{4, []int{0, 1}, 4, []int{0}, []int{1}, true, false},              // this 2-CPU machine, 4 cores asked
+		{2, []int{0, 1, 2, 3, 4, 5, 6, 7}, 2, []int{0, 1}, []int{6, 7}, false, false},
+		{7, []int{0, 1, 2, 3, 4, 5, 6, 7}, 7, []int{0, 1, 2, 3, 4, 5, 6}, []int{7}, false, false}, // N + 1 CPUs: measured directly
+		{8, []int{0, 1, 2, 3, 4, 5, 6, 7}, 8, []int{0, 1, 2, 3, 4, 5}, []int{6, 7}, true, false},
+		{0, []int{0}, 1, []int{0}, []int{0}, false, false}, // one shared CPU: measured on it
+		{-1, []int{0, 1}, 0, nil, nil, false, true},
+		{2000, []int{0, 1}, 0, nil, nil, false, true},
 	} {
-		got, err := resolveTarget(tc.want, tc.server)
+		srv, gen, _ := SplitCPUs(tc.all)
+		got, err := resolveTarget(tc.want, srv, gen, tc.all)
 		if (err != nil) != tc.err {
-			t.Errorf("resolveTarget(%d, %v) error %v", tc.want, tc.server, err)
+			t.Errorf("resolveTarget(%d, %v) error %v", tc.want, tc.all, err)
 			continue
 		}
 		if tc.err {
 			continue
 		}
-		if got.cpus != tc.cpus || !slices.Equal(got.pin, tc.pin) || got.projected != tc.projected {
-			t.Errorf("resolveTarget(%d, %v) = %+v, want %d %v %v", tc.want, tc.server, got, tc.cpus, tc.pin, tc.projected)
+		if got.cpus != tc.cpus || !slices.Equal(got.pin, tc.pin) || !slices.Equal(got.generator, tc.generator) || got.projected != tc.projected {
+			t.Errorf("resolveTarget(%d, %v) = %+v, want %d %v %v %v", tc.want, tc.all, got, tc.cpus, tc.pin, tc.generator, tc.projected)
 		}
 	}
 	rt := target{cpus: 4, pin: []int{0}, projected: true}.record()

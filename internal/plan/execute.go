@@ -275,11 +275,11 @@ func prepare(ctx context.Context, o Options, log io.Writer) (*runner, []Cell, er
 	}
 	allCPUs := allowedCPUs()
 	srvCPUs, genCPUs, shared := SplitCPUs(allCPUs)
-	tgt, err := resolveTarget(o.TargetCPUs, srvCPUs)
+	tgt, err := resolveTarget(o.TargetCPUs, srvCPUs, genCPUs, allCPUs)
 	if err != nil {
 		return nil, nil, err
 	}
-	srvCPUs = tgt.pin
+	srvCPUs, genCPUs = tgt.pin, tgt.generator
 	shapes := o.Shapes
 	if len(shapes) == 0 {
 		shapes = DefaultShapes(tgt.cpus)

@@ -24,22 +24,29 @@ import (
 type target struct {
 	cpus      int   // N
 	pin       []int // the CPUs the server is pinned to for trials and capacity
+	generator []int // the generator's CPUs
 	projected bool  // len(pin) < N: throughput for N is projected
 }
 
 // resolveTarget decides the target from the requested core count (0 = the
-// server's share of this machine) and the CPUs the server may have.
-func resolveTarget(want int, server []int) (target, error) {
+// server's share of this machine), the default split of this machine's
+// CPUs, and all of them. N is measured directly whenever the machine has
+// N CPUs for the server and one more for the generator, even if that
+// leaves the generator less than its usual quarter.
+func resolveTarget(want int, server, generator, all []int) (target, error) {
 	if want < 0 || want > 1024 {
 		return target{}, fmt.Errorf("--target-cpus %d: want a core count from 1 to 1024", want)
 	}
 	if want == 0 {
 		want = max(len(server), 1)
 	}
-	if want <= len(server) {
-		return target{cpus: want, pin: slices.Clone(server[:want])}, nil
+	switch {
+	case want <= len(server):
+		return target{cpus: want, pin: slices.Clone(server[:want]), generator: generator}, nil
+	case want < len(all):
+		return target{cpus: want, pin: slices.Clone(all[:want]), generator: slices.Clone(all[want:])}, nil
 	}
-	return target{cpus: want, pin: slices.Clone(server), projected: true}, nil
+	return target{cpus: want, pin: slices.Clone(server), generator: generator, projected: true}, nil
 }
 
 // record is the target as the results file keeps it.
