@@ -62,6 +62,10 @@ for c in f.get("projection_checks", []):
     print(f"check      {c['server']:<16} {c['from_cpus']} CPU {c['measured_from_rps']:.0f} req/s x ceiling {c['ceiling']:.2f} "
           f"-> predicted {c['predicted_rps']:.0f} on {c['to_cpus']}; measured {c['measured_rps']:.0f}: error {100*c['error']:+.1f}%")
     print(f"           {c.get('note', '')}")
+    if c.get("cpu_ms_per_1k_from") and c.get("cpu_ms_per_1k_to"):
+        r = c["cpu_ms_per_1k_to"] / c["cpu_ms_per_1k_from"]
+        print(f"           CPU per 1k requests: {c['cpu_ms_per_1k_from']:.0f} ms on {c['from_cpus']} CPU, {c['cpu_ms_per_1k_to']:.0f} ms on {c['to_cpus']} "
+              f"(x{r:.2f}; the projection assumes x1.00, and this ratio does not depend on other load)")
 if errs:
     print(f"mean absolute error {100*sum(errs)/len(errs):.1f}% over {len(errs)} servers")
 PY

@@ -8,6 +8,7 @@ import (
 	"github.com/wsgibench/wsgibench/internal/load"
 	"github.com/wsgibench/wsgibench/internal/rank"
 	"github.com/wsgibench/wsgibench/internal/results"
+	"github.com/wsgibench/wsgibench/internal/stats"
 )
 
 // Parallelism ceiling: how many cores a server can actually use. The
@@ -195,6 +196,15 @@ func (r *runner) checkProjections(ctx context.Context, cells []Cell, file *resul
 		}
 		chk := results.ProjectionCheck{Server: ce.Server, Shape: ce.Shape, Workload: ce.Workload, FromCPUs: from, ToCPUs: len(all),
 			Measured1: run.Capacity.RPS, Ceiling: p.Ceiling, Predicted: p.CapacityRPS}
+		var perK []float64
+		for _, t := range run.Trials {
+			if v, ok := stats.CPUMsPerKReq(t); ok {
+				perK = append(perK, v)
+			}
+		}
+		if len(perK) > 0 && ce.RPS > 0 {
+			chk.CPUMsPerKReqFrom, chk.CPUMsPerKReqTo = stats.Median(perK), ce.Cores/ce.RPS*1e6
+		}
 		restore := r.shareCPUs(all)
 		cpu0 := selfCPU()
 		began := time.Now()
@@ -221,8 +231,9 @@ func (r *runner) checkProjections(ctx context.Context, cells []Cell, file *resul
 				len(all), chk.GeneratorCores, adj, 100*(adj-chk.Measured)/chk.Measured, 100*capacityResolution)
 		}
 		file.ProjectionChecks = append(file.ProjectionChecks, chk)
-		fmt.Fprintf(r.log, "[projection check] %-18s %-6s predicted %.0f req/s on %d CPUs from %.0f on %d (ceiling %.2f); measured %.0f: error %+.1f%%\n",
-			chk.Server, chk.Shape, chk.Predicted, chk.ToCPUs, chk.Measured1, chk.FromCPUs, chk.Ceiling, chk.Measured, 100*chk.Error)
+		fmt.Fprintf(r.log, "[projection check] %-18s %-6s predicted %.0f req/s on %d CPUs from %.0f on %d (ceiling %.2f); measured %.0f: error %+.1f%%; CPU ms per 1k req %.0f on %d, %.0f on %d\n",
+			chk.Server, chk.Shape, chk.Predicted, chk.ToCPUs, chk.Measured1, chk.FromCPUs, chk.Ceiling, chk.Measured, 100*chk.Error,
+			chk.CPUMsPerKReqFrom, chk.FromCPUs, chk.CPUMsPerKReqTo, chk.ToCPUs)
 		if err := results.Write(outPath, file); err != nil {
 			return err
 		}

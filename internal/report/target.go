@@ -87,11 +87,11 @@ func mdTarget(p func(string, ...any), f *results.File) {
 	}
 	if len(f.ProjectionChecks) > 0 {
 		p("Projection check on this machine: capacity predicted from the measurement on fewer CPUs and the ceiling, then measured.\n\n")
-		p("| server | shape | measured on | capacity there | ceiling | predicted on | predicted | measured | error | note |\n")
-		p("|---|---|--:|--:|--:|--:|--:|--:|--:|---|\n")
+		p("| server | shape | measured on | capacity there | ceiling | predicted on | predicted | measured | error | CPU ms per 1k req (from → to) | note |\n")
+		p("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
 		for _, c := range f.ProjectionChecks {
-			p("| %s | %s | %d | %.0f | %.2f | %d | %.0f | %.0f | %+.1f%% | %s |\n", c.Server, c.Shape, c.FromCPUs, c.Measured1,
-				c.Ceiling, c.ToCPUs, c.Predicted, c.Measured, 100*c.Error, c.Note)
+			p("| %s | %s | %d | %.0f | %.2f | %d | %.0f | %.0f | %+.1f%% | %.0f → %.0f | %s |\n", c.Server, c.Shape, c.FromCPUs, c.Measured1,
+				c.Ceiling, c.ToCPUs, c.Predicted, c.Measured, 100*c.Error, c.CPUMsPerKReqFrom, c.CPUMsPerKReqTo, c.Note)
 		}
 		p("\n")
 	}

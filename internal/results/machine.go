@@ -90,5 +90,12 @@ type ProjectionCheck struct {
 	// GeneratorCores is the generator's CPU share while it shared the
 	// ToCPUs with the server (which the measurement then lost to it).
 	GeneratorCores float64 `json:"generator_cores"`
-	Note           string  `json:"note,omitempty"`
+	// CPUMsPerKReqFrom and CPUMsPerKReqTo are the server's CPU per 1000
+	// requests in the closed-loop trials on FromCPUs and in the ceiling
+	// measurement on ToCPUs. The projection assumes they are equal (work
+	// per request does not grow with parallelism); unlike the capacities,
+	// their ratio does not depend on what else the machine was doing.
+	CPUMsPerKReqFrom float64 `json:"cpu_ms_per_1k_from"`
+	CPUMsPerKReqTo   float64 `json:"cpu_ms_per_1k_to"`
+	Note             string  `json:"note,omitempty"`
 }

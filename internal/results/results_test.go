@@ -38,7 +38,8 @@ func sample() *File {
 			DurationS: 3, Cores: 1.7, RPS: 900, Processes: 10, SharedWithGenerator: true, GeneratorCores: 0.25,
 			OtherCores: 0.05, MachineBound: true, Warnings: []string{"w"}}},
 		ProjectionChecks: []ProjectionCheck{{Server: "uwsgi", Shape: Shape{3, 1}, Workload: "crud", FromCPUs: 1, ToCPUs: 2,
-			Measured1: 500, Ceiling: 1.8, Predicted: 900, Measured: 850, Error: 0.0588, GeneratorCores: 0.3, Note: "n"}},
+			Measured1: 500, Ceiling: 1.8, Predicted: 900, Measured: 850, Error: 0.0588, GeneratorCores: 0.3,
+			CPUMsPerKReqFrom: 280, CPUMsPerKReqTo: 300, Note: "n"}},
 	}
 }
 
