@@ -55,6 +55,10 @@ for c in f.get("ceilings", []):
           f"machine-bound {c['machine_bound']})")
 errs = []
 for c in f.get("projection_checks", []):
+    if c.get("measured_closed_rps"):
+        print(f"closed     {c['server']:<16} {c['from_cpus']} CPU trials "
+              f"-> predicted {c['predicted_closed_rps']:.0f} req/s on {c['to_cpus']}; measured {c['measured_closed_rps']:.0f}: error {100*c['closed_error']:+.1f}%; "
+              f"for the {c['available_cores']:.2f} cores left free: predicted {c['predicted_available_rps']:.0f}, error {100*c['available_error']:+.1f}%")
     if not c.get("measured_rps"):
         print(f"check      {c['server']:<16} no measurement: {c.get('note', '')}")
         continue

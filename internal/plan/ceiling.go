@@ -3,6 +3,7 @@ package plan
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/wsgibench/wsgibench/internal/load"
@@ -205,6 +206,7 @@ func (r *runner) checkProjections(ctx context.Context, cells []Cell, file *resul
 		if len(perK) > 0 && ce.RPS > 0 {
 			chk.CPUMsPerKReqFrom, chk.CPUMsPerKReqTo = stats.Median(perK), ce.Cores/ce.RPS*1e6
 		}
+		closedCheck(&chk, ce, p)
 		restore := r.shareCPUs(all)
 		cpu0 := selfCPU()
 		began := time.Now()
@@ -214,12 +216,12 @@ func (r *runner) checkProjections(ctx context.Context, cells []Cell, file *resul
 		if ctx.Err() != nil {
 			return nil
 		}
-		if err != nil || capy.RPS <= 0 {
+		if err != nil || capy == nil || capy.RPS <= 0 {
 			why := "no rate passed"
 			if err != nil {
 				why = oneLine(err.Error())
 			}
-			chk.Note = "the measurement on all CPUs failed: " + why
+			chk.Note = "the capacity search on all CPUs failed: " + why
 		} else {
 			chk.Measured = capy.RPS
 			chk.Error = (chk.Predicted - chk.Measured) / chk.Measured
@@ -231,9 +233,10 @@ func (r *runner) checkProjections(ctx context.Context, cells []Cell, file *resul
 				len(all), chk.GeneratorCores, adj, 100*(adj-chk.Measured)/chk.Measured, 100*capacityResolution)
 		}
 		file.ProjectionChecks = append(file.ProjectionChecks, chk)
-		fmt.Fprintf(r.log, "[projection check] %-18s %-6s predicted %.0f req/s on %d CPUs from %.0f on %d (ceiling %.2f); measured %.0f: error %+.1f%%; CPU ms per 1k req %.0f on %d, %.0f on %d\n",
+		fmt.Fprintf(r.log, "[projection check] %-18s %-6s capacity predicted %.0f req/s on %d CPUs from %.0f on %d (ceiling %.2f), measured %.0f: error %+.1f%%; "+
+			"closed loop predicted %.0f, measured %.0f: error %+.1f%% (%+.1f%% for the %.2f cores left free)\n",
 			chk.Server, chk.Shape, chk.Predicted, chk.ToCPUs, chk.Measured1, chk.FromCPUs, chk.Ceiling, chk.Measured, 100*chk.Error,
-			chk.CPUMsPerKReqFrom, chk.FromCPUs, chk.CPUMsPerKReqTo, chk.ToCPUs)
+			chk.PredictedRPS, chk.MeasuredRPS, 100*chk.RPSError, 100*chk.AvailableError, chk.AvailableCores)
 		if err := results.Write(outPath, file); err != nil {
 			return err
 		}
@@ -249,4 +252,21 @@ func cellIndex(cells []Cell, ce results.Ceiling) int {
 		}
 	}
 	return -1
+}
+
+// closedCheck fills the closed-loop half of a projection check from the
+// trials' projection and the ceiling measurement on every CPU.
+func closedCheck(chk *results.ProjectionCheck, ce results.Ceiling, p *results.Projection) {
+	if p.RPS <= 0 || p.Factor <= 0 || ce.RPS <= 0 {
+		return
+	}
+	chk.PredictedRPS, chk.MeasuredRPS = p.RPS, ce.RPS
+	chk.RPSError = (p.RPS - ce.RPS) / ce.RPS
+	chk.AvailableCores = max(0, float64(len(ce.CPUs))-ce.GeneratorCores-ce.OtherCores)
+	base := p.RPS / p.Factor // the measured median on FromCPUs
+	den := math.Min(float64(chk.FromCPUs), p.Ceiling)
+	if den > 0 {
+		chk.PredictedAvailableRPS = base * math.Min(chk.AvailableCores, p.Ceiling) / den
+		chk.AvailableError = (chk.PredictedAvailableRPS - ce.RPS) / ce.RPS
+	}
 }

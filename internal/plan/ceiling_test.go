@@ -2,6 +2,7 @@ package plan
 
 import (
 	"context"
+	"math"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -227,5 +228,29 @@ func TestExecuteTargetCPUs(t *testing.T) {
 	}
 	if disk.Target == nil || len(disk.Ceilings) != 2 {
 		t.Errorf("results.json lacks the target or the ceilings")
+	}
+}
+
+func TestClosedCheck(t *testing.T) {
+	ce := results.Ceiling{CPUs: []int{0, 1}, RPS: 576, GeneratorCores: 0.14, OtherCores: 0.45}
+	p := &results.Projection{Projected: true, Ceiling: 3, Factor: 2, RPS: 764} // 382 on 1 CPU
+	chk := results.ProjectionCheck{FromCPUs: 1, ToCPUs: 2}
+	closedCheck(&chk, ce, p)
+	near := func(a, b float64) bool { return math.Abs(a-b) < 1e-6 }
+	if !near(chk.RPSError, (764-576)/576.0) || !near(chk.AvailableCores, 1.41) ||
+		!near(chk.PredictedAvailableRPS, 382*1.41) || !near(chk.AvailableError, (382*1.41-576)/576) {
+		t.Errorf("closed check %+v", chk)
+	}
+	// A GIL-bound server gains nothing from the free cores either way.
+	chk = results.ProjectionCheck{FromCPUs: 1, ToCPUs: 2}
+	closedCheck(&chk, results.Ceiling{CPUs: []int{0, 1}, RPS: 330, GeneratorCores: 0.1}, &results.Projection{Ceiling: 0.97, Factor: 1, RPS: 320})
+	if !near(chk.PredictedAvailableRPS, 320) {
+		t.Errorf("GIL-bound: %+v", chk)
+	}
+	// Nothing measured: nothing filled.
+	chk = results.ProjectionCheck{FromCPUs: 1, ToCPUs: 2}
+	closedCheck(&chk, results.Ceiling{CPUs: []int{0, 1}}, p)
+	if chk.MeasuredRPS != 0 || chk.RPSError != 0 {
+		t.Errorf("no ceiling req/s: %+v", chk)
 	}
 }

@@ -94,6 +94,16 @@ func mdTarget(p func(string, ...any), f *results.File) {
 				c.Ceiling, c.ToCPUs, c.Predicted, c.Measured, 100*c.Error, c.CPUMsPerKReqFrom, c.CPUMsPerKReqTo, c.Note)
 		}
 		p("\n")
+		p("The same on closed-loop req/s (the trials on fewer CPUs against the ceiling measurement on all), and projected to the cores the generator and other programs left free during that measurement:\n\n")
+		p("| server | shape | predicted | measured | error | cores left free | predicted for them | error |\n")
+		p("|---|---|--:|--:|--:|--:|--:|--:|\n")
+		for _, c := range f.ProjectionChecks {
+			if c.MeasuredRPS > 0 {
+				p("| %s | %s | %.0f | %.0f | %+.1f%% | %.2f | %.0f | %+.1f%% |\n", c.Server, c.Shape, c.PredictedRPS, c.MeasuredRPS,
+					100*c.RPSError, c.AvailableCores, c.PredictedAvailableRPS, 100*c.AvailableError)
+			}
+		}
+		p("\n")
 	}
 }
 
@@ -128,9 +138,14 @@ func targetOf(f *results.File) *targetView {
 			map[bool]string{true: "yes", false: "no"}[c.MachineBound]})
 	}
 	for _, c := range f.ProjectionChecks {
+		note := c.Note
+		if c.MeasuredRPS > 0 {
+			note += fmt.Sprintf("; closed loop: predicted %s req/s, measured %s (%+.1f%%; %+.1f%% for the %.2f cores left free)",
+				num(c.PredictedRPS), num(c.MeasuredRPS), 100*c.RPSError, 100*c.AvailableError, c.AvailableCores)
+		}
 		v.Checks = append(v.Checks, []string{c.Server, c.Shape.String(), fmt.Sprintf("%s on %d", num(c.Measured1), c.FromCPUs),
 			fmt.Sprintf("%.2f", c.Ceiling), fmt.Sprintf("%s on %d", num(c.Predicted), c.ToCPUs), num(c.Measured),
-			fmt.Sprintf("%+.1f%%", 100*c.Error), c.Note})
+			fmt.Sprintf("%+.1f%%", 100*c.Error), note})
 	}
 	return v
 }

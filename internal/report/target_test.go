@@ -35,7 +35,8 @@ func projectedFixture(t *testing.T) *results.File {
 	}
 	f.ProjectionChecks = []results.ProjectionCheck{{Server: "gunicorn-sync", Shape: results.Shape{Workers: 9, Threads: 1}, Workload: "crud",
 		FromCPUs: 1, ToCPUs: 2, Measured1: 720, Ceiling: 9, Predicted: 1440, Measured: 1300, Error: 0.1077, GeneratorCores: 0.25,
-		CPUMsPerKReqFrom: 400, CPUMsPerKReqTo: 420}}
+		CPUMsPerKReqFrom: 400, CPUMsPerKReqTo: 420, PredictedRPS: 1600, MeasuredRPS: 1500, RPSError: 0.0667,
+		AvailableCores: 1.75, PredictedAvailableRPS: 1400, AvailableError: -0.0667}}
 	f.Target = &results.Target{CPUs: 4, MeasuredCPUs: 1, Projected: true, Assumptions: "stated assumptions"}
 	if err := rank.Apply(f, "capacity=1", 0); err != nil {
 		t.Fatal(err)
@@ -64,6 +65,7 @@ func TestProjectedEverywhere(t *testing.T) {
 		{"summary.md target", md.String(), "- **Target:** 4 cores: shapes and memory measured at the 4-core shapes"},
 		{"summary.md ceilings", md.String(), "| gunicorn-sync | 9x1 | crud | 1.70 | 2 | 1500 | 0.25 | 0.00 | yes |"},
 		{"summary.md check", md.String(), "| gunicorn-sync | 9x1 | 1 | 720 | 9.00 | 2 | 1440 | 1300 | +10.8% | 400 → 420 |"},
+		{"summary.md closed check", md.String(), "| gunicorn-sync | 9x1 | 1600 | 1500 | +6.7% | 1.75 | 1400 | -6.7% |"},
 		{"report.html run table", page.String(), "3208 req/s, capacity 2880 (×4.00, projected for 4 cores)"},
 		{"report.html basis", page.String(), "<dt>Target</dt><dd>4 cores: shapes and memory measured"},
 		{"report.html reasons", page.String(), "(projected for 4 cores) (2880 vs 918 req/s"},

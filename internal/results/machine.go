@@ -97,5 +97,19 @@ type ProjectionCheck struct {
 	// their ratio does not depend on what else the machine was doing.
 	CPUMsPerKReqFrom float64 `json:"cpu_ms_per_1k_from"`
 	CPUMsPerKReqTo   float64 `json:"cpu_ms_per_1k_to"`
-	Note             string  `json:"note,omitempty"`
+	// The same check on closed-loop throughput, which needs no second
+	// search: the trials' median req/s on FromCPUs projected to ToCPUs
+	// (PredictedRPS) against the ceiling measurement's req/s on ToCPUs
+	// (MeasuredRPS). AvailableCores is what the generator and other
+	// programs left the server during that measurement, and
+	// PredictedAvailableRPS the projection to those cores instead: on a
+	// busy machine, the comparison that tests the method rather than the
+	// machine's neighbours.
+	PredictedRPS          float64 `json:"predicted_closed_rps"`
+	MeasuredRPS           float64 `json:"measured_closed_rps"`
+	RPSError              float64 `json:"closed_error"`
+	AvailableCores        float64 `json:"available_cores"`
+	PredictedAvailableRPS float64 `json:"predicted_available_rps"`
+	AvailableError        float64 `json:"available_error"`
+	Note                  string  `json:"note,omitempty"`
 }
