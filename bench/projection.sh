@@ -44,7 +44,8 @@ fi
 
 "$bin" run --servers "$servers" --workers "$workers" --workload "$workload" \
 	--trials 3 --duration 2s --warmup 500ms --capacity-probe 2s \
-	--no-probe --no-trouble --check-projection --out "$out" >/dev/null
+	--no-probe --no-trouble --check-projection --out "$out" >/dev/null ||
+	echo "projection.sh: wsgibench run failed (exit $?); what it measured follows" >&2
 
 python3 - "$out/results.json" <<'PY'
 import json, sys
