@@ -128,7 +128,13 @@ func judge(res *load.Result, goalMS float64) results.CapacityStep {
 
 // capacity runs the search for one cell on a fresh server.
 func (r *runner) capacity(ctx context.Context, c Cell, hint float64) (*results.Capacity, error) {
-	s, err := r.start(ctx, c)
+	return r.capacityOn(ctx, c, hint, nil)
+}
+
+// capacityOn runs the search with the server allowed on cpus (nil = the
+// server's CPUs).
+func (r *runner) capacityOn(ctx context.Context, c Cell, hint float64, cpus []int) (*results.Capacity, error) {
+	s, err := r.startOn(ctx, c, cpus)
 	if err != nil {
 		return nil, err
 	}

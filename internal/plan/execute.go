@@ -125,6 +125,7 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 		Database: r.dbInfo,
 	}
 	file.Machine.ServerCPUs, file.Machine.GeneratorCPUs, file.Machine.SharedCPUs = srvCPUs, genCPUs, shared
+	file.Target = r.target.record()
 	if shared {
 		file.Warnings = append(file.Warnings, "server and load generator share one CPU: they compete, and absolute numbers understate the server")
 	}
@@ -247,6 +248,16 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 			return file, err
 		}
 	}
+	if !o.NoCeiling && !o.SuitesOnly && ctx.Err() == nil {
+		if err := r.ceilings(ctx, cells, file, outPath); err != nil {
+			return file, err
+		}
+		if o.CheckProjection && ctx.Err() == nil {
+			if err := r.checkProjections(ctx, cells, file, outPath); err != nil {
+				return file, err
+			}
+		}
+	}
 	file.Finished = time.Now().UTC()
 	file.Complete = ctx.Err() == nil
 	if err := results.Write(outPath, file); err != nil {
@@ -296,10 +307,16 @@ func prepare(ctx context.Context, o Options, log io.Writer) (*runner, []Cell, er
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return nil, nil, fmt.Errorf("output directory: %w", err)
 	}
-	srvCPUs, genCPUs, shared := SplitCPUs(allowedCPUs())
+	allCPUs := allowedCPUs()
+	srvCPUs, genCPUs, shared := SplitCPUs(allCPUs)
+	tgt, err := resolveTarget(o.TargetCPUs, srvCPUs, genCPUs, allCPUs)
+	if err != nil {
+		return nil, nil, err
+	}
+	srvCPUs, genCPUs = tgt.pin, tgt.generator
 	shapes := o.Shapes
 	if len(shapes) == 0 {
-		shapes = DefaultShapes(len(srvCPUs))
+		shapes = DefaultShapes(tgt.cpus)
 	}
 	if err := checkFronts(o.Fronts); err != nil {
 		return nil, nil, err
@@ -313,6 +330,7 @@ func prepare(ctx context.Context, o Options, log io.Writer) (*runner, []Cell, er
 		tag: fmt.Sprintf("wsgibench-%d-%x", os.Getpid(), rand.Uint32())}
 	r.cpus.server, r.cpus.generator, r.cpus.shared = srvCPUs, genCPUs, shared
 	r.dbConns = dbConnections(cells, o)
+	r.target, r.cpus.all = tgt, allCPUs
 	if err := r.prepareApp(ctx); err != nil {
 		r.close()
 		return nil, nil, err
@@ -415,6 +433,7 @@ type runner struct {
 	tag  string
 	cpus struct {
 		server, generator []int
+		all               []int // every CPU this process was allowed before pinning
 		shared            bool
 	}
 	app        string // module:callable
@@ -424,6 +443,7 @@ type runner struct {
 	dbConns    int               // max_connections for a private cluster
 	dbInfo     *results.Database // for the results file
 	n          int               // launches so far, to name their directories
+	target     target            // the machine the verdict is for
 }
 
 // pinCPUs is where to pin servers: nowhere when they share the CPUs with
@@ -533,7 +553,7 @@ func (s *started) stop() {
 // database copy, fresh port, its own directory) and waits until it
 // answers. The caller stops it.
 func (r *runner) start(ctx context.Context, c Cell) (*started, error) {
-	return r.launch(ctx, c, appSpec{app: r.app, dir: r.appDir, ready: r.o.ReadyPath, db: true})
+	return r.startOn(ctx, c, nil)
 }
 
 func suiteNames(o Options) string {
@@ -578,6 +598,7 @@ type appSpec struct {
 	db       bool     // give it a fresh copy of the bundled app's database
 	env      []string // more KEY=VALUE for the app
 	port     int      // the port to bind; 0 picks r.o.Port or a free one
+	cpus     []int    // where the server may run; nil = the server's CPUs
 }
 
 func (r *runner) launch(ctx context.Context, c Cell, as appSpec) (*started, error) {
@@ -628,8 +649,12 @@ func (r *runner) launch(ctx context.Context, c Cell, as appSpec) (*started, erro
 		pythonPath += ":" + old
 	}
 	env := mergeEnv(os.Environ(), append(append(appEnv, "PYTHONPATH="+pythonPath), launch.Env...)...)
+	cpus := r.pinCPUs()
+	if as.cpus != nil {
+		cpus = as.cpus
+	}
 	g, err := proc.Start(ctx, proc.Spec{
-		Name: a.ID, Argv: launch.Argv, Env: env, Dir: as.dir, CPUs: r.pinCPUs(), Tag: r.tag,
+		Name: a.ID, Argv: launch.Argv, Env: env, Dir: as.dir, CPUs: cpus, Tag: r.tag,
 		LogFile: filepath.Join(dir, "server.log"),
 	})
 	if err != nil {
@@ -641,6 +666,7 @@ func (r *runner) launch(ctx context.Context, c Cell, as appSpec) (*started, erro
 		g.Kill()
 		return s, err
 	}
+	waitWorkers(ctx, g, c.Shape.Workers, r.o.ReadyTimeout)
 	return s, nil
 }
 

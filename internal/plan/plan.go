@@ -73,11 +73,20 @@ type Options struct {
 	// DBLatency is added to every round trip between the app and
 	// PostgreSQL by a loopback proxy (0 = direct).
 	DBLatency time.Duration
+	// TargetCPUs is the core count of the machine the user deploys on
+	// (see target.go); 0 = the CPUs this machine gives the server.
+	TargetCPUs int
+	// NoCeiling skips measuring each server's parallelism ceiling (see
+	// ceiling.go); throughput for a larger target then is not projected.
+	NoCeiling bool
+	// CheckProjection measures capacity on every CPU this machine allows
+	// and records how far the projection from the server's CPUs missed it.
+	CheckProjection bool
 }
 
-// DefaultShapes sizes shapes to the CPUs the server gets: one that is all
-// processes (gunicorn's rule of thumb, 2×CPUs+1) and one that is threads in
-// few processes. Adapters map each onto what they support (see
+// DefaultShapes sizes shapes to the target's cores (not this machine's):
+// one that is all processes (gunicorn's rule of thumb, 2×CPUs+1) and one
+// that is threads in a process per core. Adapters map each onto what they support (see
 // server.Adapter.Effective), so every server is offered the same total
 // concurrency.
 func DefaultShapes(serverCPUs int) []server.Shape {

@@ -133,6 +133,18 @@
 // at rate α, a server 20% behind is dropped in over 95% of races. The
 // plan does not yet schedule trials in pairs or race them; these are the
 // rules it will use.
+// # Target cores
+//
+// When the file's Target asks for more cores than the server was measured
+// on (wsgibench run --target-cpus on a smaller machine), capacity and rps
+// are ranked as projected for the target: the measured value ×
+// min(target, ceiling) / min(measured, ceiling), where the ceiling is the
+// parallelism the server showed with every CPU allowed (File.Ceilings; its
+// process count when the machine's cores ran out first). The samples are
+// scaled alike, so the tests compare projected values; a server without a
+// ceiling is not scored on throughput. Reasons name such metrics
+// "(projected for N cores)", the headline ends with the target, and a note
+// states the assumption (see project.go).
 //
 // # Use
 //
@@ -140,7 +152,8 @@
 //
 //	if err := rank.Apply(f, profile, goalMS); err != nil { … }
 //
-// Apply fills every Run.Summary, File.Ranking and File.Verdict. The result
+// Apply fills every Run.Summary and Run.Projection, File.Ranking and
+// File.Verdict. The result
 // depends on the trials only: the same file, in any run order, gives the
 // same ranking, byte for byte.
 package rank

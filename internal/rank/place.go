@@ -277,7 +277,7 @@ func (r *ranker) unclearList(ds []mdiff) string {
 		if d.separated || (d.key == Errors && d.allZero) {
 			continue // "no clear difference in failed requests" when neither had any says nothing
 		}
-		s = append(s, fmt.Sprintf("%s (%s)", metricName(d.key, r.goal), evidenceWhy(d)))
+		s = append(s, fmt.Sprintf("%s (%s)", r.metricLabel(d.key), evidenceWhy(d)))
 	}
 	return strings.Join(s, ", ")
 }
@@ -332,7 +332,7 @@ func (r *ranker) phrase(d mdiff) string {
 	if d.b != 0 {
 		rel = math.Abs(d.a-d.b) / math.Abs(d.b)
 	}
-	what := metricName(d.key, r.goal)
+	what := r.metricLabel(d.key)
 	if d.key == Capacity {
 		return fmt.Sprintf("%s %s %s (%s vs %s req/s; req/s p = %s)", pct(rel), word, what, num(d.a), num(d.b), stats.FormatP(d.p))
 	}

@@ -54,6 +54,7 @@ func Rank(f *results.File, profile string, goalMS float64) ([]results.Rank, *res
 // when it finishes and what report calls to re-rank on another profile.
 func Apply(f *results.File, profile string, goalMS float64) error {
 	stats.SummarizeAll(f)
+	Project(f)
 	ranking, v, err := Rank(f, profile, goalMS)
 	if err != nil {
 		return err
@@ -146,6 +147,7 @@ func RankWith(f *results.File, o Options) ([]results.Rank, *results.Verdict, err
 	r.goal = r.chooseGoal(cands, o.GoalMS)
 	v.GoalP99MS = r.goal
 	cands, v.CapacityFrom = r.capacity(cands)
+	r.project(cands)
 	if err := r.effectiveWeights(cands); err != nil && len(cands) > 0 {
 		return nil, nil, err
 	}
@@ -154,7 +156,7 @@ func RankWith(f *results.File, o Options) ([]results.Rank, *results.Verdict, err
 	}
 	fin := r.bestShapes(cands)
 	ranking := r.place(fin)
-	v.Headline = r.headline(wl, ranking, fin)
+	v.Headline = r.headline(wl, ranking, fin) + r.targetPhrase()
 	if r.front != "" {
 		v.Headline = "Behind " + r.front + ": " + v.Headline
 	}
@@ -654,7 +656,7 @@ func (r *ranker) unscored(c *cand) []string {
 		if _, seen := byWhy[why]; !seen {
 			whys = append(whys, why)
 		}
-		name := metricName(w.Metric, r.goal)
+		name := r.metricLabel(w.Metric)
 		if r.folded && w.Metric == RPS && r.weightOf(Capacity) > 0 {
 			name = "req/s (and capacity, which stands on it)"
 		}

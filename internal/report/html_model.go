@@ -29,6 +29,7 @@ type htmlPage struct {
 	Workloads []string
 
 	Verdict verdict
+	Target  *targetView // the machine the verdict is for; nil in older files
 	Glance  []glanceGroup
 
 	Throughput []*plot
@@ -251,6 +252,7 @@ type runRow struct {
 	Capacity, CapacityGoal                        string
 	// The values the ranking does not score, and why (rank.Unscored).
 	RPSNot, P99Not, CapacityNot *rank.Exclusion
+	Projected                   string // throughput projected for the target, labelled
 	Failed                      bool
 	Group                       string // the workload, on the first row of each when there are several
 	Notes                       []int
@@ -413,6 +415,7 @@ func buildPage(f *results.File) *htmlPage {
 		Tool:     f.Tool,
 		Complete: f.Complete,
 		Verdict:  v,
+		Target:   targetOf(f),
 	}
 	if !f.Started.IsZero() {
 		p.Started = f.Started.UTC().Format("2006-01-02 15:04 MST")
@@ -476,6 +479,7 @@ func buildPage(f *results.File) *htmlPage {
 
 	for i, rv := range views {
 		row := rowOf(rv)
+		row.Projected = projectedCell(f, *rv.run)
 		if len(p.Runs) > 0 && row.Load != p.Runs[0].Load {
 			p.ShowLoad = true
 		}

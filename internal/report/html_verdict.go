@@ -54,6 +54,7 @@ func verdictOf(f *results.File) verdict {
 			add("Latency goal", "p99 ≤ "+num(vd.GoalP99MS)+" ms")
 		}
 		add("Capacity from", vd.CapacityFrom)
+		add("Target", targetLine(f))
 		var tests []string
 		if vd.Alpha > 0 {
 			tests = append(tests, "differences tested at α = "+strconv.FormatFloat(vd.Alpha, 'g', -1, 64))

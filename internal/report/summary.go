@@ -112,6 +112,7 @@ func Table(w io.Writer, f *results.File) {
 			Bytes(r.PSS), r.CPU, r.CPUPerK, marks(r))
 	}
 	tw.Flush()
+	tableTarget(w, f)
 	for _, r := range f.Runs {
 		if r.Error != "" {
 			fmt.Fprintf(w, "FAILED %s %s: %s\n", plain(serverLabel(r)), r.Shape, plain(firstLine(r.Error)))
@@ -211,6 +212,7 @@ func Markdown(w io.Writer, f *results.File) error {
 	probesOnly := len(f.Runs) == 0 && (len(f.Conformance) > 0 || len(f.Robustness) > 0) // wsgibench probe or trouble
 	if !probesOnly {
 		mdVerdict(p, f)
+		mdTarget(p, f)
 	}
 
 	p("## Setup\n\n")
@@ -291,6 +293,9 @@ func Markdown(w io.Writer, f *results.File) error {
 		if capacity {
 			capHead, capAlign = " capacity req/s |", "--:|"
 		}
+		if projected(f) {
+			capHead, capAlign = capHead+" "+projectedLabel(f)+" |", capAlign+"--:|"
+		}
 		p("| # | server | shape | model | req/s | p50 ms | p99 ms |%s errors | memory (PSS) | CPU ms per 1k req | conns opened |\n", capHead)
 		p("|--:|---|---|---|--:|--:|--:|%s--:|--:|--:|--:|\n", capAlign)
 		// Rows are in order of req/s; only req/s the ranking scores gets
@@ -318,6 +323,9 @@ func Markdown(w io.Writer, f *results.File) error {
 				if c := r.Run.Capacity; c != nil {
 					capCell = fmt.Sprintf(" %.0f |", c.RPS)
 				}
+			}
+			if projected(f) {
+				capCell += " " + orDash(projectedCell(f, r.Run)) + " |"
 			}
 			mem, _ := stats.Memory(r.Summary)
 			p("| %s | %s %s%s | %s | %s | %s | %s | %s |%s %d | %s | %s | %d |\n",
@@ -459,6 +467,10 @@ func mdVerdict(p func(string, ...any), f *results.File) {
 	var shown []col
 	if v.CapacityFrom != "" && v.CapacityFrom != "capacity search" {
 		cols[0].head = "req/s (as capacity)"
+	}
+	if projected(f) {
+		cols[0].head += " (" + projectedLabel(f) + ")"
+		cols[1].head += " (" + projectedLabel(f) + ")"
 	}
 	for _, c := range cols {
 		has := false

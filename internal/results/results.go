@@ -42,6 +42,11 @@ type File struct {
 	// server (package trouble).
 	Robustness []Robustness `json:"robustness,omitempty"`
 	Warnings   []string     `json:"warnings,omitempty"`
+	// Target, Ceilings and ProjectionChecks: the machine the verdict is
+	// for and what carries the measurements there (see machine.go).
+	Target           *Target           `json:"target,omitempty"`
+	Ceilings         []Ceiling         `json:"ceilings,omitempty"`
+	ProjectionChecks []ProjectionCheck `json:"projection_checks,omitempty"`
 	// Verdict and Ranking answer "which server should I run my app on",
 	// derived from Runs by package rank; reports render them as stored.
 	Verdict *Verdict `json:"verdict,omitempty"`
@@ -245,6 +250,9 @@ type Run struct {
 	Summary *Summary `json:"summary,omitempty"`
 	// Capacity is the highest open-model rate that met the latency goal.
 	Capacity *Capacity `json:"capacity,omitempty"`
+	// Projection carries RPS and Capacity to the target's cores (filled
+	// with the summary; Projected says whether it was measured).
+	Projection *Projection `json:"projection,omitempty"`
 	// Error is set when the server could not be run at all (it would not
 	// start, or crashed); Trials then holds what finished before.
 	Error    string   `json:"error,omitempty"`

@@ -36,7 +36,16 @@ func sample() *File {
 				Timeline: []Second{{Requests: 200, P99MS: 3}},
 				Warnings: []string{"w"},
 			}},
+			Projection: &Projection{Projected: true, TargetCPUs: 4, MeasuredCPUs: 1, Ceiling: 2, Factor: 2,
+				RPS: 400, CapacityRPS: 300, Assumption: "a"},
 		}},
+		Target: &Target{CPUs: 4, MeasuredCPUs: 1, Projected: true, Assumptions: "linear up to the ceiling"},
+		Ceilings: []Ceiling{{Server: "uwsgi", Shape: Shape{9, 1}, Workload: "crud", CPUs: []int{0, 1}, Connections: 32,
+			DurationS: 3, Cores: 1.7, RPS: 900, Processes: 10, SharedWithGenerator: true, GeneratorCores: 0.25,
+			OtherCores: 0.05, MachineBound: true, Warnings: []string{"w"}}},
+		ProjectionChecks: []ProjectionCheck{{Server: "uwsgi", Shape: Shape{3, 1}, Workload: "crud", FromCPUs: 1, ToCPUs: 2,
+			Measured1: 500, Ceiling: 1.8, Predicted: 900, Measured: 850, Error: 0.0588, GeneratorCores: 0.3,
+			CPUMsPerKReqFrom: 280, CPUMsPerKReqTo: 300, Note: "n"}},
 	}
 }
 

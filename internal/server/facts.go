@@ -215,16 +215,23 @@ type Stop struct {
 	Drains bool
 }
 
-// Effective maps a requested shape onto what the server can do. A server
-// without processes gets the requested total concurrency as threads, so
-// every server in a comparison is offered the same concurrency; a server
-// that has neither runs 1×1.
+// Effective maps a requested shape onto what the server can do, by one
+// rule: every server is offered the same concurrency, workers × threads,
+// in whatever unit it has. A server without processes gets it as threads
+// (waitress offered 3×1 runs 1×3); a server whose processes serve one
+// request at a time gets it as processes (gunicorn-sync offered 2×8 runs
+// 16×1, not a 2×1 nobody would deploy); a server whose processes bring
+// their own concurrency (a greenlet pool, a fixed thread pool) keeps the
+// processes asked for; a server that has neither runs as it must.
 func (f Facts) Effective(req Shape) Shape {
 	w, t := max(req.Workers, 1), max(req.Threads, 1)
 	switch f.Scale {
 	case ScaleBoth:
 		return Shape{w, t}
 	case ScaleProcesses:
+		if f.FixedThreads == 0 && f.Pool.Size == 0 {
+			return Shape{w * t, 1}
+		}
 		return Shape{w, f.threadsOr(1)}
 	case ScaleThreads:
 		return Shape{1, w * t}

@@ -123,7 +123,9 @@ func TestEffective(t *testing.T) {
 		id       string
 		req, eff Shape
 	}{
-		{"gunicorn-sync", Shape{3, 8}, Shape{3, 1}},
+		{"gunicorn-sync", Shape{3, 8}, Shape{24, 1}}, // one request per process: the concurrency as processes
+		{"gunicorn-sync", Shape{1, 8}, Shape{8, 1}},
+		{"gunicorn-sync", Shape{9, 1}, Shape{9, 1}},
 		{"gunicorn-gthread", Shape{3, 8}, Shape{3, 8}},
 		{"uwsgi", Shape{2, 4}, Shape{2, 4}},
 		{"waitress", Shape{3, 1}, Shape{1, 3}}, // same total concurrency as threads
@@ -132,7 +134,12 @@ func TestEffective(t *testing.T) {
 		{"wsgiref", Shape{4, 4}, Shape{1, 1}},
 		{"werkzeug", Shape{4, 4}, Shape{1, 0}}, // a thread per connection
 		{"gevent", Shape{3, 1}, Shape{1, 1}},
-		{"tornado", Shape{3, 8}, Shape{3, 1}},
+		{"tornado", Shape{3, 8}, Shape{24, 1}}, // WSGI runs inline: one request per process
+		{"waitress", Shape{4, 8}, Shape{1, 32}},
+		{"waitress", Shape{9, 1}, Shape{1, 9}},
+		{"gunicorn-gevent", Shape{4, 8}, Shape{4, 1}}, // greenlets are its concurrency
+		{"gevent", Shape{4, 8}, Shape{1, 1}},
+		{"granian", Shape{4, 8}, Shape{4, 8}},
 		{"gunicorn-gevent", Shape{0, 0}, Shape{1, 1}},
 	}
 	for _, tc := range tests {

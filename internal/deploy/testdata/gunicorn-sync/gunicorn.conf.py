@@ -2,14 +2,14 @@
 # explains every file.
 #
 # Server: gunicorn-sync 20.1.0 (process model)
-# Shape: 4 processes × 1 thread (the measured best shape)
-# Serves: 4 requests at a time (4 processes × 1 thread)
+# Shape: 32 processes × 1 thread (the measured best shape)
+# Serves: 32 requests at a time (32 processes × 1 thread)
 # Measured: workload "crud", 64 connections: 2345 req/s, p50 3.20 ms, p99
 # 11.50 ms (medians of 5 trials)
 # Benchmark command line (its own loopback port and temporary paths;
 # everything else is carried over):
 #   /srv/myapp/venv/bin/python -m gunicorn --bind 127.0.0.1:41234 --workers
-#   4 --worker-class sync --chdir /srv/myapp --keep-alive 5 --timeout 60
+#   32 --worker-class sync --chdir /srv/myapp --keep-alive 5 --timeout 60
 #   --graceful-timeout 5 --log-level warning --worker-tmp-dir /dev/shm
 #   myapp.wsgi:application
 #
@@ -25,8 +25,8 @@
 # machine (the benchmark bound its own loopback port).
 bind = ["127.0.0.1:8000"]
 
-# Measured: worker processes. 4 processes × 1 thread.
-workers = 4
+# Measured: worker processes. 32 processes × 1 thread.
+workers = 32
 
 # Measured: one request at a time per process. The sync worker closes every
 # connection after its response, by design: it expects a buffering proxy in

@@ -2,14 +2,14 @@
 # wsgibench from a measurement; README.md explains every file.
 #
 # Server: gunicorn-sync 20.1.0 (process model)
-# Shape: 4 processes × 1 thread (the measured best shape)
-# Serves: 4 requests at a time (4 processes × 1 thread)
+# Shape: 32 processes × 1 thread (the measured best shape)
+# Serves: 32 requests at a time (32 processes × 1 thread)
 # Measured: workload "crud", 64 connections: 2345 req/s, p50 3.20 ms, p99
 # 11.50 ms (medians of 5 trials)
 # Benchmark command line (its own loopback port and temporary paths;
 # everything else is carried over):
 #   /srv/myapp/venv/bin/python -m gunicorn --bind 127.0.0.1:41234 --workers
-#   4 --worker-class sync --chdir /srv/myapp --keep-alive 5 --timeout 60
+#   32 --worker-class sync --chdir /srv/myapp --keep-alive 5 --timeout 60
 #   --graceful-timeout 5 --log-level warning --worker-tmp-dir /dev/shm
 #   myapp.wsgi:application
 #
@@ -53,11 +53,11 @@ backend wsgibench_app {
     .first_byte_timeout = 65s;
     .between_bytes_timeout = 60s;
 
-    # max_connections, the most connections Varnish opens to the server: the
-    # 64 concurrent clients it was measured serving; it runs 4 at once (4
-    # processes × 1 thread) and the kernel's backlog holds the rest, which
-    # a smaller cap would turn into errors (Varnish and nginx fail a request
-    # over the cap at once).
+    # max_connections, the most connections Varnish opens to the server:
+    # twice what the server runs at once (32 processes × 1 thread = 32):
+    # one request in progress and one waiting per worker thread; beyond that
+    # the proxy fails fast (Varnish 503, nginx 502) instead of queueing in
+    # the kernel's backlog.
     .max_connections = 64;
 
     .probe = {

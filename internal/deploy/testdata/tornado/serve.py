@@ -2,15 +2,15 @@
 # wsgibench from a measurement; README.md explains every file.
 #
 # Server: tornado 1.0 (event-loop model)
-# Shape: 4 processes × 1 thread (the measured best shape)
-# Serves: 4 requests at a time (4 processes × 1 thread)
+# Shape: 32 processes × 1 thread (the measured best shape)
+# Serves: 32 requests at a time (32 processes × 1 thread)
 # Measured: workload "crud", 64 connections: 2345 req/s, p50 3.20 ms, p99
 # 11.50 ms (medians of 5 trials)
 # Benchmark command line (its own loopback port and temporary paths;
 # everything else is carried over):
 #   /srv/myapp/venv/bin/python -u /tmp/wsgibench-x/launch-7/run_tornado.py
-#   --host 127.0.0.1 --port 41234 --workers 4 --threads 1 --chdir /srv/myapp
-#   myapp.wsgi:application
+#   --host 127.0.0.1 --port 41234 --workers 32 --threads 1 --chdir
+#   /srv/myapp myapp.wsgi:application
 #
 # The systemd unit wsgibench-app.service runs it:
 #   /srv/myapp/venv/bin/python /etc/wsgibench/serve.py
@@ -52,7 +52,7 @@ def load_app():
 
 # Measured: processes (forked), and idle keep-alive in seconds (Varnish's
 # backend_idle_timeout is shorter).
-WORKERS = 4
+WORKERS = 32
 IDLE_CONNECTION_TIMEOUT = 5
 
 
