@@ -96,18 +96,30 @@ func TestProbeEveryServer(t *testing.T) {
 			}
 			got := map[string]string{}
 			var fails []string
-			for _, pc := range conf.Cases {
+			// A known crash lands when the server notices the client hung
+			// up, which on a busy machine can be after the runner's check
+			// that it still answers: then the next case sees it stop. That
+			// case's verdict is the crash's, and the crashing case may
+			// read warn instead of fail.
+			late := map[string]bool{}
+			for i, pc := range conf.Cases {
 				got[pc.ID] = pc.Outcome
 				if pc.Outcome != "pass" {
 					fails = append(fails, pc.ID+"="+pc.Outcome)
 				}
-				if strings.Contains(pc.Detail, "stopped answering") && !knownCrash(id, conf.Version, pc.ID) {
-					t.Errorf("%s: %s", pc.ID, pc.Detail)
+				if !strings.Contains(pc.Detail, "stopped answering") || knownCrash(id, conf.Version, pc.ID) {
+					continue
 				}
+				if i > 0 && knownCrash(id, conf.Version, conf.Cases[i-1].ID) && conf.Cases[i-1].Outcome != string(probe.Fail) {
+					late[conf.Cases[i-1].ID], late[pc.ID] = true, true
+					t.Logf("%s: the crash %s causes was seen one case late: %s", pc.ID, conf.Cases[i-1].ID, pc.Detail)
+					continue
+				}
+				t.Errorf("%s: %s", pc.ID, pc.Detail)
 			}
 			t.Logf("%s %s: score %.2f; %s", id, conf.Version, conf.Score, strings.Join(fails, " "))
 			for _, k := range knownOutcomes {
-				if k.server == id && k.version == conf.Version && got[k.probe] != string(k.want) {
+				if k.server == id && k.version == conf.Version && got[k.probe] != string(k.want) && !late[k.probe] {
 					t.Errorf("%s: %s, want %s", k.probe, got[k.probe], k.want)
 				}
 			}
