@@ -189,22 +189,55 @@ func walshOrder(n int, confidence float64) (int, float64) {
 // Alpha/Looks (Bonferroni over the looks: the chance of ever dropping a
 // server that is truly as good as the leader stays under Alpha however the
 // looks fall), and behind by at least MinEffect.
+//
+// The test at a look is the exact Wilcoxon signed-rank test on the
+// log-ratios when there are enough pairs for it to reach the level
+// (MinPairs); with fewer, where no signed-rank p-value could, it is the
+// one-sided paired t-test on the log-ratios, which assumes them roughly
+// normal (a ratio of two throughputs measured side by side is: the
+// drift is divided out, what is left is many small delays). Each look's
+// test holds its level, so the union bound over looks holds either way.
 type Race struct {
 	Alpha     float64 // e.g. 0.05
 	Looks     int     // the most rounds at which the rule is applied
-	MinEffect float64 // e.g. 0.05: a server 3% behind is never dropped
+	MinEffect float64 // e.g. 0.10: a server 5% behind is never dropped
+}
+
+// Look is one application of the rule to one challenger.
+type Look struct {
+	Drop   bool
+	P      float64 // the one-sided p-value the rule used ("challenger is behind")
+	Test   string  // "signed-rank" or "paired t"
+	Level  float64 // Alpha/Looks
+	Paired         // the ratio challenger/leader with its interval
 }
 
 // Behind reports whether a server with paired samples b is to be dropped
 // against the leader's a, where higher is better, with the comparison.
 func (r Race) Behind(a, b []float64) (bool, Paired) {
-	p := ComparePaired(a, b, 1-r.Alpha)
-	level := r.Alpha / float64(max(1, r.Looks))
-	return p.N > 0 && p.PLess < level && p.Ratio <= 1-r.MinEffect, p
+	l := r.Look(a, b)
+	return l.Drop, l.Paired
 }
 
-// MinPairs is the fewest pairs with which Behind can drop anything: the
-// smallest one-sided signed-rank p-value with n pairs is 2^-n.
+// Look applies the rule to paired samples: a the leader's, b the
+// challenger's, higher is better.
+func (r Race) Look(a, b []float64) Look {
+	p := ComparePaired(a, b, 1-r.Alpha)
+	l := Look{Paired: p, Level: r.Alpha / float64(max(1, r.Looks)), P: 1}
+	if p.N == 0 {
+		return l
+	}
+	if p.N >= r.MinPairs() {
+		l.Test, l.P = "signed-rank", p.PLess
+	} else {
+		l.Test, l.P = "paired t", pairedTLess(a, b)
+	}
+	l.Drop = l.P < l.Level && p.Ratio <= 1-r.MinEffect
+	return l
+}
+
+// MinPairs is the fewest pairs with which the signed-rank test can drop
+// anything: its smallest one-sided p-value with n pairs is 2^-n.
 func (r Race) MinPairs() int {
 	level := r.Alpha / float64(max(1, r.Looks))
 	n := 1
@@ -212,4 +245,96 @@ func (r Race) MinPairs() int {
 		n++
 	}
 	return n
+}
+
+// pairedTLess is the one-sided p-value of the paired t-test that the
+// log-ratios log(b/a) are centred below 0. With one pair, or pairs that
+// agree exactly, there is no spread to test against: 1, or 0 when every
+// ratio is the same below 1.
+func pairedTLess(a, b []float64) float64 {
+	var d []float64
+	for i := range min(len(a), len(b)) {
+		if a[i] > 0 && b[i] > 0 && !math.IsInf(a[i], 0) && !math.IsInf(b[i], 0) {
+			d = append(d, math.Log(b[i]/a[i]))
+		}
+	}
+	n := len(d)
+	if n < 2 {
+		return 1
+	}
+	var mean float64
+	for _, v := range d {
+		mean += v
+	}
+	mean /= float64(n)
+	var ss float64
+	for _, v := range d {
+		ss += (v - mean) * (v - mean)
+	}
+	sd := math.Sqrt(ss / float64(n-1))
+	if sd == 0 {
+		if mean < 0 {
+			return 0
+		}
+		return 1
+	}
+	t := mean / (sd / math.Sqrt(float64(n)))
+	return StudentCDF(t, float64(n-1))
+}
+
+// StudentCDF is P(T ≤ t) for Student's t with df degrees of freedom.
+func StudentCDF(t, df float64) float64 {
+	x := df / (df + t*t)
+	tail := 0.5 * regIncBeta(df/2, 0.5, x) // P(T > |t|)
+	if t > 0 {
+		return 1 - tail
+	}
+	return tail
+}
+
+// regIncBeta is the regularized incomplete beta function I_x(a, b), by
+// its continued fraction (Lentz's method).
+func regIncBeta(a, b, x float64) float64 {
+	switch {
+	case x <= 0:
+		return 0
+	case x >= 1:
+		return 1
+	}
+	lga, _ := math.Lgamma(a)
+	lgb, _ := math.Lgamma(b)
+	lgab, _ := math.Lgamma(a + b)
+	front := math.Exp(lgab - lga - lgb + a*math.Log(x) + b*math.Log(1-x))
+	if x > (a+1)/(a+b+2) {
+		return 1 - regIncBeta(b, a, 1-x)
+	}
+	const tiny, eps = 1e-300, 1e-15
+	f, c, d := 1.0, 1.0, 0.0
+	for i := 0; i <= 400; i++ {
+		m := float64(i / 2)
+		var num float64
+		switch {
+		case i == 0:
+			num = 1
+		case i%2 == 0:
+			num = m * (b - m) * x / ((a + 2*m - 1) * (a + 2*m))
+		default:
+			num = -(a + m) * (a + b + m) * x / ((a + 2*m) * (a + 2*m + 1))
+		}
+		d = 1 + num*d
+		if math.Abs(d) < tiny {
+			d = tiny
+		}
+		d = 1 / d
+		c = 1 + num/c
+		if math.Abs(c) < tiny {
+			c = tiny
+		}
+		cd := c * d
+		f *= cd
+		if math.Abs(1-cd) < eps {
+			break
+		}
+	}
+	return front * (f - 1) / a
 }

@@ -127,3 +127,112 @@ func TestRaceErrorControl(t *testing.T) {
 		}
 	}
 }
+
+// Student's t against tabled quantiles.
+func TestStudentCDF(t *testing.T) {
+	for _, c := range []struct{ t, df, want float64 }{
+		{0, 3, 0.5}, {1, 1, 0.75}, {-4.302653, 2, 0.025}, {2.015048, 5, 0.95},
+		{-2.262157, 9, 0.025}, {1.959964, 1e6, 0.975},
+	} {
+		if got := StudentCDF(c.t, c.df); math.Abs(got-c.want) > 1e-5 {
+			t.Errorf("StudentCDF(%v, %v) = %v, want %v", c.t, c.df, got, c.want)
+		}
+	}
+}
+
+// raceAt runs the rule at the plan's looks (after 3, 6 and 8 pairs, the
+// default racing schedule) and reports whether the challenger was ever
+// dropped, and at which look.
+func raceAt(r Race, looks []int, a, b []float64) (bool, int) {
+	for i, n := range looks {
+		if l := r.Look(a[:n], b[:n]); l.Drop {
+			return true, i
+		}
+	}
+	return false, -1
+}
+
+// heavy is drifting with Student-t(3) noise instead of normal: outliers
+// of the kind a neighbour's burst makes, which the paired t-test of the
+// early looks assumes away.
+func heavy(rng *rand.Rand, n int, ratio, sd float64) (a, b []float64) {
+	t3 := func() float64 {
+		z := rng.NormFloat64()
+		var c float64
+		for range 3 {
+			x := rng.NormFloat64()
+			c += x * x
+		}
+		return z / math.Sqrt(c/3) / math.Sqrt(3) // unit variance
+	}
+	for range n {
+		level := 1000 * math.Exp(rng.Float64()*math.Ln2*2-math.Ln2)
+		a = append(a, level*math.Exp(t3()*sd))
+		b = append(b, level*ratio*math.Exp(t3()*sd))
+	}
+	return a, b
+}
+
+// The schedule the plan races with mixes tests: the paired t-test at 3
+// pairs, the signed-rank test at 6 and 8. A true tie is broken at most at
+// rate α, with normal or heavy-tailed noise; a challenger 20% behind is
+// dropped in nearly every race, and a clear loser (half the leader) at
+// the first look.
+func TestRaceScheduleErrorControl(t *testing.T) {
+	r := Race{Alpha: 0.05, Looks: 3, MinEffect: 0.10}
+	looks := []int{3, 6, 8}
+	if r.MinPairs() > 6 {
+		t.Fatalf("the signed-rank test needs %d pairs: the second look could not drop anything", r.MinPairs())
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	const runs = 4000
+	for _, gen := range []struct {
+		name string
+		f    func(*rand.Rand, int, float64, float64) ([]float64, []float64)
+	}{{"normal", drifting}, {"heavy-tailed", heavy}} {
+		broken := 0
+		for range runs {
+			a, b := gen.f(rng, 8, 1, 0.1)
+			if drop, _ := raceAt(r, looks, a, b); drop {
+				broken++
+			}
+		}
+		t.Logf("%s noise: tie broken in %.2f%% of races", gen.name, 100*float64(broken)/runs)
+		if rate := float64(broken) / runs; rate > r.Alpha {
+			t.Errorf("%s noise: a true tie was broken %.1f%% of the time, want at most %.0f%%", gen.name, 100*rate, 100*r.Alpha)
+		}
+		// A tie with a minimum effect far below the noise: the level
+		// itself is what holds, not the minimum effect.
+		r0 := r
+		r0.MinEffect = 0
+		broken = 0
+		for range runs {
+			a, b := gen.f(rng, 8, 1, 0.1)
+			if drop, _ := raceAt(r0, looks, a, b); drop {
+				broken++
+			}
+		}
+		t.Logf("%s noise, no minimum effect: tie broken in %.2f%% of races", gen.name, 100*float64(broken)/runs)
+		if rate := float64(broken) / runs; rate > r.Alpha {
+			t.Errorf("%s noise, no minimum effect: a true tie was broken %.1f%% of the time, want at most %.0f%%", gen.name, 100*rate, 100*r.Alpha)
+		}
+	}
+	separated, first := 0, 0
+	for range runs {
+		a, b := drifting(rng, 8, 0.8, 0.05)
+		if drop, _ := raceAt(r, looks, a, b); drop {
+			separated++
+		}
+		a, b = drifting(rng, 8, 0.5, 0.05)
+		if drop, at := raceAt(r, looks, a, b); drop && at == 0 {
+			first++
+		}
+	}
+	t.Logf("20%% behind: dropped in %.1f%% of races; half the leader: at the first look in %.1f%%", 100*float64(separated)/runs, 100*float64(first)/runs)
+	if rate := float64(separated) / runs; rate < 0.95 {
+		t.Errorf("a challenger 20%% behind was dropped in only %.1f%% of races", 100*rate)
+	}
+	if rate := float64(first) / runs; rate < 0.95 {
+		t.Errorf("a challenger at half the leader was dropped at the first look in only %.1f%% of races", 100*rate)
+	}
+}
