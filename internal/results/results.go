@@ -51,6 +51,9 @@ type File struct {
 	// derived from Runs by package rank; reports render them as stored.
 	Verdict *Verdict `json:"verdict,omitempty"`
 	Ranking []Rank   `json:"ranking,omitempty"`
+	// NotMeasured lists what the plan skipped on purpose (racing measures
+	// capacity and trouble for contenders only), with why.
+	NotMeasured []NotMeasured `json:"not_measured,omitempty"`
 }
 
 // Conformance is how one server fared in the conformance probes: the
@@ -191,6 +194,10 @@ type Plan struct {
 	Trials      int      `json:"trials"`
 	Seed        int64    `json:"seed"`
 	Order       []string `json:"order,omitempty"` // the order trials ran in: run index/trial
+	// Racing, when set, is how trials were raced (Trials is then the most
+	// a cell could get); nil for an exhaustive plan (--no-racing), where
+	// every cell got Trials.
+	Racing *Racing `json:"racing,omitempty"`
 }
 
 // Duration is a time.Duration that reads and writes as "10s".
@@ -257,6 +264,9 @@ type Run struct {
 	// start, or crashed); Trials then holds what finished before.
 	Error    string   `json:"error,omitempty"`
 	Warnings []string `json:"warnings,omitempty"`
+	// Stopped says why a racing plan gave this run no more trials (it
+	// keeps those it has); nil when it got all it was due.
+	Stopped *Stop `json:"stopped,omitempty"`
 }
 
 // Key identifies a run within a file.

@@ -1,0 +1,273 @@
+package plan
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/wsgibench/wsgibench/internal/results"
+	"github.com/wsgibench/wsgibench/internal/stats"
+)
+
+// Racing spends trials where they can still change the verdict. Every cell
+// gets a first round of trials; after it, and after each later round, a
+// cell significantly and substantially behind the leader on the raced
+// metric stops getting trials (stats.Race: the paired comparison with the
+// leader, trial t against trial t, at a Bonferroni level over the looks),
+// as does a development server, which is never a candidate. Contenders get
+// more trials, a round at a time, until one is left or they reach the
+// plan's most trials per cell. See the rank package doc for the error
+// control.
+//
+// The scheduler is nextRound, a pure function of the finished trials and
+// the seed: a run resumed from its results file, with the same trials,
+// makes the same decisions and runs the same next steps.
+
+// Racing defaults: the first round, the later rounds, the family error
+// rate per challenger, and the least shortfall that stops a cell.
+const (
+	RaceFirst     = 3
+	RaceRound     = 3
+	RaceTrials    = 8 // most trials per contender when racing, unless --trials says
+	RaceAlpha     = 0.05
+	RaceMinEffect = 0.10
+)
+
+// raceRules is how a plan races; the zero value (Off) is exhaustive.
+type raceRules struct {
+	Off          bool
+	First, Round int
+	Max          int // most trials per cell (Options.Trials)
+	Alpha        float64
+	MinEffect    float64
+	Metric       string // the metric raced on (rank's keys): rps, p50, p99, memory, cpu
+}
+
+// looks are the trial counts at which the rule is applied, and the last,
+// at which the race ends: 3, 6, 8 for the defaults.
+func (rr raceRules) sizes() []int {
+	first := min(max(rr.First, 1), rr.Max)
+	var out []int
+	for n := first; ; n += max(rr.Round, 1) {
+		if n >= rr.Max {
+			return append(out, rr.Max)
+		}
+		out = append(out, n)
+	}
+}
+
+// race is the rule with its Bonferroni divisor: the looks that can stop a
+// cell (every size but the last, after which no trial is due anyway).
+func (rr raceRules) race() stats.Race {
+	return stats.Race{Alpha: rr.Alpha, Looks: max(1, len(rr.sizes())-1), MinEffect: rr.MinEffect}
+}
+
+// record is what the results file says about the racing.
+func (rr raceRules) record(named []string) *results.Racing {
+	if rr.Off {
+		return nil
+	}
+	return &results.Racing{First: rr.sizes()[0], Round: rr.Round, Looks: rr.race().Looks,
+		Alpha: rr.Alpha, MinEffect: rr.MinEffect, Metric: rr.Metric, Named: named}
+}
+
+// round is what the scheduler decided from the finished trials.
+type round struct {
+	Steps []Step               // the next trials, in order; none: nothing is due
+	Stops map[int]results.Stop // every run stopped so far, by index
+	Look  int                  // the look the steps lead up to, 1-based
+}
+
+// nextRound decides, from the runs' finished trials alone, which runs are
+// out of the race and which trials are next: the missing trials of the
+// first look whose trials are not all in. A run with an Error gets no more
+// trials. Trials are laid out in blocks, block t holding trial t of every
+// cell due one, in a seeded-random order of its own: with two contenders
+// left that is A B, B A, … — pairs back to back, order drawn per pair.
+func nextRound(runs []results.Run, seed int64, rr raceRules) round {
+	out := round{Stops: map[int]results.Stop{}}
+	if rr.Off {
+		for _, st := range Order(len(runs), rr.Max, seed) {
+			if runs[st.Cell].Error == "" && st.Trial >= len(runs[st.Cell].Trials) {
+				out.Steps = append(out.Steps, st)
+			}
+		}
+		out.Look = 1
+		return out
+	}
+	sizes := rr.sizes()
+	for j, n := range sizes {
+		var due []int
+		for i, run := range runs {
+			if _, stopped := out.Stops[i]; !stopped && run.Error == "" {
+				due = append(due, i)
+			}
+		}
+		out.Look = j + 1
+		if steps := blocks(runs, due, n, seed); len(steps) > 0 {
+			out.Steps = steps
+			return out
+		}
+		if j == len(sizes)-1 {
+			return out
+		}
+		for i, s := range judgeLook(runs, due, n, rr) {
+			out.Stops[i] = s
+		}
+		if contenders(runs, due, out.Stops) <= 1 {
+			return out // one left (or none): nothing more can change the verdict
+		}
+	}
+	return out
+}
+
+// blocks lays out the trials the due runs lack up to n: block t holds
+// trial t of each run that lacks it, in an order drawn from (seed, t) over
+// all the due runs, so a block half run and resumed keeps its order.
+func blocks(runs []results.Run, due []int, n int, seed int64) []Step {
+	var steps []Step
+	for t := 0; t < n; t++ {
+		block := slices.Clone(due)
+		rng := rand.New(rand.NewPCG(uint64(seed), 0x72616365^uint64(t)))
+		rng.Shuffle(len(block), func(a, b int) { block[a], block[b] = block[b], block[a] })
+		for _, i := range block {
+			if len(runs[i].Trials) <= t {
+				steps = append(steps, Step{Cell: i, Trial: t})
+			}
+		}
+	}
+	return steps
+}
+
+// contenders counts the due runs still racing that could win.
+func contenders(runs []results.Run, due []int, stops map[int]results.Stop) int {
+	k := 0
+	for _, i := range due {
+		if _, stopped := stops[i]; !stopped && runs[i].NotForProduction == "" {
+			k++
+		}
+	}
+	return k
+}
+
+// judgeLook applies the rule at the look after n trials, to the first n
+// trials of each due run: which runs stop, and why.
+func judgeLook(runs []results.Run, due []int, n int, rr raceRules) map[int]results.Stop {
+	stops := map[int]results.Stop{}
+	m := raceMetricOf(rr.Metric)
+	samples := map[int][]float64{}
+	leader, best := -1, 0.0
+	for _, i := range due {
+		run := runs[i]
+		if run.NotForProduction != "" {
+			stops[i] = results.Stop{After: n,
+				Reason: fmt.Sprintf("stopped after %s: a development server (%s), never a candidate", trialsWord(n), run.NotForProduction)}
+			continue
+		}
+		xs, ok := raceSamples(run.Trials[:n], m)
+		if !ok {
+			continue // not evidence on this metric: it races on, unjudged
+		}
+		samples[i] = xs
+		if med := stats.Median(xs); leader < 0 || med > best {
+			leader, best = i, med
+		}
+	}
+	if leader < 0 {
+		return stops
+	}
+	race := rr.race()
+	for _, i := range due {
+		xs, ok := samples[i]
+		if !ok || i == leader {
+			continue
+		}
+		l := race.Look(samples[leader], xs)
+		if !l.Drop {
+			continue
+		}
+		ratio, lo, hi := l.Ratio, l.Lo, l.Hi
+		if !m.higher {
+			ratio, lo, hi = 1/ratio, 1/hi, 1/lo // back to the metric's own ratio
+		}
+		stops[i] = results.Stop{
+			After: n, Behind: runs[leader].Key(), Metric: m.key, Ratio: ratio, Lo: lo, Hi: hi, P: l.P, Test: l.Test,
+			Reason: fmt.Sprintf("stopped after %s: behind %s on %s, %.2f× its %s [%.2f, %.2f] pair by pair (%s p = %s, %d pairs; level %s)",
+				trialsWord(n), runs[leader].Key(), m.name, ratio, m.unit, lo, hi, l.Test, stats.FormatP(l.P), l.N, stats.FormatP(l.Level)),
+		}
+	}
+	return stops
+}
+
+func trialsWord(n int) string {
+	if n == 1 {
+		return "1 trial"
+	}
+	return fmt.Sprintf("%d trials", n)
+}
+
+// raceMetric is a metric the plan can race on: per-trial values, and
+// whether higher is better.
+type raceMetric struct {
+	key, name, unit string
+	higher          bool
+	of              func(results.Trial) (float64, bool)
+}
+
+var raceMetrics = []raceMetric{
+	{"rps", "throughput", "req/s", true, func(t results.Trial) (float64, bool) { return t.RPS, true }},
+	{"p50", "p50 latency", "p50", false, func(t results.Trial) (float64, bool) { return t.LatencyMS.P50, t.StarvedConnections == 0 }},
+	{"p99", "p99 latency", "p99", false, func(t results.Trial) (float64, bool) { return t.LatencyMS.P99, t.StarvedConnections == 0 }},
+	{"memory", "memory", "peak memory", false, func(t results.Trial) (float64, bool) {
+		if t.PSSPeakBytes > 0 {
+			return float64(t.PSSPeakBytes), true
+		}
+		return float64(t.RSSPeakBytes), true
+	}},
+	{"cpu", "CPU per request", "CPU per request", false, stats.CPUMsPerKReq},
+}
+
+// RaceMetrics are the keys racing can use, in rank's names.
+func RaceMetrics() []string {
+	var out []string
+	for _, m := range raceMetrics {
+		out = append(out, m.key)
+	}
+	return out
+}
+
+func raceMetricOf(key string) raceMetric {
+	for _, m := range raceMetrics {
+		if m.key == key {
+			return m
+		}
+	}
+	return raceMetrics[0]
+}
+
+// raceSamples are the trials' values as higher-is-better numbers (the
+// reciprocal for lower-is-better metrics, so one rule serves all), or
+// false when a trial is not evidence on the metric: a trial that measured
+// the load generator or the front, not the server, or one where the
+// server left clients unserved (their latency is not in the percentiles).
+func raceSamples(trials []results.Trial, m raceMetric) ([]float64, bool) {
+	var xs []float64
+	for _, t := range trials {
+		if m.key == "rps" && (t.GeneratorBound || (t.Front != nil && t.Front.Bound)) {
+			return nil, false
+		}
+		v, ok := m.of(t)
+		if !ok || v < 0 || math.IsNaN(v) {
+			return nil, false
+		}
+		if !m.higher {
+			if v == 0 {
+				return nil, false
+			}
+			v = 1 / v
+		}
+		xs = append(xs, v)
+	}
+	return xs, len(xs) > 0
+}
