@@ -33,7 +33,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.DurationVar(&o.Warmup, "warmup", time.Second, "unmeasured load before each trial")
 	fs.IntVar(&o.Connections, "connections", 32, "concurrent connections")
 	fs.Float64Var(&o.Rate, "rate", 0, "open-model target rate in req/s (0 = closed loop)")
-	fs.IntVar(&o.Trials, "trials", 5, "trials per server, shape and workload (≥ 5 lets a rank-sum test separate servers at p < 0.05)")
+	fs.IntVar(&o.Trials, "trials", 0, "most trials per server, shape and workload (default 8 when racing: 3 for every cell, more for contenders; 5 with --no-racing, which gives every cell all of them)")
+	fs.BoolVar(&o.NoRacing, "no-racing", false, "give every cell all its trials, capacity search and trouble scenarios, instead of stopping those significantly behind the leader")
 	fs.Int64Var(&o.Seed, "seed", 1, "seed for trial order and request variables")
 	fs.StringVar(&o.App, "app", "", "your WSGI app as module:callable (default: the bundled reference CRUD app)")
 	fs.StringVar(&o.DB, "db", "", "the bundled app's database: sqlite (default), or postgres: a private cluster, or your server with --db-dsn")
@@ -49,7 +50,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	noCapacity := fs.Bool("no-capacity", false, "skip the capacity search (highest open-model rate meeting --latency-goal)")
 	fs.BoolVar(&o.NoProbe, "no-probe", false, "skip the HTTP/1.1 and PEP 3333 conformance probes (about 5 s per server)")
 	fs.BoolVar(&o.NoTrouble, "no-trouble", false, "skip the trouble scenarios: slow clients, a hung request, a killed worker, overload, reload (about a minute per server)")
-	fs.IntVar(&o.TroubleRepeat, "trouble-repeat", 1, "run each trouble scenario this many times and keep the median")
+	fs.IntVar(&o.TroubleRepeat, "trouble-repeat", 0, "run each trouble scenario this many times and keep the median (default 3 for a race's contenders, else 1)")
 	troubleCases := fs.String("trouble-cases", "", "comma-separated trouble scenarios to run (default: all; see wsgibench trouble --list)")
 	fs.IntVar(&o.TargetCPUs, "target-cpus", 0, "cores of the machine you deploy on: shapes are sized for it, and throughput is projected to it when this machine cannot give the server that many (default: the CPUs this machine gives the server)")
 	fs.BoolVar(&o.NoCeiling, "no-ceiling", false, "skip measuring each server's parallelism ceiling (the cores it can use; about 5 s per server and shape)")
@@ -67,6 +68,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return fmt.Errorf("--trouble-cases: %w", err)
 	}
 	o.Servers = splitList(*servers)
+	o.Named = o.Servers // measured in full whatever the race
 	o.Workloads = splitList(*workloads)
 	if o.Shapes, err = parseShapes(*workers, *threads); err != nil {
 		return err
@@ -75,9 +77,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 
-	if _, perr := rank.ParseProfile(*profile); perr != nil {
+	prof, perr := rank.ParseProfile(*profile)
+	if perr != nil {
 		return perr
 	}
+	o.RaceMetric = rank.RaceMetric(prof)
 	file, err := plan.Execute(ctx, o, stderr, version)
 	if err != nil && ctx.Err() != nil && !errors.Is(err, context.Canceled) {
 		// Whatever failed was cut short by Ctrl-C; say that, not the symptom.

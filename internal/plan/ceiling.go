@@ -51,7 +51,13 @@ func ceilingCells(cells []Cell, runs []results.Run) []Cell {
 // ceilings measures every server's ceiling at each of its shapes, writing
 // the results file after each.
 func (r *runner) ceilings(ctx context.Context, cells []Cell, file *results.File, outPath string) error {
-	todo := ceilingCells(cells, file.Runs)
+	var todo []Cell
+	full := r.fullShapes(cells, file.Runs)
+	for _, c := range ceilingCells(cells, file.Runs) {
+		if full[c.Status.Adapter.ID+" "+c.Shape.String()] {
+			todo = append(todo, c)
+		}
+	}
 	for n, c := range todo {
 		if ctx.Err() != nil {
 			return nil

@@ -40,6 +40,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Trials <= 0 {
 		o.Trials = 5
+		if !o.NoRacing {
+			o.Trials = RaceTrials
+		}
+	}
+	if o.RaceMetric == "" {
+		o.RaceMetric = "rps"
 	}
 	if o.Host == "" {
 		o.Host = "127.0.0.1"
@@ -98,10 +104,7 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 	}
 	defer r.close()
 	o = r.o
-	steps := Order(len(cells), o.Trials, o.Seed)
-	if o.SuitesOnly {
-		steps = nil
-	}
+	rules := r.raceRules()
 	det := r.det
 	srvCPUs, genCPUs, shared := r.cpus.server, r.cpus.generator, r.cpus.shared
 	if !shared {
@@ -121,7 +124,7 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 			Prefix: det.Python.Prefix, Venv: det.Python.InVenv()},
 		Plan: results.Plan{App: r.app, AppDir: r.userAppDir(), Bundled: o.App == "", Workloads: o.Workloads,
 			Connections: o.Connections, Rate: o.Rate, Duration: results.Duration(o.Duration),
-			Warmup: results.Duration(o.Warmup), Trials: o.Trials, Seed: o.Seed},
+			Warmup: results.Duration(o.Warmup), Trials: o.Trials, Seed: o.Seed, Racing: rules.record(o.Named)},
 		Database: r.dbInfo,
 	}
 	file.Machine.ServerCPUs, file.Machine.GeneratorCPUs, file.Machine.SharedCPUs = srvCPUs, genCPUs, shared
@@ -156,15 +159,16 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 	if o.SuitesOnly {
 		fmt.Fprintf(log, "wsgibench: %s for %d servers; Python %s\n", suiteNames(o), len(chosen), det.Python.Executable)
 	} else {
-		fmt.Fprintf(log, "wsgibench: %d servers, %d cells, %d trials of %s (+%s warm-up); Python %s; server CPUs %v, generator CPUs %v\n",
-			len(chosen), len(cells), len(steps), o.Duration, o.Warmup, det.Python.Executable, srvCPUs, genCPUs)
+		fmt.Fprintf(log, "wsgibench: %d servers, %d cells, %s of %s (+%s warm-up); Python %s; server CPUs %v, generator CPUs %v\n",
+			len(chosen), len(cells), rules.describe(len(cells)), o.Duration, o.Warmup, det.Python.Executable, srvCPUs, genCPUs)
 	}
 
 	noStart := map[string]string{} // server → why it would not start
 	noFront := map[string]string{} // server and front → why the front would not start
 	triedServers := map[string]bool{}
 	anyStarted := false
-	for i, st := range steps {
+	steps := r.raceSteps(file, rules) // rounds, decided as trials finish (race.go)
+	for i, st := range steps.all() {
 		if ctx.Err() != nil {
 			break
 		}
@@ -182,9 +186,9 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 			run.Error = why
 			continue
 		}
-		prefix := fmt.Sprintf("[%d/%d] %-18s %-6s %-9s trial %d/%d", i+1, len(steps), c.Status.Adapter.ID, c.Shape, c.Workload.Name, st.Trial+1, o.Trials)
+		prefix := fmt.Sprintf("[%d/%d] %-18s %-6s %-9s trial %d/%d", i+1, steps.known(), c.Status.Adapter.ID, c.Shape, c.Workload.Name, st.Trial+1, o.Trials)
 		if c.hasFront() {
-			prefix = fmt.Sprintf("[%d/%d] %-18s %-6s %-9s %-7s trial %d/%d", i+1, len(steps), c.Status.Adapter.ID, c.Shape, c.Workload.Name, c.Front, st.Trial+1, o.Trials)
+			prefix = fmt.Sprintf("[%d/%d] %-18s %-6s %-9s %-7s trial %d/%d", i+1, steps.known(), c.Status.Adapter.ID, c.Shape, c.Workload.Name, c.Front, st.Trial+1, o.Trials)
 		}
 		triedServers[c.Status.Adapter.ID] = true
 		trial, launch, err := r.trial(ctx, c, st.Trial)
@@ -231,7 +235,10 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 	}
 	suiteCells := cells
 	if !o.SuitesOnly {
-		suiteCells = servedCells(cells, file.Runs)
+		suiteCells = r.fullSuiteCells(cells, file.Runs)
+		if !o.NoTrouble {
+			r.skipServers(file, "trouble scenarios")
+		}
 	}
 	if !o.NoProbe && ctx.Err() == nil {
 		if err := r.conformance(ctx, suiteCells, file, outPath); err != nil {
@@ -244,6 +251,7 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 		}
 	}
 	if !o.NoCapacity && !o.SuitesOnly && o.Rate == 0 && ctx.Err() == nil {
+		r.skipRuns(file, "capacity search")
 		if err := r.capacities(ctx, cells, file, outPath); err != nil {
 			return file, err
 		}
@@ -358,7 +366,9 @@ func (r *runner) capacities(ctx context.Context, cells []Cell, file *results.Fil
 	hints := capacityCells(file.Runs)
 	idx := make([]int, 0, len(hints))
 	for i := range hints {
-		idx = append(idx, i)
+		if r.inFull(file.Runs[i]) {
+			idx = append(idx, i)
+		}
 	}
 	slices.Sort(idx)
 	for n, i := range idx {

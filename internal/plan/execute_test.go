@@ -4,12 +4,14 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/wsgibench/wsgibench/internal/proc"
 	"github.com/wsgibench/wsgibench/internal/results"
+	"github.com/wsgibench/wsgibench/internal/server"
 	"github.com/wsgibench/wsgibench/internal/trouble"
 )
 
@@ -35,7 +37,7 @@ func TestExecuteTwoServers(t *testing.T) {
 	out := t.TempDir()
 	o := Options{Python: "/usr/bin/python3", Servers: []string{"gunicorn-gthread", "waitress"},
 		Duration: 1500 * time.Millisecond, Warmup: 300 * time.Millisecond, Trials: 2, Connections: 8, Out: out,
-		CapacityProbe: 500 * time.Millisecond, CapacityProbes: 4}
+		CapacityProbe: 500 * time.Millisecond, CapacityProbes: 4, NoRacing: true}
 	// One quick scenario: TestTroubleServers runs them all.
 	for _, sc := range trouble.Scenarios() {
 		if sc.ID == "worker-killed" {
@@ -89,5 +91,71 @@ func TestExecuteTwoServers(t *testing.T) {
 	}
 	if left := proc.Tagged(""); len(left) > 0 {
 		t.Logf("tagged processes (any run): %v", left)
+	}
+}
+
+// TestExecuteRacing races a production server against a development one
+// with real servers: the development server leaves the race after the
+// first round, keeping its trials, and is not searched or troubled; the
+// contender left alone is, and gets no more trials than the round.
+func TestExecuteRacing(t *testing.T) {
+	needPython(t)
+	out := t.TempDir()
+	o := Options{Python: "/usr/bin/python3", Servers: []string{"waitress", "wsgiref"},
+		Shapes: []server.Shape{{Workers: 1, Threads: 4}}, Duration: time.Second, Warmup: 200 * time.Millisecond,
+		Trials: 6, Connections: 4, Out: out, CapacityProbe: 400 * time.Millisecond, CapacityProbes: 3,
+		NoProbe: true, NoCeiling: true, TroubleRepeat: 1}
+	for _, sc := range trouble.Scenarios() {
+		if sc.ID == "worker-killed" {
+			o.TroubleScenarios = append(o.TroubleScenarios, sc)
+		}
+	}
+	// Selected, not named (Options.Named): racing decides what is
+	// measured in full.
+	var log strings.Builder
+	f, err := Execute(context.Background(), o, &log, "test")
+	t.Log(log.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Plan.Racing == nil || f.Plan.Racing.First != RaceFirst {
+		t.Fatalf("plan racing %+v", f.Plan.Racing)
+	}
+	for _, r := range f.Runs {
+		if r.Error != "" {
+			t.Fatalf("%s: %s", r.Key(), r.Error)
+		}
+		if len(r.Trials) != RaceFirst {
+			t.Errorf("%s: %d trials, want the first round's %d", r.Key(), len(r.Trials), RaceFirst)
+		}
+		switch r.Server {
+		case "wsgiref":
+			if r.Stopped == nil || !strings.Contains(r.Stopped.Reason, "development server") {
+				t.Errorf("wsgiref not stopped as a development server: %+v", r.Stopped)
+			}
+			if r.Capacity != nil {
+				t.Error("wsgiref's capacity was searched though it left the race")
+			}
+		case "waitress":
+			if r.Stopped != nil {
+				t.Errorf("waitress stopped: %s", r.Stopped.Reason)
+			}
+			if r.Capacity == nil {
+				t.Error("the contender's capacity was not searched")
+			}
+		}
+	}
+	var skipped []string
+	for _, nm := range f.NotMeasured {
+		skipped = append(skipped, nm.Server+" "+nm.What)
+		if !strings.Contains(nm.Why, "development server") {
+			t.Errorf("not measured without the reason: %+v", nm)
+		}
+	}
+	if want := []string{"wsgiref trouble scenarios", "wsgiref capacity search"}; !slices.Equal(skipped, want) {
+		t.Errorf("not measured: %v, want %v", skipped, want)
+	}
+	if len(f.Robustness) != 1 || f.Robustness[0].Server != "waitress" {
+		t.Errorf("trouble ran for %+v, want waitress only", f.Robustness)
 	}
 }

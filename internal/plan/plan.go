@@ -82,6 +82,17 @@ type Options struct {
 	// CheckProjection measures capacity on every CPU this machine allows
 	// and records how far the projection from the server's CPUs missed it.
 	CheckProjection bool
+	// NoRacing gives every cell all Trials (the exhaustive plan). Racing
+	// (race.go) gives every cell a first round, then trials only to the
+	// contenders, Trials at most; capacity searches and trouble scenarios
+	// then run for contenders and the servers named in Servers only.
+	NoRacing bool
+	// Named are servers measured in full (capacity, trouble) whatever the
+	// race: the ones the user named (wsgibench run --servers).
+	Named []string
+	// RaceMetric is what racing judges on, a key of RaceMetrics (rank's
+	// metric names); default rps, the evidence behind capacity.
+	RaceMetric string
 }
 
 // DefaultShapes sizes shapes to the target's cores (not this machine's):

@@ -18,7 +18,7 @@ func (r *runner) robustness(ctx context.Context, cells []Cell, file *results.Fil
 		scenarios = r.o.TroubleScenarios
 	}
 	return r.eachServer(ctx, "trouble", troubleCells(cells), file, outPath, func(c Cell) (string, string, func()) {
-		rob := r.troubleOne(ctx, c, scenarios)
+		rob := r.troubleOne(ctx, c, scenarios, r.troubleRepeat(c.Status.Adapter.ID, file.Runs))
 		line := fmt.Sprintf("score %3.0f%%:", 100*rob.Score)
 		for _, sc := range rob.Scenarios {
 			if sc.Error != "" {
@@ -40,7 +40,7 @@ func (r *runner) robustness(ctx context.Context, cells []Cell, file *results.Fil
 	})
 }
 
-func (r *runner) troubleOne(ctx context.Context, c Cell, scenarios []trouble.Scenario) results.Robustness {
+func (r *runner) troubleOne(ctx context.Context, c Cell, scenarios []trouble.Scenario, repeat int) results.Robustness {
 	a := c.Status.Adapter
 	rob := results.Robustness{Server: a.ID, Version: c.Status.Version, Shape: results.Shape(c.Shape)}
 	if c.hasFront() {
@@ -52,7 +52,7 @@ func (r *runner) troubleOne(ctx context.Context, c Cell, scenarios []trouble.Sce
 		return rob
 	}
 	defer ps.stop()
-	res := trouble.Run(ctx, ps, scenarios, trouble.Options{LatencyGoal: r.o.LatencyGoal, Repeat: r.o.TroubleRepeat})
+	res := trouble.Run(ctx, ps, scenarios, trouble.Options{LatencyGoal: r.o.LatencyGoal, Repeat: repeat})
 	for _, tr := range res {
 		tc := results.TroubleCase{ID: tr.Scenario.ID, Title: tr.Scenario.Title, BaselineRPS: tr.BaselineRPS,
 			TroubleRPS: tr.TroubleRPS, Retained: tr.Retained, Errors: tr.Errors,

@@ -45,7 +45,7 @@ func TestTroubleServers(t *testing.T) {
 	for _, c := range probeCells(cells) {
 		id := c.Status.Adapter.ID
 		t.Run(id, func(t *testing.T) {
-			rob := r.troubleOne(ctx, c, plans[id])
+			rob := r.troubleOne(ctx, c, plans[id], 1)
 			if rob.Failed != "" {
 				t.Fatal(rob.Failed)
 			}
@@ -111,7 +111,7 @@ func TestTroubleThroughFront(t *testing.T) {
 	}
 	for _, c := range troubleCells(cells) {
 		t.Run(string(c.Front), func(t *testing.T) {
-			rob := r.troubleOne(ctx, c, slow)
+			rob := r.troubleOne(ctx, c, slow, 1)
 			if rob.Failed != "" {
 				t.Fatal(rob.Failed)
 			}
