@@ -109,30 +109,71 @@
 //
 // With 3 trials per server no U test can reach p < 0.05 (the smallest p is
 // 0.10), so every place is a tie and the verdict says to run at least 5.
+// Paired trials change the test, not this count (see below).
 //
-// # Paired comparisons and racing (stats.ComparePaired, stats.Race)
+// # Paired comparisons
 //
 // On a shared machine most of the spread between trials of one server is
-// the machine's drift, common to whatever ran at that moment. When two
-// servers' trials run back to back in pairs (A B or B A, the order drawn
-// at random), the ratio within a pair cancels it: stats.ComparePaired
-// tests the log-ratios with the Wilcoxon signed-rank test (exact without
-// ties) and gives the ratio as a Hodges-Lehmann estimate with the exact
-// interval that inverts the test ("1.12× [1.05, 1.19]").
+// the machine's drift, common to whatever ran at that moment (the spread
+// of a cell's trials is shown beside the ratios in the reports). Trials
+// of two runs with the same index ran in the same round of the plan (block
+// t of a race, round t of an exhaustive plan), side by side, so the ratio
+// within a pair cancels the drift. For every sampled metric the test is
+// then the Wilcoxon signed-rank test on the pairs' log-ratios
+// (stats.ComparePaired, exact without ties) when there are enough pairs
+// for it to reach α (6 at α = 0.05: its smallest two-sided p-value with n
+// pairs is 2^(1-n)); with fewer, the Mann-Whitney test on all trials. The
+// choice depends on the counts, never on the values. Reasons about
+// throughput give the ratio as a Hodges-Lehmann estimate with the exact
+// interval that inverts the signed-rank test: "waitress / uwsgi
+// throughput 1.12× [1.05, 1.19] pair by pair, 8 pairs".
 //
-// Racing stops giving trials to a server that cannot win: stats.Race
-// drops it when its paired comparison with the leader shows it behind at
-// one-sided level α/L, where L is the most looks the run will take
-// (Bonferroni: the chance of ever dropping a server truly as good as the
-// leader stays under α however the looks fall), and behind by at least a
-// minimum effect, so a difference too small to matter never ends a
-// server's trials. The smallest one-sided signed-rank p-value with n pairs
-// is 2⁻ⁿ, so with α = 0.05 and 3 looks the first look needs 6 pairs
-// (Race.MinPairs). The rule's error rate and power are checked on
-// synthetic samples with a drifting machine: a true tie is broken at most
-// at rate α, a server 20% behind is dropped in over 95% of races. The
-// plan does not yet schedule trials in pairs or race them; these are the
-// rules it will use.
+// # Racing
+//
+// A racing plan (the default; wsgibench run --no-racing is exhaustive)
+// gives every cell a first round of trials (3), then, after each round,
+// stops giving trials to a cell that cannot win, and gives the contenders
+// another round (3 more) until one is left or they reach the plan's most
+// trials per cell (--trials, 8): looks after 3 and 6 trials, the race
+// ending at 8. The raced metric is the profile's heaviest that trials
+// measure (RaceMetric: req/s for capacity and throughput profiles, p99 for
+// latency, memory, CPU). At each look the leader is the cell with the best
+// median; a cell stops when its paired comparison with the leader shows it
+// behind at one-sided level α/L and by at least a minimum effect
+// (stats.Race, α = 0.05, minimum effect 10%), where L is the number of
+// looks that can stop a cell (2 by default). The union bound over the
+// looks (Bonferroni) keeps the chance that a cell truly as good as the
+// leader is ever stopped under α, however the looks fall; the minimum
+// effect keeps a difference too small to matter from ending a cell's
+// trials. At a look with too few pairs for the signed-rank test to reach
+// α/L (the first, at 3 pairs), the test is the one-sided paired t-test on
+// the log-ratios, which assumes them roughly normal: within a pair the
+// drift is divided out and what is left is many small delays. The rule's
+// error rate and power are checked on synthetic samples over the default
+// looks, with normal and with heavy-tailed (t₃) noise on a machine whose
+// level drifts ×0.5 to ×2 between pairs: a true tie is broken in under α
+// of races (about 2–3%), a cell 20% behind is stopped in over 95%, one at
+// half the leader at the first look.
+//
+// Two caveats. The error rate is per challenger: with many cells, some
+// tie may be broken somewhere at a higher rate, which is why the minimum
+// effect is there. And the leader is the best median at the look, a
+// selected value; against a true tie that biases the comparison slightly
+// toward "behind", which the minimum effect, not the level, absorbs.
+//
+// A development server (never a candidate) stops after the first round; a
+// failed run stops where it failed; a run whose trials are not evidence on
+// the raced metric (generator-bound, front-bound, starved connections for
+// latency) is never stopped on it. A stopped run keeps its trials, which
+// the tables show, and its Stopped record says why ("stopped after 3
+// trials: behind gunicorn-sync 5x1 crud on throughput, 0.42× its req/s
+// [0.38, 0.47] pair by pair (paired t p = 0.004, …)"); it is not ranked
+// (Unscored refuses it), and the verdict notes it. The capacity searches,
+// parallelism ceilings and trouble scenarios run only for the runs left in
+// the race and the servers named with --servers, trouble scenarios as the
+// median of 3 for contenders; what was skipped is in File.NotMeasured with
+// the reason.
+//
 // # Target cores
 //
 // When the file's Target asks for more cores than the server was measured

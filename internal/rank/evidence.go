@@ -84,7 +84,8 @@ var trialFlaws = []trialFlaw{
 // evidence at all when it is not for production (the verdict answers what
 // to deploy) or failed; otherwise a metric is out when any trial has a
 // flaw that spoils it, and capacity also when the capacity search itself
-// was limited by the load generator. With metric "" it answers for the
+// was limited by the load generator. A run a racing plan stopped is no
+// evidence either: it is behind the leader, shown, not ranked. With metric "" it answers for the
 // run as a whole: is any of it evidence.
 func Unscored(run results.Run, metric string) *Exclusion {
 	switch {
@@ -93,6 +94,11 @@ func Unscored(run results.Run, metric string) *Exclusion {
 			Why: "it is a development or reference server, not for production: " + firstLine(run.NotForProduction)}
 	case run.Error != "":
 		return &Exclusion{Label: "failed", Why: "it failed: " + firstLine(run.Error)}
+	case run.Stopped != nil:
+		// Racing gave it no more trials: it cannot win, and its few
+		// trials are shown, not ranked.
+		return &Exclusion{Label: fmt.Sprintf("out of the race after %d trials", run.Stopped.After),
+			Why: "it left the race: " + run.Stopped.Reason}
 	}
 	for _, fl := range trialFlaws {
 		if !slices.Contains(fl.metrics, metric) {

@@ -88,6 +88,7 @@ func view(pairs [][]pair, i, j int) pair {
 	for _, d := range p.diffs {
 		d.a, d.b, d.points = d.b, d.a, -d.points
 		d.failsA, d.failsB = d.failsB, d.failsA
+		d.nameA, d.nameB, d.paired = d.nameB, d.nameA, flipPaired(d.paired)
 		f.diffs = append(f.diffs, d)
 	}
 	return f
@@ -277,7 +278,11 @@ func (r *ranker) unclearList(ds []mdiff) string {
 		if d.separated || (d.key == Errors && d.allZero) {
 			continue // "no clear difference in failed requests" when neither had any says nothing
 		}
-		s = append(s, fmt.Sprintf("%s (%s)", r.metricLabel(d.key), evidenceWhy(d)))
+		why := evidenceWhy(d)
+		if pp := r.pairedPhrase(d); pp != "" {
+			why += "; " + pp
+		}
+		s = append(s, fmt.Sprintf("%s (%s)", r.metricLabel(d.key), why))
 	}
 	return strings.Join(s, ", ")
 }
@@ -333,13 +338,17 @@ func (r *ranker) phrase(d mdiff) string {
 		rel = math.Abs(d.a-d.b) / math.Abs(d.b)
 	}
 	what := r.metricLabel(d.key)
+	paired := ""
+	if pp := r.pairedPhrase(d); pp != "" {
+		paired = "; " + pp
+	}
 	if d.key == Capacity {
-		return fmt.Sprintf("%s %s %s (%s vs %s req/s; req/s p = %s)", pct(rel), word, what, num(d.a), num(d.b), stats.FormatP(d.p))
+		return fmt.Sprintf("%s %s %s (%s vs %s req/s; req/s p = %s%s)", pct(rel), word, what, num(d.a), num(d.b), stats.FormatP(d.p), paired)
 	}
 	if math.IsNaN(d.p) {
 		return fmt.Sprintf("%s %s %s (one measurement each)", pct(rel), word, what)
 	}
-	return fmt.Sprintf("%s %s %s (p = %s)", pct(rel), word, what, stats.FormatP(d.p))
+	return fmt.Sprintf("%s %s %s (p = %s%s)", pct(rel), word, what, stats.FormatP(d.p), paired)
 }
 
 // metricsOf records what c was scored on, for readers of results.json.

@@ -150,6 +150,11 @@ func (r *ranker) project(cands []*cand) {
 				scaled[i] = x * p.Factor
 			}
 			c.samples[RPS] = scaled
+			by := map[int]float64{}
+			for i, x := range c.byTrial[RPS] {
+				by[i] = x * p.Factor
+			}
+			c.byTrial[RPS] = by
 			if c.fromSearch {
 				c.samples[Capacity] = scaled
 			}

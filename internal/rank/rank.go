@@ -66,9 +66,10 @@ func Apply(f *results.File, profile string, goalMS float64) error {
 // cand is one run as ranking evidence.
 type cand struct {
 	run      results.Run
-	val      map[string]float64   // metric → median (or the capacity), when scored
-	samples  map[string][]float64 // metric → per-trial values, for the U test
-	excluded map[string]string    // metric → why it is not scored
+	val      map[string]float64         // metric → median (or the capacity), when scored
+	samples  map[string][]float64       // metric → per-trial values, for the U test
+	byTrial  map[string]map[int]float64 // metric → trial index → value, for paired tests
+	excluded map[string]string          // metric → why it is not scored
 	score    float64
 	// The capacity search's bracket: passed at capLo, failed at capHi.
 	capLo, capHi float64
@@ -220,6 +221,8 @@ func (r *ranker) collect(wl string) (cands []*cand, failed []results.Run) {
 			}
 		case run.Error != "":
 			failed = append(failed, run)
+		case run.Stopped != nil:
+			r.note(fmt.Sprintf("not ranked: %s, out of the race: %s", run.Key(), run.Stopped.Reason))
 		case len(run.Trials) > 0:
 			cands = append(cands, &cand{run: run})
 		}
@@ -263,13 +266,17 @@ func runLess(a, b results.Run) bool {
 // extract reads the per-trial evidence of every metric but capacity.
 func (r *ranker) extract(c *cand, pss bool) {
 	c.val, c.samples, c.excluded = map[string]float64{}, map[string][]float64{}, map[string]string{}
+	c.byTrial = map[string]map[int]float64{}
 	col := func(key string, f func(results.Trial) (float64, bool)) {
 		var xs []float64
+		by := map[int]float64{}
 		for _, t := range c.run.Trials {
 			if v, ok := f(t); ok {
 				xs = append(xs, v)
+				by[t.Index] = v
 			}
 		}
+		c.byTrial[key] = by
 		if len(xs) == 0 {
 			return
 		}
@@ -677,7 +684,11 @@ type mdiff struct {
 	separated bool
 	points    float64 // score points the metric gives a over b (negative: b over a)
 	why       string  // why a capacity difference does not count
-	allZero   bool    // every trial of both was 0 (no failed requests)
+	// paired is a's value over b's trial by trial, when their trials ran
+	// in pairs (see pairs.go); nameA and nameB say who a and b are.
+	paired       *stats.Paired
+	nameA, nameB string
+	allZero      bool // every trial of both was 0 (no failed requests)
 	// failsA, failsB: conformance probes each failed (correctness only).
 	failsA, failsB int
 }
@@ -699,13 +710,14 @@ func (r *ranker) compare(a, b *cand, best map[string]float64) pair {
 		if !okA || !okB {
 			continue
 		}
-		d := mdiff{key: w.Metric, a: va, b: vb, p: math.NaN()}
+		d := mdiff{key: w.Metric, a: va, b: vb, p: math.NaN(), nameA: a.name(), nameB: b.name()}
 		d.points = 100 * w.Weight * (unit(w.Metric, va, best[w.Metric]) - unit(w.Metric, vb, best[w.Metric])) / r.total
 		sa, sb := a.samples[w.Metric], b.samples[w.Metric]
 		d.allZero = len(sa) > 0 && len(sb) > 0 && slices.Max(sa) == 0 && slices.Max(sb) == 0 && slices.Min(sa) == 0 && slices.Min(sb) == 0
 		switch {
 		case a.fromSearch && w.Metric == Capacity:
 			d.p, d.separated, d.why = r.capacitySeparated(a, b)
+			_, d.paired = r.test(a, b, RPS)
 		case w.Metric == Correctness:
 			// The same exact requests to both: any difference is a
 			// difference in behaviour, not noise.
@@ -715,7 +727,7 @@ func (r *ranker) compare(a, b *cand, best map[string]float64) pair {
 				d.why = "the same conformance score"
 			}
 		case len(sa) > 0 && len(sb) > 0:
-			d.p = stats.MannWhitney(sa, sb)
+			d.p, d.paired = r.test(a, b, w.Metric)
 			d.separated = d.p < r.alpha && d.points != 0
 		default: // one measurement each: only a wide gap counts
 			d.separated = math.Abs(va-vb) >= CapacityMargin*math.Max(math.Abs(va), math.Abs(vb))
@@ -740,7 +752,7 @@ func (r *ranker) capacitySeparated(a, b *cand) (p float64, separated bool, why s
 	}
 	p = math.NaN()
 	if len(a.samples[RPS]) > 0 && len(b.samples[RPS]) > 0 {
-		p = stats.MannWhitney(a.samples[RPS], b.samples[RPS])
+		p, _ = r.test(a, b, RPS)
 	}
 	vh, vl := hi.val[Capacity], lo.val[Capacity]
 	switch {
