@@ -81,6 +81,11 @@ func (r *ranker) pairedPhrase(d mdiff) string {
 	if d.paired == nil || (d.key != RPS && d.key != Capacity) {
 		return ""
 	}
-	return fmt.Sprintf("%s / %s throughput %.2f× [%.2f, %.2f] pair by pair, %d pairs",
-		d.nameA, d.nameB, d.paired.Ratio, d.paired.Lo, d.paired.Hi, d.paired.N)
+	cover := ""
+	if d.paired.Confidence < stats.Confidence {
+		// Too few pairs for a 95% interval: the range, with what it covers.
+		cover = fmt.Sprintf(", a %.0f%% interval", 100*d.paired.Confidence)
+	}
+	return fmt.Sprintf("%s / %s throughput %.2f× [%.2f, %.2f] pair by pair, %d pairs%s",
+		d.nameA, d.nameB, d.paired.Ratio, d.paired.Lo, d.paired.Hi, d.paired.N, cover)
 }

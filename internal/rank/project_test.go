@@ -105,7 +105,7 @@ func TestRankProjected(t *testing.T) {
 	if f.Ranking[0].Metrics[Capacity] != 2800 {
 		t.Errorf("ranked on %v, want the projected 2800", f.Ranking[0].Metrics[Capacity])
 	}
-	want := "ahead of single: 211% more capacity at p99 ≤ 100 ms (projected for 4 cores) (2800 vs 900 req/s; req/s p = 0.0079; forked / single throughput 3.20× [3.19, 3.21] pair by pair, 5 pairs)"
+	want := "ahead of single: 211% more capacity at p99 ≤ 100 ms (projected for 4 cores) (2800 vs 900 req/s; req/s p = 0.0079; forked / single throughput 3.20× [3.19, 3.21] pair by pair, 5 pairs, a 94% interval)"
 	if !slices.Contains(f.Ranking[0].Reasons, want) {
 		t.Errorf("reasons:\n%s\nwant %s", strings.Join(f.Ranking[0].Reasons, "\n"), want)
 	}

@@ -198,7 +198,7 @@ func TestRankClearWinner(t *testing.T) {
 	if !strings.HasPrefix(v.Headline, "Best for a CRUD app behind a cache: fast (2x4), ahead of mid.") {
 		t.Errorf("headline %q", v.Headline)
 	}
-	want := "ahead of mid: 53% more capacity at p99 ≤ 100 ms (2600 vs 1700 req/s; req/s p = 0.0079; fast / mid throughput 1.50× [1.50, 1.51] pair by pair, 5 pairs), 33% lower p99 latency (p = 0.0079); no clear difference in memory (p = 1.00)"
+	want := "ahead of mid: 53% more capacity at p99 ≤ 100 ms (2600 vs 1700 req/s; req/s p = 0.0079; fast / mid throughput 1.50× [1.50, 1.51] pair by pair, 5 pairs, a 94% interval), 33% lower p99 latency (p = 0.0079); no clear difference in memory (p = 1.00)"
 	if !slices.Contains(rk[0].Reasons, want) {
 		t.Errorf("reasons of fast:\n%s\nwant %s", strings.Join(rk[0].Reasons, "\n"), want)
 	}
@@ -491,23 +491,23 @@ func TestRankCapacityEvidence(t *testing.T) {
 		{"apart and confirmed",
 			srv{name: "a", rps: around(2600, 10, 5), capacity: 2400},
 			srv{name: "b", rps: around(2200, 10, 5), capacity: 2000},
-			"a=1 b=2", "ahead of b: 20% more capacity at p99 ≤ 100 ms (2400 vs 2000 req/s; req/s p = 0.0079; a / b throughput 1.18× [1.18, 1.18] pair by pair, 5 pairs)"},
+			"a=1 b=2", "ahead of b: 20% more capacity at p99 ≤ 100 ms (2400 vs 2000 req/s; req/s p = 0.0079; a / b throughput 1.18× [1.18, 1.18] pair by pair, 5 pairs, a 94% interval)"},
 		{"under the margin",
 			srv{name: "a", rps: around(2200, 10, 5), capacity: 2000},
 			srv{name: "b", rps: around(2000, 10, 5), capacity: 1900},
-			"a=1 b=1", "tied with b: no weighted metric separates them at α = 0.05 — capacity at p99 ≤ 100 ms (less than 10% apart in one search each; req/s p = 0.0079; a / b throughput 1.10× [1.10, 1.10] pair by pair, 5 pairs)"},
+			"a=1 b=1", "tied with b: no weighted metric separates them at α = 0.05 — capacity at p99 ≤ 100 ms (less than 10% apart in one search each; req/s p = 0.0079; a / b throughput 1.10× [1.10, 1.10] pair by pair, 5 pairs, a 94% interval)"},
 		{"searches overlap",
 			srv{name: "a", rps: around(2600, 10, 5), capacity: 2400},
 			srv{name: "b", rps: around(2200, 10, 5), capacity: 2000, capFail: 2500},
-			"a=1 b=1", "tied with b: no weighted metric separates them at α = 0.05 — capacity at p99 ≤ 100 ms (within the searches' resolution; req/s p = 0.0079; a / b throughput 1.18× [1.18, 1.18] pair by pair, 5 pairs)"},
+			"a=1 b=1", "tied with b: no weighted metric separates them at α = 0.05 — capacity at p99 ≤ 100 ms (within the searches' resolution; req/s p = 0.0079; a / b throughput 1.18× [1.18, 1.18] pair by pair, 5 pairs, a 94% interval)"},
 		{"trials disagree",
 			srv{name: "a", rps: around(1800, 10, 5), capacity: 2400},
 			srv{name: "b", rps: around(2200, 10, 5), capacity: 2000},
-			"a=1 b=1", "tied with b: no weighted metric separates them at α = 0.05 — capacity at p99 ≤ 100 ms (the closed-loop trials point the other way; req/s p = 0.0079; a / b throughput 0.82× [0.82, 0.82] pair by pair, 5 pairs)"},
+			"a=1 b=1", "tied with b: no weighted metric separates them at α = 0.05 — capacity at p99 ≤ 100 ms (the closed-loop trials point the other way; req/s p = 0.0079; a / b throughput 0.82× [0.82, 0.82] pair by pair, 5 pairs, a 94% interval)"},
 		{"trials too few",
 			srv{name: "a", rps: around(2600, 10, 3), capacity: 2400},
 			srv{name: "b", rps: around(2200, 10, 3), capacity: 2000},
-			"a=1 b=1", "tied with b: no weighted metric separates them at α = 0.05 — capacity at p99 ≤ 100 ms (the closed-loop trials do not confirm it; req/s p = 0.10; a / b throughput 1.18× [1.18, 1.18] pair by pair, 3 pairs)"},
+			"a=1 b=1", "tied with b: no weighted metric separates them at α = 0.05 — capacity at p99 ≤ 100 ms (the closed-loop trials do not confirm it; req/s p = 0.10; a / b throughput 1.18× [1.18, 1.18] pair by pair, 3 pairs, a 75% interval)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -566,7 +566,7 @@ func TestRankEvidenceAgainstScore(t *testing.T) {
 	if got := positions(rk); got != "a=1 b=1" {
 		t.Fatalf("positions %s", got)
 	}
-	want := "tied with b: what the data separate favours b despite its lower score: 50% higher p99 latency (p = 0.0079); no clear difference in req/s (p = 0.15; a / b throughput 1.39× [0.50, 1.43] pair by pair, 5 pairs)"
+	want := "tied with b: what the data separate favours b despite its lower score: 50% higher p99 latency (p = 0.0079); no clear difference in req/s (p = 0.15; a / b throughput 1.39× [0.50, 1.43] pair by pair, 5 pairs, a 94% interval)"
 	if rk[0].Reasons[0] != want {
 		t.Errorf("reason %q\n want %q", rk[0].Reasons[0], want)
 	}

@@ -31,6 +31,10 @@ type htmlPage struct {
 	Verdict verdict
 	Target  *targetView // the machine the verdict is for; nil in older files
 	Glance  []glanceGroup
+	// Racing is how trials were spent, who left the race, and the noise
+	// (racing.go); RacingHead its noise table's columns.
+	Racing     *raceView
+	RacingHead []string
 
 	Throughput []*plot
 	Spectra    []*plot
@@ -416,6 +420,7 @@ func buildPage(f *results.File) *htmlPage {
 		Complete: f.Complete,
 		Verdict:  v,
 		Target:   targetOf(f),
+		Racing:   raceViewOf(f), RacingHead: noiseHead,
 	}
 	if !f.Started.IsZero() {
 		p.Started = f.Started.UTC().Format("2006-01-02 15:04 MST")

@@ -237,8 +237,13 @@ func Markdown(w io.Writer, f *results.File) error {
 		p("- **Suites only** (wsgibench probe or trouble): no trials, so no verdict\n")
 	} else {
 		load := describeLoad(f)
-		p("- **Load:** %s; %d trials × %s after %s warm-up each, every trial on a freshly started server, interleaved in seeded-random order (seed %d)\n",
-			load, f.Plan.Trials, time.Duration(f.Plan.Duration), time.Duration(f.Plan.Warmup), f.Plan.Seed)
+		if rc := f.Plan.Racing; rc != nil {
+			p("- **Load:** %s; racing: %d trials for every cell, up to %d for contenders, × %s after %s warm-up each, every trial on a freshly started server, in rounds of seeded-random order, contenders side by side in pairs (seed %d)\n",
+				load, rc.First, f.Plan.Trials, time.Duration(f.Plan.Duration), time.Duration(f.Plan.Warmup), f.Plan.Seed)
+		} else {
+			p("- **Load:** %s; %d trials × %s after %s warm-up each, every trial on a freshly started server, interleaved in seeded-random order (seed %d)\n",
+				load, f.Plan.Trials, time.Duration(f.Plan.Duration), time.Duration(f.Plan.Warmup), f.Plan.Seed)
+		}
 	}
 	if !f.Complete {
 		p("- **Incomplete:** the run was interrupted; this shows the trials that finished\n")
@@ -337,6 +342,9 @@ func Markdown(w io.Writer, f *results.File) error {
 	}
 	mdConformance(p, f)
 	mdRobustness(p, f)
+	if !probesOnly {
+		mdRacing(p, f)
+	}
 	var failed []results.Run
 	for _, r := range f.Runs {
 		if r.Error != "" {
@@ -362,7 +370,7 @@ func Markdown(w io.Writer, f *results.File) error {
 		p("\n")
 	}
 	p("## How to read this\n\n")
-	p("- **Verdict**: servers ranked at their best measured shape on the profile's weighted metrics, each scored against the best server (100 = best on every metric). A place is ahead of another only where the Mann-Whitney U test separates them (p < α) on metrics worth at least %v score points; otherwise they tie and share a place. A capacity search is one measurement, so capacity separates servers only when the searches do not overlap, differ by ≥ %.0f%%, and the repeated closed-loop trials agree.\n", rank.MinScoreGap, rank.CapacityMargin*100)
+	p("- **Verdict**: servers ranked at their best measured shape on the profile's weighted metrics, each scored against the best server (100 = best on every metric). A place is ahead of another only where a test separates them (p < α: the Wilcoxon signed-rank test on trials paired side by side when there are 6 pairs or more, else the Mann-Whitney U test) on metrics worth at least %v score points; otherwise they tie and share a place. A capacity search is one measurement, so capacity separates servers only when the searches do not overlap, differ by ≥ %.0f%%, and the repeated closed-loop trials agree.\n", rank.MinScoreGap, rank.CapacityMargin*100)
 	p("- **± x%%**: the 95%% confidence interval of the median over trials, from order statistics (no assumption about the distribution). With fewer than %d trials no interval reaches 95%%: ± then spans the lowest to the highest trial, with the confidence the notes give.\n", stats.TrialsForCI(stats.Confidence))
 	p("- **#**: the order by req/s among the runs whose req/s the ranking scores; – marks one it does not (generator-bound, a development server, a failed run), with why in the notes. No number here is a verdict unless the ranking scored it.\n")
 	p("- **req/s**: 2xx responses per second. Errors never count as throughput.\n")
