@@ -97,12 +97,16 @@ func nextRound(runs []results.Run, seed int64, rr raceRules) round {
 		return out
 	}
 	sizes := rr.sizes()
+	settled := map[int]bool{} // alone in its race: more trials change nothing
 	for j, n := range sizes {
 		var due []int
 		for i, run := range runs {
-			if _, stopped := out.Stops[i]; !stopped && run.Error == "" {
+			if _, stopped := out.Stops[i]; !stopped && run.Error == "" && !settled[i] {
 				due = append(due, i)
 			}
+		}
+		if len(due) == 0 {
+			return out
 		}
 		out.Look = j + 1
 		if steps := blocks(runs, due, n, seed); len(steps) > 0 {
@@ -115,8 +119,8 @@ func nextRound(runs []results.Run, seed int64, rr raceRules) round {
 		for i, s := range judgeLook(runs, due, n, rr) {
 			out.Stops[i] = s
 		}
-		if contenders(runs, due, out.Stops) <= 1 {
-			return out // one left (or none): nothing more can change the verdict
+		for _, i := range alone(runs, due, out.Stops) {
+			settled[i] = true
 		}
 	}
 	return out
@@ -140,24 +144,32 @@ func blocks(runs []results.Run, due []int, n int, seed int64) []Step {
 	return steps
 }
 
-// contenders counts the due runs still racing that could win.
-func contenders(runs []results.Run, due []int, stops map[int]results.Stop) int {
-	k := 0
+// alone are the due runs, not stopped, whose race (workload and front) has
+// at most one contender left: nothing more can change its verdict.
+func alone(runs []results.Run, due []int, stops map[int]results.Stop) []int {
+	group := func(i int) string { return runs[i].Workload + "\x00" + runs[i].Front }
+	k := map[string]int{}
 	for _, i := range due {
 		if _, stopped := stops[i]; !stopped && runs[i].NotForProduction == "" {
-			k++
+			k[group(i)]++
 		}
 	}
-	return k
+	var out []int
+	for _, i := range due {
+		if _, stopped := stops[i]; !stopped && k[group(i)] <= 1 {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 // judgeLook applies the rule at the look after n trials, to the first n
-// trials of each due run: which runs stop, and why.
+// trials of each due run: which runs stop, and why. Runs race within their
+// workload and front only (a plaintext cell must not stop a crud cell).
 func judgeLook(runs []results.Run, due []int, n int, rr raceRules) map[int]results.Stop {
 	stops := map[int]results.Stop{}
-	m := raceMetricOf(rr.Metric)
-	samples := map[int][]float64{}
-	leader, best := -1, 0.0
+	groups := map[string][]int{}
+	var order []string
 	for _, i := range due {
 		run := runs[i]
 		if run.NotForProduction != "" {
@@ -165,7 +177,28 @@ func judgeLook(runs []results.Run, due []int, n int, rr raceRules) map[int]resul
 				Reason: fmt.Sprintf("stopped after %s: a development server (%s), never a candidate", trialsWord(n), run.NotForProduction)}
 			continue
 		}
-		xs, ok := raceSamples(run.Trials[:n], m)
+		k := run.Workload + "\x00" + run.Front
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], i)
+	}
+	for _, k := range order {
+		for i, s := range judgeGroup(runs, groups[k], n, rr) {
+			stops[i] = s
+		}
+	}
+	return stops
+}
+
+// judgeGroup judges runs of one workload and front against their leader.
+func judgeGroup(runs []results.Run, group []int, n int, rr raceRules) map[int]results.Stop {
+	stops := map[int]results.Stop{}
+	m := raceMetricOf(rr.Metric)
+	samples := map[int][]float64{}
+	leader, best := -1, 0.0
+	for _, i := range group {
+		xs, ok := raceSamples(runs[i].Trials[:n], m)
 		if !ok {
 			continue // not evidence on this metric: it races on, unjudged
 		}
@@ -178,7 +211,7 @@ func judgeLook(runs []results.Run, due []int, n int, rr raceRules) map[int]resul
 		return stops
 	}
 	race := rr.race()
-	for _, i := range due {
+	for _, i := range group {
 		xs, ok := samples[i]
 		if !ok || i == leader {
 			continue

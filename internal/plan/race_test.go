@@ -245,3 +245,23 @@ func TestRaceLowerIsBetter(t *testing.T) {
 		t.Errorf("one contender left, yet steps %v", rd.Steps)
 	}
 }
+
+// Runs race within their workload: a fast plaintext cell does not stop a
+// crud cell at a tenth of its req/s.
+func TestRaceWithinWorkload(t *testing.T) {
+	runs := fakeRuns(3)
+	runs[0].Workload, runs[1].Workload, runs[2].Workload = "plaintext", "crud", "crud"
+	for i := range RaceFirst {
+		f := 1 + 0.01*float64(i)
+		runs[0].Trials = append(runs[0].Trials, results.Trial{Index: i, RPS: 10000 * f})
+		runs[1].Trials = append(runs[1].Trials, results.Trial{Index: i, RPS: 1000 * f})
+		runs[2].Trials = append(runs[2].Trials, results.Trial{Index: i, RPS: 980 * f * (1 + 0.005*float64(i%2))})
+	}
+	rd := nextRound(runs, 1, testRules)
+	if len(rd.Stops) != 0 {
+		t.Errorf("stops across workloads: %+v", rd.Stops)
+	}
+	if len(rd.Steps) != 2*RaceRound {
+		t.Errorf("%d steps, want the crud pair's %d (plaintext has no rival left)", len(rd.Steps), 2*RaceRound)
+	}
+}
