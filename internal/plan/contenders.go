@@ -90,15 +90,16 @@ func outWhy(run results.Run) string {
 }
 
 // troubleRepeat is how often each trouble scenario runs on a server:
-// what the user asked, else the median of 3 for a racing plan's
-// contenders (one measurement of a scenario is noisy, and theirs decide
-// the verdict), else once.
+// what the user asked, else the median of 3 for the contenders of a plan
+// that raced (one measurement of a scenario is noisy, and theirs decide
+// the verdict), else once: for a plan with no second round (--trials 3 or
+// fewer), as for --no-racing.
 func (r *runner) troubleRepeat(server string, runs []results.Run) int {
 	if r.o.TroubleRepeat > 0 {
 		return r.o.TroubleRepeat
 	}
-	if r.o.NoRacing {
-		return 1
+	if r.o.NoRacing || len(r.raceRules().sizes()) < 2 {
+		return 1 // no race (all trials in one round): no contenders either
 	}
 	for _, run := range runs {
 		if run.Server == server && run.Stopped == nil && run.Error == "" && run.NotForProduction == "" {

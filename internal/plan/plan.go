@@ -2,7 +2,10 @@
 // trials) into the cells of a comparison and runs them: each trial against a
 // freshly started server, in an interleaved, seeded-random order so that
 // drift on a shared machine (thermal throttling, a noisy neighbour) hits every
-// server alike instead of whichever happened to run last.
+// server alike instead of whichever happened to run last. By default the
+// trials are raced (race.go): every cell gets a first round, and only the
+// cells that can still win get more, side by side in pairs; the capacity
+// searches and trouble scenarios follow for those (contenders.go).
 package plan
 
 import (

@@ -265,3 +265,25 @@ func TestRaceWithinWorkload(t *testing.T) {
 		t.Errorf("%d steps, want the crud pair's %d (plaintext has no rival left)", len(rd.Steps), 2*RaceRound)
 	}
 }
+
+func TestTroubleRepeat(t *testing.T) {
+	runs := fakeRuns(3)
+	runs[1].Stopped = &results.Stop{After: 3, Reason: "behind"}
+	runs[2].NotForProduction = "dev"
+	for _, c := range []struct {
+		o    Options
+		want []int
+	}{
+		{Options{Trials: 8}, []int{3, 1, 1}},
+		{Options{Trials: 8, TroubleRepeat: 2}, []int{2, 2, 2}},
+		{Options{Trials: 8, NoRacing: true}, []int{1, 1, 1}},
+		{Options{Trials: 3}, []int{1, 1, 1}}, // one round: no race, no contenders
+	} {
+		r := &runner{o: c.o}
+		for i, want := range c.want {
+			if got := r.troubleRepeat(runs[i].Server, runs); got != want {
+				t.Errorf("%+v: %s repeats %d, want %d", c.o, runs[i].Server, got, want)
+			}
+		}
+	}
+}
