@@ -139,7 +139,7 @@ func (r *runner) fullShapes(cells []Cell, runs []results.Run) map[string]bool {
 
 // raceRules are the plan's racing rules, from its options.
 func (r *runner) raceRules() raceRules {
-	return raceRules{Off: r.o.NoRacing, First: RaceFirst, Round: RaceRound, Max: r.o.Trials,
+	return raceRules{Off: r.o.NoRacing || r.o.SuitesOnly, First: RaceFirst, Round: RaceRound, Max: r.o.Trials,
 		Alpha: RaceAlpha, MinEffect: RaceMinEffect, Metric: r.o.RaceMetric}
 }
 
