@@ -99,10 +99,19 @@ func nextRound(runs []results.Run, seed int64, rr raceRules) round {
 	sizes := rr.sizes()
 	settled := map[int]bool{} // alone in its race: more trials change nothing
 	for j, n := range sizes {
-		var due []int
+		// due: runs that get trials; judged: also runs that failed after
+		// this look, as they were at it (a leader then, a rival), so a
+		// failure later does not rewrite what this look decided.
+		var due, judged []int
 		for i, run := range runs {
-			if _, stopped := out.Stops[i]; !stopped && run.Error == "" && !settled[i] {
-				due = append(due, i)
+			if _, stopped := out.Stops[i]; stopped || settled[i] {
+				continue
+			}
+			switch {
+			case run.Error == "":
+				due, judged = append(due, i), append(judged, i)
+			case len(run.Trials) >= n:
+				judged = append(judged, i)
 			}
 		}
 		if len(due) == 0 {
@@ -116,10 +125,12 @@ func nextRound(runs []results.Run, seed int64, rr raceRules) round {
 		if j == len(sizes)-1 {
 			return out
 		}
-		for i, s := range judgeLook(runs, due, n, rr) {
-			out.Stops[i] = s
+		for i, s := range judgeLook(runs, judged, n, rr) {
+			if runs[i].Error == "" {
+				out.Stops[i] = s
+			}
 		}
-		for _, i := range alone(runs, due, out.Stops) {
+		for _, i := range alone(runs, judged, out.Stops) {
 			settled[i] = true
 		}
 	}
@@ -128,15 +139,14 @@ func nextRound(runs []results.Run, seed int64, rr raceRules) round {
 
 // blocks lays out the trials the due runs lack up to n: block t holds
 // trial t of each run that lacks it, in an order drawn from (seed, t) over
-// all the due runs, so a block half run and resumed keeps its order.
+// all the runs, so a block half run and resumed, or one a run dropped out
+// of, keeps its order.
 func blocks(runs []results.Run, due []int, n int, seed int64) []Step {
 	var steps []Step
 	for t := 0; t < n; t++ {
-		block := slices.Clone(due)
 		rng := rand.New(rand.NewPCG(uint64(seed), 0x72616365^uint64(t)))
-		rng.Shuffle(len(block), func(a, b int) { block[a], block[b] = block[b], block[a] })
-		for _, i := range block {
-			if len(runs[i].Trials) <= t {
+		for _, i := range rng.Perm(len(runs)) {
+			if slices.Contains(due, i) && len(runs[i].Trials) <= t {
 				steps = append(steps, Step{Cell: i, Trial: t})
 			}
 		}

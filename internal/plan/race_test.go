@@ -287,3 +287,84 @@ func TestTroubleRepeat(t *testing.T) {
 		}
 	}
 }
+
+// Resuming at any point continues as the run did: for every prefix of an
+// uninterrupted race (played the way Execute plays it, a round at a time,
+// with one run failing mid-race and its remaining steps skipped), the
+// scheduler asked afresh from the prefix's trials names the step the run
+// took next.
+func TestRaceResumeAnywhere(t *testing.T) {
+	failed := 0
+	for seed := range int64(12) {
+		if resumeAnywhere(t, seed) {
+			failed++
+		}
+	}
+	if failed < 10 {
+		t.Errorf("the failing run reached its failing trial in only %d of 12 races", failed)
+	}
+}
+
+// resumeAnywhere plays one race and checks every prefix; false when the
+// run meant to fail left the race before it could.
+func resumeAnywhere(t *testing.T, seed int64) bool {
+	t.Helper()
+	speed := []float64{1000, 980, 450, 1000, 950}
+	m := &fakeMachine{speed: speed, noise: 0.05, rng: rand.New(rand.NewPCG(uint64(seed), 8)), level: map[int]float64{}}
+	failAt := map[[2]int]bool{{3, 3}: true} // run 3 fails at its trial 3, the first of the second round
+	runs := fakeRuns(len(speed))
+	var taken []Step
+	type event struct {
+		st    Step
+		trial *results.Trial
+	}
+	var events []event
+	for range 100 {
+		rd := nextRound(runs, seed, testRules)
+		for i, s := range rd.Stops {
+			if runs[i].Stopped == nil {
+				s := s
+				runs[i].Stopped = &s
+			}
+		}
+		if len(rd.Steps) == 0 {
+			break
+		}
+		for _, st := range rd.Steps {
+			if runs[st.Cell].Error != "" {
+				continue // as Execute does: it failed before
+			}
+			taken = append(taken, st)
+			if failAt[[2]int{st.Cell, st.Trial}] {
+				runs[st.Cell].Error = "crashed"
+				events = append(events, event{st, nil})
+				continue
+			}
+			tr := m.trial(st.Cell, st.Trial)
+			runs[st.Cell].Trials = append(runs[st.Cell].Trials, tr)
+			events = append(events, event{st, &tr})
+		}
+	}
+	if runs[3].Error == "" {
+		return false
+	}
+	for k := range events {
+		state := fakeRuns(len(speed))
+		for _, e := range events[:k] {
+			if e.trial == nil {
+				state[e.st.Cell].Error = "crashed"
+			} else {
+				state[e.st.Cell].Trials = append(state[e.st.Cell].Trials, *e.trial)
+			}
+		}
+		rd := nextRound(state, seed, testRules)
+		if len(rd.Steps) == 0 || rd.Steps[0] != taken[k] {
+			t.Fatalf("seed %d: resumed after %d steps: next %v, the run took %v", seed, k, rd.Steps, taken[k])
+		}
+	}
+	final := nextRound(runs, seed, testRules)
+	if len(final.Steps) != 0 {
+		t.Errorf("seed %d: a finished race has steps left: %v", seed, final.Steps)
+	}
+	return true
+}
