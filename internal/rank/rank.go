@@ -307,23 +307,13 @@ func (r *ranker) extract(c *cand, pss bool) {
 // one measurement per scenario, so a difference separates two servers
 // only when wide (see compare).
 func (r *ranker) robustness(c *cand) {
-	// The suites run behind the ranked front, when they did; else direct.
 	var found []results.Robustness
 	for _, rob := range r.f.Robustness {
 		if rob.Server == c.name() {
 			found = append(found, rob)
 		}
 	}
-	slices.SortStableFunc(found, func(a, b results.Robustness) int {
-		am, bm := a.Front == r.front, b.Front == r.front
-		switch {
-		case am && !bm:
-			return -1
-		case bm && !am:
-			return 1
-		}
-		return 0
-	})
+	frontFirst(found, r.front, func(rob results.Robustness) string { return rob.Front })
 	for _, rob := range found {
 		if rob.Failed != "" {
 			c.excluded[Robustness] = "it could not be tried: " + firstLine(rob.Failed)
@@ -339,14 +329,34 @@ func (r *ranker) robustness(c *cand) {
 	}
 }
 
+// frontFirst orders a server's suite records so the one measured behind
+// the ranked front comes first: the suites count behind that front when
+// they ran there, and directly otherwise.
+func frontFirst[T any](recs []T, ranked string, frontOf func(T) string) {
+	slices.SortStableFunc(recs, func(a, b T) int {
+		am, bm := frontOf(a) == ranked, frontOf(b) == ranked
+		switch {
+		case am && !bm:
+			return -1
+		case bm && !am:
+			return 1
+		}
+		return 0
+	})
+}
+
 // correctness reads the server's conformance probes, when it was probed.
 // They are exact requests, not samples: a score is the same every run
 // (see package probe), so it carries no trials.
 func (r *ranker) correctness(c *cand) {
+	var found []results.Conformance
 	for _, conf := range r.f.Conformance {
-		if conf.Server != c.name() {
-			continue
+		if conf.Server == c.name() {
+			found = append(found, conf)
 		}
+	}
+	frontFirst(found, r.front, func(conf results.Conformance) string { return conf.Front })
+	for _, conf := range found {
 		if conf.Failed != "" {
 			c.excluded[Correctness] = "it could not be probed: " + firstLine(conf.Failed)
 			return

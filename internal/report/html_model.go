@@ -212,7 +212,7 @@ func matricesOf(f *results.File, colorOf map[string]int) []matrix {
 		return nil
 	}
 	m := matrix{ID: "matrix-conformance", Title: "Conformance: HTTP/1.1 and PEP 3333",
-		Caption: "✓ pass, ! warn (legal or harmless behind a strict proxy), ✗ fail (the rule is broken), · not run. " +
+		Caption: "✓ pass, ! warn (legal or harmless behind a strict proxy), ✗ fail (the rule is broken), · not run; behind a front, ⊘ the front answered the case itself (coloured by what the client got). " +
 			"Hover a cell for what was seen; summary.md lists every failure in words and results.json the rule each probe cites."}
 	var ids [][]string
 	for _, c := range f.Conformance {
@@ -221,9 +221,12 @@ func matricesOf(f *results.File, colorOf map[string]int) []matrix {
 	var col map[string]int
 	m.Columns, col = columnsOf(ids)
 	for _, c := range f.Conformance {
-		label := c.Server
+		label := probedLabel(c)
 		if c.Failed == "" {
-			label = fmt.Sprintf("%s (%.0f%%)", c.Server, 100*c.Score)
+			label = fmt.Sprintf("%s (%.0f%%)", label, 100*c.Score)
+			if c.Front != "" {
+				label = fmt.Sprintf("%s; blocked %d, normalised %d", label, c.Blocked, c.Normalised)
+			}
 		}
 		row := naRow(label, colorOf[c.Server], len(m.Columns), c.Failed)
 		for _, pc := range c.Cases {
@@ -231,8 +234,12 @@ func matricesOf(f *results.File, colorOf map[string]int) []matrix {
 			if cls != "pass" && cls != "warn" && cls != "fail" {
 				cls = "na"
 			}
-			row.Cells[col[pc.ID]] = matrixCell{Text: outcomeMark(pc.Outcome), Class: cls,
-				Title: pc.Title + " (" + pc.Ref + "): " + pc.Detail}
+			text := outcomeMark(pc.Outcome)
+			if pc.Passage == "blocked" {
+				text = "⊘" // the front answered it: the server's verdict is not in it
+			}
+			row.Cells[col[pc.ID]] = matrixCell{Text: text, Class: cls,
+				Title: pc.Title + " (" + pc.Ref + "): " + passageWords(pc, c.Front) + pc.Detail}
 		}
 		m.Rows = append(m.Rows, row)
 	}
