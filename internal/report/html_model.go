@@ -39,14 +39,17 @@ type htmlPage struct {
 	Timeline   *plot
 	Matrices   []matrix
 
-	Runs       []runRow
-	ShowLoad   bool // runs differ in load model, connections or rate
-	RunColumns int  // columns of the runs table
-	Failed     []failedRow
-	Setup      []keyValue
-	Order      string
-	Commands   []command
-	Notes      []string
+	Runs   []runRow
+	Fronts *dataTable // direct vs behind the front; nil without a front
+	// FrontsCaption says what the Fronts columns mean.
+	FrontsCaption string
+	ShowLoad      bool // runs differ in load model, connections or rate
+	RunColumns    int  // columns of the runs table
+	Failed        []failedRow
+	Setup         []keyValue
+	Order         string
+	Commands      []command
+	Notes         []string
 
 	Data      chartData
 	CSS       template.CSS  // set by renderHTML
@@ -506,6 +509,7 @@ func buildPage(f *results.File) *htmlPage {
 	p.Memory = memoryPlot(views)
 	p.Timeline = timelinePlot(views)
 	p.Matrices = append(matricesOf(f, colorOf), robustnessMatrix(f, colorOf)...)
+	p.Fronts, p.FrontsCaption = frontTable(f), strings.NewReplacer("*", "").Replace(frontExplain)
 
 	for _, group := range [][]*plot{p.Throughput, p.Spectra, {p.Knee, p.Memory, p.Timeline}} {
 		for _, pl := range group {
