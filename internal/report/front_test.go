@@ -66,3 +66,37 @@ func TestDirectVsFront(t *testing.T) {
 		t.Errorf("a section without any front:\n%s", md.String())
 	}
 }
+
+// TestAbsorbed: the verdict on each scenario behind a front is read from
+// the two measured shares, and the front's counters come with it.
+func TestAbsorbed(t *testing.T) {
+	busy := &results.Front{Name: "varnish", ServerRequests: 0, CPUUse: 0.2,
+		Varnish: &results.VarnishCounters{ClientRequests: 4900, FetchFailed: 4900, BackendBusy: 4900}}
+	f := &results.File{Robustness: []results.Robustness{
+		{Server: "gunicorn-sync", Scenarios: []results.TroubleCase{
+			{ID: "slow-headers", Retained: 0.0}, {ID: "slow-body", Retained: 0.05}, {ID: "hung-request", Retained: 0.9},
+			{ID: "worker-killed", Retained: 0.3}, {ID: "slow-threshold", Threshold: 3, ThresholdMax: 256, Unscored: true}}},
+		{Server: "gunicorn-sync", Front: "varnish", Scenarios: []results.TroubleCase{
+			{ID: "slow-headers", Retained: 1}, {ID: "slow-body", Retained: 0, Front: busy}, {ID: "hung-request", Retained: 0.95},
+			{ID: "worker-killed", Retained: 0.6}, {ID: "slow-threshold", Threshold: 0, ThresholdMax: 256, Unscored: true}}},
+	}}
+	got := map[string]string{}
+	for _, r := range absorbedRows(f) {
+		got[r.Scenario] = r.Verdict
+		if r.Scenario == "slow-body" && !strings.Contains(r.Counters, "4900 answered 503 by Varnish (backend busy 4900") {
+			t.Errorf("slow-body counters %q", r.Counters)
+		}
+	}
+	want := map[string]string{"slow-headers": "absorbed", "slow-body": "passed through", "hung-request": "nothing to absorb",
+		"worker-killed": "partly", "slow-threshold": "absorbed"}
+	for id, w := range want {
+		if got[id] != w {
+			t.Errorf("%s: %q, want %q", id, got[id], w)
+		}
+	}
+	var md bytes.Buffer
+	mdAbsorbed(func(format string, a ...any) { fmt.Fprintf(&md, format, a...) }, f)
+	if !strings.Contains(md.String(), "| gunicorn-sync | varnish | slow-headers | 0% | 100% | absorbed |") {
+		t.Errorf("summary.md:\n%s", md.String())
+	}
+}

@@ -43,13 +43,16 @@ type htmlPage struct {
 	Fronts *dataTable // direct vs behind the front; nil without a front
 	// FrontsCaption says what the Fronts columns mean.
 	FrontsCaption string
-	ShowLoad      bool // runs differ in load model, connections or rate
-	RunColumns    int  // columns of the runs table
-	Failed        []failedRow
-	Setup         []keyValue
-	Order         string
-	Commands      []command
-	Notes         []string
+	// Absorbed is which trouble each front absorbed; nil without one.
+	Absorbed        *dataTable
+	AbsorbedCaption string
+	ShowLoad        bool // runs differ in load model, connections or rate
+	RunColumns      int  // columns of the runs table
+	Failed          []failedRow
+	Setup           []keyValue
+	Order           string
+	Commands        []command
+	Notes           []string
 
 	Data      chartData
 	CSS       template.CSS  // set by renderHTML
@@ -510,6 +513,7 @@ func buildPage(f *results.File) *htmlPage {
 	p.Timeline = timelinePlot(views)
 	p.Matrices = append(matricesOf(f, colorOf), robustnessMatrix(f, colorOf)...)
 	p.Fronts, p.FrontsCaption = frontTable(f), strings.NewReplacer("*", "").Replace(frontExplain)
+	p.Absorbed, p.AbsorbedCaption = absorbedTable(f), absorbedExplain
 
 	for _, group := range [][]*plot{p.Throughput, p.Spectra, {p.Knee, p.Memory, p.Timeline}} {
 		for _, pl := range group {

@@ -129,6 +129,10 @@ type TroubleCase struct {
 	RetainedLo float64 `json:"retained_lo,omitempty"`
 	RetainedHi float64 `json:"retained_hi,omitempty"`
 	RecoveryS  float64 `json:"recovery_s,omitempty"`
+	// Front is, behind a front, its counters and CPU over the trouble
+	// window: what it passed on to the server, what it answered itself
+	// (Varnish's 503s, nginx's 502/504) while the trouble was on.
+	Front *Front `json:"front,omitempty"`
 }
 
 // ProbeCase is one probe's verdict on one server.
