@@ -29,7 +29,7 @@ func TestRunFront(t *testing.T) {
 		t.Run(string(k), func(t *testing.T) {
 			needFront(t, k)
 			out := t.TempDir()
-			r := runBinary(t, 2*time.Minute, "run", "--servers", "gunicorn-gthread", "--workers", "2", "--threads", "2",
+			r := runBinary(t, 2*time.Minute, "run", "--servers", "gunicorn-gthread,uwsgi", "--workers", "2", "--threads", "2",
 				"--front", "none,"+string(k), "--duration", "1s", "--warmup", "300ms", "--trials", "1", "--connections", "4",
 				"--no-capacity", "--no-probe", "--no-trouble", "--out", out)
 			if r.code != 0 {
@@ -39,8 +39,8 @@ func TestRunFront(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(f.Runs) != 2 {
-				t.Fatalf("%d runs, want one direct and one behind %s", len(f.Runs), k)
+			if len(f.Runs) != 4 {
+				t.Fatalf("%d runs, want one direct and one behind %s for each server", len(f.Runs), k)
 			}
 			for _, run := range f.Runs {
 				if run.Error != "" || len(run.Trials) != 1 {
@@ -56,6 +56,14 @@ func TestRunFront(t *testing.T) {
 				fr := tr.Front
 				if run.Front != string(k) || fr == nil || fr.Name != string(k) || fr.Version == "" || fr.Connection == "" {
 					t.Fatalf("%s: front %q, record %+v", run.Key(), run.Front, fr)
+				}
+				// Each server is reached the way its experts connect it.
+				want := map[front.Kind]map[string]string{
+					front.Varnish: {"gunicorn-gthread": "http keep-alive", "uwsgi": "http keep-alive"},
+					front.Nginx:   {"gunicorn-gthread": "http keep-alive over a unix socket", "uwsgi": "uwsgi protocol over a unix socket, one connection per request"},
+				}[k][run.Server]
+				if fr.Connection != want || fr.ConnectionNote != "" {
+					t.Errorf("%s: connection %q (%s), want %q", run.Key(), fr.Connection, fr.ConnectionNote, want)
 				}
 				if fr.ServerRequests <= 0 || fr.ServerRPS <= 0 || fr.CPUSeconds <= 0 {
 					t.Errorf("server requests %d (%.0f/s), front CPU %.2f s", fr.ServerRequests, fr.ServerRPS, fr.CPUSeconds)

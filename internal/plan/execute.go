@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wsgibench/wsgibench/internal/deploy"
 	"github.com/wsgibench/wsgibench/internal/front"
 	"github.com/wsgibench/wsgibench/internal/load"
 	"github.com/wsgibench/wsgibench/internal/pgsql"
@@ -529,6 +530,9 @@ type started struct {
 	addr   string
 	launch server.Launch
 	front  *front.Front
+	// upstream is the unix socket the server also listens on for nginx,
+	// when its experts connect nginx that way (see frontSocket).
+	upstream deploy.Upstream
 }
 
 // target is where the load goes: the front when there is one.
@@ -629,11 +633,13 @@ func (r *runner) launch(ctx context.Context, c Cell, as appSpec) (*started, erro
 		Python: r.det.Python, App: as.app, AppDir: as.dir, Host: r.o.Host, Port: port, Dir: dir,
 		Env: appEnv, Tools: c.Status.Tools, Root: os.Geteuid() == 0,
 	}
+	up := frontSocket(c, dir)
+	target.FrontSocket = up.Socket
 	launch, err := a.Command(target, c.Shape)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", a.ID, err)
 	}
-	s := &started{addr: target.Addr(), launch: launch}
+	s := &started{addr: target.Addr(), launch: launch, upstream: up}
 	for name, content := range launch.Files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
 			return s, err
