@@ -62,6 +62,7 @@ const (
 // factorDef says which evidence a factor is and how to vary it.
 type factorDef struct {
 	key, name, what, evidence string
+	short, unit               string   // a column head: "p99", "ms"
 	metrics                   []string // weighted metrics it is (capacity also covers rps)
 	scenarios                 []string // trouble scenarios within robustness
 	probes                    []string // conformance probes within correctness
@@ -73,31 +74,31 @@ type factorDef struct {
 var keepAliveProbes = []string{"keep-alive", "pipelining", "chunked-trailer"}
 
 var factorDefs = []factorDef{
-	{key: FactorParallelism, name: "concurrency model and parallelism ceiling", evidence: EvidenceCeilings, projection: true,
+	{key: FactorParallelism, short: "parallelism", unit: "cores", name: "concurrency model and parallelism ceiling", evidence: EvidenceCeilings, projection: true,
 		what: "the cores the server's process tree could use with every CPU allowed; it carries throughput to the target's cores"},
-	{key: FactorCapacity, name: "capacity", evidence: EvidenceThroughput, metrics: []string{Capacity, RPS},
+	{key: FactorCapacity, short: "capacity", unit: "req/s", name: "capacity", evidence: EvidenceThroughput, metrics: []string{Capacity, RPS},
 		what: "the highest rate served with p99 under the goal (closed-loop req/s where there was no search)"},
-	{key: FactorLatency, name: "tail latency", evidence: EvidenceLatency, metrics: []string{P99, P50},
+	{key: FactorLatency, short: "p99", unit: "ms", name: "tail latency", evidence: EvidenceLatency, metrics: []string{P99, P50},
 		what: "p99 latency of the closed-loop trials (p50 too where the profile weights it)"},
-	{key: FactorMemory, name: "memory at the ranked shape", evidence: EvidenceMemory, metrics: []string{Memory},
+	{key: FactorMemory, short: "memory", unit: "MiB", name: "memory at the ranked shape", evidence: EvidenceMemory, metrics: []string{Memory},
 		what: "peak memory of the whole process tree (PSS) at the shape ranked"},
-	{key: FactorSlowClients, name: "slow-client tolerance", evidence: EvidenceRobustness, scenarios: []string{"slow-headers", "slow-body", "slow-threshold"},
+	{key: FactorSlowClients, short: "slow clients", unit: "kept", name: "slow-client tolerance", evidence: EvidenceRobustness, scenarios: []string{"slow-headers", "slow-body", "slow-threshold"},
 		what: "the throughput ordinary clients kept while slow clients trickled headers or a body, and how many slow clients halve it"},
-	{key: FactorKeepAlive, name: "keep-alive behaviour", evidence: EvidenceConformance, probes: keepAliveProbes,
+	{key: FactorKeepAlive, short: "keep-alive", unit: "passed", name: "keep-alive behaviour", evidence: EvidenceConformance, probes: keepAliveProbes,
 		what: "the probes on connection reuse: keep-alive, pipelining, a connection kept usable after a chunked trailer"},
-	{key: FactorCrash, name: "crash recovery", evidence: EvidenceRobustness, scenarios: []string{"worker-killed"},
+	{key: FactorCrash, short: "crash", unit: "kept", name: "crash recovery", evidence: EvidenceRobustness, scenarios: []string{"worker-killed"},
 		what: "the throughput kept when the busiest worker is killed mid-load"},
-	{key: FactorConformance, name: "conformance", evidence: EvidenceConformance, otherProbes: true,
+	{key: FactorConformance, short: "conformance", unit: "passed", name: "conformance", evidence: EvidenceConformance, otherProbes: true,
 		what: "the other HTTP/1.1, smuggling and PEP 3333 probes"},
-	{key: FactorHung, name: "a hung request", evidence: EvidenceRobustness, scenarios: []string{"hung-request"},
+	{key: FactorHung, short: "hung request", unit: "kept", name: "a hung request", evidence: EvidenceRobustness, scenarios: []string{"hung-request"},
 		what: "the throughput kept while one request hangs in the app"},
-	{key: FactorOverload, name: "overload", evidence: EvidenceRobustness, scenarios: []string{"overload"},
+	{key: FactorOverload, short: "overload", unit: "kept", name: "overload", evidence: EvidenceRobustness, scenarios: []string{"overload"},
 		what: "the throughput kept when offered twice the server's capacity"},
-	{key: FactorReload, name: "graceful reload", evidence: EvidenceRobustness, scenarios: []string{"reload"},
+	{key: FactorReload, short: "reload", unit: "kept", name: "graceful reload", evidence: EvidenceRobustness, scenarios: []string{"reload"},
 		what: "the throughput kept while new app code is deployed"},
-	{key: FactorCPU, name: "CPU per request", evidence: EvidenceRuns, metrics: []string{CPU},
+	{key: FactorCPU, short: "CPU", unit: "ms/1k", name: "CPU per request", evidence: EvidenceRuns, metrics: []string{CPU},
 		what: "server CPU milliseconds per 1000 responses"},
-	{key: FactorErrors, name: "failed requests", evidence: EvidenceRuns, metrics: []string{Errors},
+	{key: FactorErrors, short: "errors", unit: "failed", name: "failed requests", evidence: EvidenceRuns, metrics: []string{Errors},
 		what: "the share of requests that failed in the trials"},
 }
 
@@ -129,6 +130,8 @@ type FactorServer struct {
 // Factor is one factor, its measured values and its measured effect.
 type Factor struct {
 	Key, Name string
+	Short     string // a column head: "p99"
+	Unit      string // of FactorValue.Short: "ms"
 	What      string // what was measured, in plain words
 	Evidence  string // Evidence* token: where its numbers are
 	// Weighting says how the profile counts it ("weight 4 of 12", "part
@@ -145,6 +148,7 @@ type FactorValue struct {
 	Has   bool
 	Value float64 // in the factor's own unit
 	Text  string  // the value in words: "1943 req/s", "kept 31%"
+	Short string  // the value in the factor's Unit, for a table cell: "1943"
 	// Score is the value against the best of the ranked servers, 0-1
 	// (1 = best), the same scale the ranking scores metrics on.
 	Score float64
@@ -227,7 +231,7 @@ func Factors(f *results.File, o Options) (*FactorTable, error) {
 		t.Servers = append(t.Servers, FactorServer{Server: rk.Server, Shape: rk.Shape, Model: base.fin[i].run.Model, Position: rk.Position, Score: rk.Score})
 	}
 	for _, d := range factorDefs {
-		fa := Factor{Key: d.key, Name: d.name, What: d.what, Evidence: d.evidence}
+		fa := Factor{Key: d.key, Name: d.name, Short: d.short, Unit: d.unit, What: d.what, Evidence: d.evidence}
 		fa.Values = d.values(base)
 		has := slices.ContainsFunc(fa.Values, func(v FactorValue) bool { return v.Has })
 		fa.Weighting, fa.Weighted = d.weighting(base.r, prof)
@@ -560,7 +564,7 @@ func (d factorDef) values(base *ranked) []FactorValue {
 				}
 				continue
 			}
-			out[i] = FactorValue{Has: true, Value: v, Text: r.metricText(key, v)}
+			out[i] = FactorValue{Has: true, Value: v, Text: r.metricText(key, v), Short: shortText(key, v)}
 		}
 	case len(d.scenarios) > 0:
 		for i, c := range fin {
@@ -669,6 +673,17 @@ func (r *ranker) metricText(key string, v float64) string {
 	return num(v)
 }
 
+// shortText is a metric's value in its factor's unit.
+func shortText(key string, v float64) string {
+	switch key {
+	case Memory:
+		return num(v / (1 << 20))
+	case Errors:
+		return ratePct(v)
+	}
+	return num(v)
+}
+
 // parallelismValue is the cores the ranking credits c with: its ceiling,
 // capped at the target's cores when there is a target.
 func (r *ranker) parallelismValue(c *cand) FactorValue {
@@ -684,7 +699,7 @@ func (r *ranker) parallelismValue(c *cand) FactorValue {
 	if c.run.Model != "" {
 		model = c.run.Model + " " + c.run.Shape.String() + ": "
 	}
-	return FactorValue{Has: true, Value: v, Text: fmt.Sprintf("%s%.2f cores%s", model, ce, capped)}
+	return FactorValue{Has: true, Value: v, Text: fmt.Sprintf("%s%.2f cores%s", model, ce, capped), Short: fmt.Sprintf("%.2f", v)}
 }
 
 // scenarioValue is the mean share the victims kept over ids, for the
@@ -740,7 +755,7 @@ func (r *ranker) scenarioValue(c *cand, ids []string) FactorValue {
 	if len(extra) > 0 {
 		text += "; " + strings.Join(extra, "; ")
 	}
-	return FactorValue{Has: true, Value: v, Text: text}
+	return FactorValue{Has: true, Value: v, Text: text, Short: fmt.Sprintf("%.0f%%", v*100)}
 }
 
 // probeValue is c's score on d's probes alone.
@@ -772,7 +787,7 @@ func (r *ranker) probeValue(c *cand, d factorDef) FactorValue {
 		if warn > 0 {
 			text += fmt.Sprintf(", %d warn", warn)
 		}
-		return FactorValue{Has: true, Value: v, Text: text}
+		return FactorValue{Has: true, Value: v, Text: text, Short: fmt.Sprintf("%d/%d", pass, n)}
 	}
 	return FactorValue{Why: "not probed"}
 }
