@@ -298,7 +298,7 @@ func (d factorDef) weighting(r *ranker, prof Profile) (string, bool) {
 			return "not used: throughput was measured on the target's cores, so it already includes the parallelism", false
 		}
 		wt := of(Capacity) + of(RPS)
-		return fmt.Sprintf("multiplies projected throughput (weight %s of the profile's %s)", num(wt), num(total)), wt > 0
+		return fmt.Sprintf("multiplies projected throughput, weight %s of the profile's %s", num(wt), num(total)), wt > 0
 	case len(d.metrics) > 0:
 		wt := 0.0
 		for _, m := range d.metrics {
@@ -310,12 +310,12 @@ func (d factorDef) weighting(r *ranker, prof Profile) (string, bool) {
 		return fmt.Sprintf("weight %s of the profile's %s", num(wt), num(total)), true
 	case len(d.scenarios) > 0:
 		if wt := of(Robustness); wt > 0 {
-			return fmt.Sprintf("part of robustness (weight %s of the profile's %s)", num(wt), num(total)), true
+			return fmt.Sprintf("part of robustness, weight %s of the profile's %s", num(wt), num(total)), true
 		}
 		return "part of robustness, which this profile does not weight", false
 	default:
 		if wt := of(Correctness); wt > 0 {
-			return fmt.Sprintf("part of correctness (weight %s of the profile's %s)", num(wt), num(total)), true
+			return fmt.Sprintf("part of correctness, weight %s of the profile's %s", num(wt), num(total)), true
 		}
 		return "part of correctness, which this profile does not weight", false
 	}

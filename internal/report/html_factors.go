@@ -26,6 +26,7 @@ type factorColumn struct {
 	N                 int
 	Short, Unit, Name string
 	Weighting         string
+	Weighted          bool   // the profile counts it at all
 	Href              string // where its numbers are on the page
 	LeftOut, Doubled  factorEffect
 }
@@ -90,7 +91,7 @@ func factorsOf(f *results.File, colorOf map[string]int) *factorsView {
 	v := &factorsView{}
 	for i, fa := range t.Factors {
 		col := factorColumn{
-			N: i + 1, Short: fa.Short, Unit: fa.Unit, Name: fa.Name, Weighting: fa.Weighting,
+			N: i + 1, Short: fa.Short, Unit: fa.Unit, Name: fa.Name, Weighting: fa.Weighting, Weighted: fa.Weighted,
 			Href:    factorEvidenceHref[fa.Evidence],
 			LeftOut: effectOf(fa.LeftOut, "left out"), Doubled: effectOf(fa.Doubled, "doubled"),
 		}
