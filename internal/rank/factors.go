@@ -82,7 +82,7 @@ var factorDefs = []factorDef{
 		what: "p99 latency of the closed-loop trials (p50 too where the profile weights it)"},
 	{key: FactorMemory, short: "memory", unit: "MiB", name: "memory at the ranked shape", evidence: EvidenceMemory, metrics: []string{Memory},
 		what: "peak memory of the whole process tree (PSS) at the shape ranked"},
-	{key: FactorSlowClients, short: "slow clients", unit: "kept", name: "slow-client tolerance", evidence: EvidenceRobustness, scenarios: []string{"slow-headers", "slow-body", "slow-threshold"},
+	{key: FactorSlowClients, short: "slow clients", unit: "kept · halved by", name: "slow-client tolerance", evidence: EvidenceRobustness, scenarios: []string{"slow-headers", "slow-body", "slow-threshold"},
 		what: "the throughput ordinary clients kept while slow clients trickled headers or a body, and how many slow clients halve it"},
 	{key: FactorKeepAlive, short: "keep-alive", unit: "passed", name: "keep-alive behaviour", evidence: EvidenceConformance, probes: keepAliveProbes,
 		what: "the probes on connection reuse: keep-alive, pipelining, a connection kept usable after a chunked trailer"},
@@ -726,6 +726,7 @@ func (r *ranker) scenarioValue(c *cand, ids []string) FactorValue {
 	var sum float64
 	var n int
 	var extra []string
+	halved := "" // the slow-client threshold, for the short form
 	for _, sc := range found[0].Scenarios {
 		if !slices.Contains(ids, sc.ID) || sc.Error != "" {
 			continue
@@ -734,8 +735,10 @@ func (r *ranker) scenarioValue(c *cand, ids []string) FactorValue {
 			switch {
 			case sc.Threshold > 0:
 				extra = append(extra, fmt.Sprintf("%d slow %s halve its throughput", sc.Threshold, plural(sc.Threshold, "client", "clients")))
+				halved = fmt.Sprintf(" · %d", sc.Threshold)
 			case sc.ThresholdMax > 0:
 				extra = append(extra, fmt.Sprintf("%d slow clients do not halve its throughput", sc.ThresholdMax))
+				halved = fmt.Sprintf(" · >%d", sc.ThresholdMax)
 			}
 		}
 		if sc.Unscored {
@@ -755,7 +758,7 @@ func (r *ranker) scenarioValue(c *cand, ids []string) FactorValue {
 	if len(extra) > 0 {
 		text += "; " + strings.Join(extra, "; ")
 	}
-	return FactorValue{Has: true, Value: v, Text: text, Short: fmt.Sprintf("%.0f%%", v*100)}
+	return FactorValue{Has: true, Value: v, Text: text, Short: fmt.Sprintf("%.0f%%", v*100) + halved}
 }
 
 // probeValue is c's score on d's probes alone.
