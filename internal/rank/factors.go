@@ -116,6 +116,11 @@ type FactorTable struct {
 	Unmeasured []Factor
 	// Profiles is the winner under each built-in profile.
 	Profiles []ProfileWinner
+	// Restated is set when the file's stored ranking differs from the
+	// one these factors were measured against (it was made by another
+	// version of the rules): Servers is then the ranking as this version
+	// makes it, and a reader must be told.
+	Restated bool
 }
 
 // FactorServer is one ranked server.
@@ -212,7 +217,15 @@ func FactorsFor(f *results.File) (*FactorTable, error) {
 			o.Profile = FormatWeights(v.Weights)
 		}
 	}
-	return Factors(f, o)
+	t, err := Factors(f, o)
+	if err == nil && f.Ranking != nil {
+		t.Restated = len(f.Ranking) != len(t.Servers)
+		for i := 0; !t.Restated && i < len(f.Ranking); i++ {
+			a, b := f.Ranking[i], t.Servers[i]
+			t.Restated = a.Server != b.Server || a.Position != b.Position || math.Abs(a.Score-b.Score) > 0.05
+		}
+	}
+	return t, err
 }
 
 // Factors measures what each factor did to the ranking with options o

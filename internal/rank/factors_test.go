@@ -280,3 +280,18 @@ func TestFactorsFor(t *testing.T) {
 		t.Error("FactorsFor changed the ranking")
 	}
 }
+
+// A stored ranking made by other rules is flagged, not silently replaced.
+func TestFactorsRestated(t *testing.T) {
+	f := tradeOff()
+	if err := Apply(f, "capacity=4,memory=2", 0); err != nil {
+		t.Fatal(err)
+	}
+	if tab, _ := FactorsFor(f); tab.Restated {
+		t.Error("a ranking made by these rules is flagged as restated")
+	}
+	f.Ranking[0].Score += 3
+	if tab, _ := FactorsFor(f); !tab.Restated {
+		t.Error("a stored ranking with other scores is not flagged")
+	}
+}

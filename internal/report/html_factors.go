@@ -19,6 +19,7 @@ type factorsView struct {
 	Rows       []factorRow
 	Profiles   []profileWinner
 	Unmeasured string // the factors nothing measured, joined
+	Restated   string // set when the stored ranking differs from the factors' own
 	Items      []factorItem
 }
 
@@ -89,6 +90,9 @@ func factorsOf(f *results.File, colorOf map[string]int) *factorsView {
 		return nil
 	}
 	v := &factorsView{}
+	if t.Restated {
+		v.Restated = restatedNote
+	}
 	for i, fa := range t.Factors {
 		col := factorColumn{
 			N: i + 1, Short: fa.Short, Unit: fa.Unit, Name: fa.Name, Weighting: fa.Weighting, Weighted: fa.Weighted,
@@ -126,7 +130,7 @@ func factorsOf(f *results.File, colorOf map[string]int) *factorsView {
 		v.Rows = append(v.Rows, row)
 	}
 	for _, pw := range t.Profiles {
-		w := profileWinner{Profile: pw.Profile, Winner: andList(pw.Winners), Tie: len(pw.Winners) > 1}
+		w := profileWinner{Profile: pw.Profile, Winner: winnersText(pw.Winners, len(t.Servers)), Tie: len(pw.Winners) > 1 && len(pw.Winners) < len(t.Servers)}
 		if pw.Err != "" {
 			w.Winner = "cannot rank"
 		}

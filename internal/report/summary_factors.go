@@ -25,7 +25,10 @@ func mdFactors(p func(string, ...any), f *results.File) {
 	p("### What separates these servers, in order\n\n")
 	p("Each factor's effect is measured: the servers were ranked again with the factor left out and with its weight doubled, "+
 		"and the factors are ordered by how much that moved the ranking (a new winner first, then places moved, then the change in score gaps to the leader). "+
-		"First place as ranked: %s.\n\n", mdText(andList(t.Winners)))
+		"First place as ranked: %s.\n\n", mdText(winnersText(t.Winners, len(t.Servers))))
+	if t.Restated {
+		p("%s\n\n", restatedNote)
+	}
 	for i, fa := range t.Factors {
 		ev := mdEvidence(f, fa.Evidence, t.Workload)
 		p("%d. **%s** (%s): ", i+1, mdText(fa.Name), mdText(fa.Weighting))
@@ -77,13 +80,13 @@ func mdFactors(p func(string, ...any), f *results.File) {
 	p("**Winner under each profile:** ")
 	var ws []string
 	for _, pw := range t.Profiles {
-		w := andList(pw.Winners)
+		w := winnersText(pw.Winners, len(t.Servers))
 		switch {
 		case pw.Err != "":
 			w = "cannot rank: " + firstLine(pw.Err)
 		case len(pw.Winners) == 0:
 			w = "none"
-		case len(pw.Winners) > 1:
+		case len(pw.Winners) > 1 && len(pw.Winners) < len(t.Servers):
 			w += " (tie)"
 		}
 		ws = append(ws, fmt.Sprintf("%s → %s", mdCode(pw.Profile), mdText(w)))
@@ -120,6 +123,18 @@ func mdSlug(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// restatedNote warns that the stored ranking and the factors' differ.
+const restatedNote = "This file's stored ranking was made by another version of the ranking rules: the factors below are measured against the ranking as this version makes it, whose order and scores they show."
+
+// winnersText names who is first of n ranked servers; when every one
+// is, the data could not separate them and a list would read as a choice.
+func winnersText(ws []string, n int) string {
+	if len(ws) == n && n > 2 {
+		return fmt.Sprintf("all %d tie (the data cannot separate them)", n)
+	}
+	return andList(ws)
 }
 
 func andList(xs []string) string {
