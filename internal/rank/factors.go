@@ -77,7 +77,7 @@ var factorDefs = []factorDef{
 	{key: FactorParallelism, short: "parallelism", unit: "cores", name: "concurrency model and parallelism ceiling", evidence: EvidenceCeilings, projection: true,
 		what: "the cores the server's process tree could use with every CPU allowed; it carries throughput to the target's cores"},
 	{key: FactorCapacity, short: "capacity", unit: "req/s", name: "capacity", evidence: EvidenceThroughput, metrics: []string{Capacity, RPS},
-		what: "the highest rate served with p99 under the goal (closed-loop req/s where there was no search)"},
+		what: "the highest rate served with p99 under the goal (closed-loop req/s where there was no search), projected to the target's cores when they are more than were measured"},
 	{key: FactorLatency, short: "p99", unit: "ms", name: "tail latency", evidence: EvidenceLatency, metrics: []string{P99, P50},
 		what: "p99 latency of the closed-loop trials (p50 too where the profile weights it)"},
 	{key: FactorMemory, short: "memory", unit: "MiB", name: "memory at the ranked shape", evidence: EvidenceMemory, metrics: []string{Memory},
@@ -189,7 +189,7 @@ type ProfileWinner struct {
 	Err                  string
 }
 
-// Effect is a factor's ordering key: winner changes, places moved and gap
+// effect is a factor's ordering key: winner changes, places moved and gap
 // change over both variations, largest first.
 func (f Factor) effect() (int, int, float64) {
 	w := 0
@@ -802,6 +802,17 @@ func (r *ranker) probeValue(c *cand, d factorDef) FactorValue {
 		text := fmt.Sprintf("%d of %d pass", pass, n)
 		if warn > 0 {
 			text += fmt.Sprintf(", %d warn", warn)
+		}
+		if d.key == FactorKeepAlive {
+			// What the trials saw of it (not scored: shown for the reader).
+			var conns, reqs int64
+			for _, tr := range c.run.Trials {
+				conns += tr.ConnectionsOpened
+				reqs += tr.Requests
+			}
+			if reqs > 0 && conns > 0 {
+				text += fmt.Sprintf("; the trials opened %s connections per 1000 requests", num(float64(conns)*1000/float64(reqs)))
+			}
 		}
 		return FactorValue{Has: true, Value: v, Text: text, Short: fmt.Sprintf("%d/%d", pass, n)}
 	}
