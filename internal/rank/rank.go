@@ -122,9 +122,27 @@ func frontOf(run results.Run) string {
 
 // RankWith is Rank with every option.
 func RankWith(f *results.File, o Options) ([]results.Rank, *results.Verdict, error) {
-	prof, err := ParseProfile(o.Profile)
+	out, err := rankWith(f, o)
 	if err != nil {
 		return nil, nil, err
+	}
+	return out.ranking, out.verdict, nil
+}
+
+// ranked is a ranking with the evidence behind it: fin[i] is the
+// candidate ranking[i] stands for (what Factors reads to mark where the
+// data separate neighbours).
+type ranked struct {
+	ranking []results.Rank
+	verdict *results.Verdict
+	r       *ranker
+	fin     []*cand
+}
+
+func rankWith(f *results.File, o Options) (*ranked, error) {
+	prof, err := ParseProfile(o.Profile)
+	if err != nil {
+		return nil, err
 	}
 	alpha := o.Alpha
 	if alpha <= 0 {
@@ -132,7 +150,7 @@ func RankWith(f *results.File, o Options) ([]results.Rank, *results.Verdict, err
 	}
 	wl, err := chooseWorkload(f, o.Workload)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	v := &results.Verdict{
 		Profile: prof.Name, Weights: prof.Weights, Workload: wl,
@@ -149,7 +167,7 @@ func RankWith(f *results.File, o Options) ([]results.Rank, *results.Verdict, err
 	cands, v.CapacityFrom = r.capacity(cands)
 	r.project(cands)
 	if err := r.effectiveWeights(cands); err != nil && len(cands) > 0 {
-		return nil, nil, err
+		return nil, err
 	}
 	for _, fr := range failed {
 		r.note(fmt.Sprintf("not ranked: %s %s failed: %s", fr.Server, fr.Shape, firstLine(fr.Error)))
@@ -164,7 +182,7 @@ func RankWith(f *results.File, o Options) ([]results.Rank, *results.Verdict, err
 		r.note(stats.SharedCPUsWarning + "; servers that use more CPU lose more to the competition, so the places are less sure than the tests say")
 	}
 	v.Notes = r.notes
-	return ranking, v, nil
+	return &ranked{ranking: ranking, verdict: v, r: r, fin: fin}, nil
 }
 
 func (r *ranker) note(s string) {

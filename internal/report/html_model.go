@@ -453,6 +453,7 @@ func buildPage(f *results.File) *htmlPage {
 	for i, n := range names {
 		colorOf[n] = i % len(palette)
 	}
+	p.Verdict.Factors = factorsOf(f, colorOf)
 	p.Verdict.Entries = slices.Clone(v.Entries)
 	for i := range p.Verdict.Entries {
 		e := &p.Verdict.Entries[i]

@@ -423,6 +423,7 @@ func mdVerdict(p func(string, ...any), f *results.File) {
 	}
 	p("## Verdict\n\n")
 	p("**%s**\n\n", mdText(v.Headline))
+	mdFactors(p, f) // what separates them, in order: first, before the per-pair reasons
 	if len(ranking) == 0 {
 		mdVerdictNotes(p, v)
 		return
