@@ -337,6 +337,7 @@ func (d factorDef) weighting(r *ranker, prof Profile) (string, bool) {
 // doubled) and compares with base.
 func (d factorDef) vary(f *results.File, o Options, prof Profile, mult float64, base []results.Rank) Variation {
 	g, vo := f, o
+	scale := 1.0
 	switch {
 	case d.projection:
 		g = scaleProjection(f, mult)
@@ -354,6 +355,11 @@ func (d factorDef) vary(f *results.File, o Options, prof Profile, mult float64, 
 			return Variation{Err: "nothing else is weighted: there is no ranking without it"}
 		}
 		vo.Profile = FormatWeights(ws)
+		// A score is a weighted mean, so changing one weight rescales
+		// every gap even when all servers score the same on the factor;
+		// gaps are compared in the base ranking's weight units, so such a
+		// factor moves nothing.
+		scale = totalWeight(ws) / totalWeight(prof.Weights)
 	case len(d.scenarios) > 0:
 		g = weighScenarios(f, d.scenarios, mult)
 	default:
@@ -363,11 +369,20 @@ func (d factorDef) vary(f *results.File, o Options, prof Profile, mult float64, 
 	if err != nil {
 		return Variation{Err: firstLine(err.Error())}
 	}
-	return compareRankings(base, out.ranking)
+	return compareRankings(base, out.ranking, scale)
 }
 
-// compareRankings measures how far rk moved from base.
-func compareRankings(base, rk []results.Rank) Variation {
+func totalWeight(ws []results.Weight) float64 {
+	var t float64
+	for _, w := range ws {
+		t += w.Weight
+	}
+	return t
+}
+
+// compareRankings measures how far rk moved from base; rk's scores are
+// multiplied by scale to put them in base's units (see vary).
+func compareRankings(base, rk []results.Rank, scale float64) Variation {
 	v := Variation{Winners: winners(rk)}
 	bw := winners(base)
 	v.WinnerChanged = !sameSet(bw, v.Winners)
@@ -394,7 +409,7 @@ func compareRankings(base, rk []results.Rank) Variation {
 			v.Displaced += abs(p - r.Position)
 			v.Moves = append(v.Moves, Move{Server: r.Server, From: r.Position, To: p})
 		}
-		gaps += math.Abs((vt - score[r.Server]) - (bt - r.Score))
+		gaps += math.Abs(scale*(vt-score[r.Server]) - (bt - r.Score))
 		n++
 	}
 	if n > 0 {

@@ -251,7 +251,7 @@ func TestCompareRankings(t *testing.T) {
 		{"dropped", rk("a", 1, 90, "b", 2, 80), Variation{Winners: []string{"a"}, Moves: []Move{{"c", 3, 0}}}},
 	}
 	for _, tc := range tests {
-		got := compareRankings(base, tc.v)
+		got := compareRankings(base, tc.v, 1)
 		tc.want.GapChange = round2(tc.want.GapChange)
 		if !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("%s: got %+v, want %+v", tc.name, got, tc.want)
@@ -293,5 +293,27 @@ func TestFactorsRestated(t *testing.T) {
 	f.Ranking[0].Score += 3
 	if tab, _ := FactorsFor(f); !tab.Restated {
 		t.Error("a stored ranking with other scores is not flagged")
+	}
+}
+
+// TestEqualFactorMovesNothing: a factor on which every server scores the
+// same (no failed requests anywhere) changes no gap when left out or
+// doubled, though the weighted mean's denominator changes with it; it must
+// not be ordered above a factor that does separate the servers.
+func TestEqualFactorMovesNothing(t *testing.T) {
+	tab, err := Factors(tradeOff(), Options{Profile: "capacity=4,memory=2,errors=1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pos := map[string]int{}
+	for i, f := range tab.Factors {
+		pos[f.Key] = i
+		// Scores are stored to 0.1 point: what is left is rounding.
+		if f.Key == FactorErrors && (f.LeftOut.GapChange > 0.1 || f.Doubled.GapChange > 0.1 || f.LeftOut.Displaced != 0) {
+			t.Errorf("errors, equal for both servers, moved gaps by %v and %v", f.LeftOut.GapChange, f.Doubled.GapChange)
+		}
+	}
+	if e, ok := pos[FactorErrors]; ok && (e < pos[FactorCapacity] || e < pos[FactorMemory]) {
+		t.Errorf("errors ordered before a factor that separates the servers: %v", pos)
 	}
 }
