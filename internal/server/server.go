@@ -103,6 +103,10 @@ type Launch struct {
 	// started as root (Apache runs mod_wsgi daemons as www-data), so the
 	// caller must make the app and database reachable for that user.
 	NeedsWorldReadable bool
+	// RunAs is that user: Files are written readable by their owner only
+	// (one may carry the app's environment, a database password in it),
+	// so the caller gives them to RunAs.
+	RunAs string
 }
 
 // Adapter is one way of serving a WSGI app.
