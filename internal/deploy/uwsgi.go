@@ -237,8 +237,8 @@ func (p *plan) uwsgiArgs() error {
 
 var uwsgiWhy = map[string]string{
 	"uwsgi-socket": "the unix socket nginx's uwsgi_pass reaches the workers on, in uWSGI's own protocol (what was measured behind nginx); the HTTP router stays for Varnish and health checks",
-	"plugin":  "Debian's uwsgi is a bare binary; the Python plugin (built against /usr/bin/python3) is loaded by name",
-	"plugins": "Debian's uwsgi is a bare binary; the HTTP router and the Python plugin (built against /usr/bin/python3) are plugins, loaded by name",
+	"plugin":       "Debian's uwsgi is a bare binary; the Python plugin (built against /usr/bin/python3) is loaded by name",
+	"plugins":      "Debian's uwsgi is a bare binary; the HTTP router and the Python plugin (built against /usr/bin/python3) are plugins, loaded by name",
 	"http": "the HTTP router, as measured: a process that holds the clients' connections (here Varnish's or nginx's) and passes each request to a free worker over a loopback socket it opens itself. " +
 		"Varnish and nginx's proxy_pass speak HTTP to it; for nginx's uwsgi_pass see README.md",
 	"http-keepalive": "keep connections open between requests, as measured. Written as 1, not true: uWSGI reads this option as a number, and true (0) turns keep-alive off",

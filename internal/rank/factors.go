@@ -574,7 +574,7 @@ func (v Variation) Describe() string {
 	}
 	var parts []string
 	if v.WinnerChanged {
-		parts = append(parts, "first place goes to "+joinAnd(v.Winners))
+		parts = append(parts, "first place goes to "+JoinAnd(v.Winners))
 	} else {
 		parts = append(parts, "the same winner")
 	}

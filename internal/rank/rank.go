@@ -244,7 +244,7 @@ func (r *ranker) collect(wl string) (cands []*cand, failed []results.Run) {
 	}
 	if len(unranked) > 0 {
 		slices.Sort(unranked)
-		r.note(fmt.Sprintf("not ranked, being development or reference servers that are not for production: %s (their numbers are in the tables)", joinAnd(unranked)))
+		r.note(fmt.Sprintf("not ranked, being development or reference servers that are not for production: %s (their numbers are in the tables)", JoinAnd(unranked)))
 	}
 	sort.Slice(cands, func(i, j int) bool { return runLess(cands[i].run, cands[j].run) })
 	sort.Slice(failed, func(i, j int) bool { return runLess(failed[i], failed[j]) })
@@ -440,7 +440,7 @@ func (r *ranker) capacity(cands []*cand) ([]*cand, string) {
 		if len(searched) == 0 {
 			r.note("no capacity search in this file: capacity is ranked on closed-loop req/s (the median over trials) instead")
 		} else {
-			r.note(fmt.Sprintf("no capacity search for %s: capacity is ranked on closed-loop req/s for every server instead, so all compare like with like", joinAnd(missing)))
+			r.note(fmt.Sprintf("no capacity search for %s: capacity is ranked on closed-loop req/s for every server instead, so all compare like with like", JoinAnd(missing)))
 		}
 		r.folded = true
 		return cands, "closed-loop req/s"
@@ -539,7 +539,7 @@ func (r *ranker) effectiveWeights(cands []*cand) error {
 		if len(none) > 1 {
 			verb = "have"
 		}
-		r.note(fmt.Sprintf("%s %s no data in this file: %s left out of the scores", joinAnd(none), verb, plural(len(none), "its weight is", "their weights are")))
+		r.note(fmt.Sprintf("%s %s no data in this file: %s left out of the scores", JoinAnd(none), verb, plural(len(none), "its weight is", "their weights are")))
 		if slices.Contains(none, Robustness) {
 			// Say what that leaves unjudged: the ranking must not read as a
 			// clean bill of health for a server that one slow client stalls.
@@ -692,7 +692,7 @@ func (r *ranker) unscored(c *cand) []string {
 	}
 	var out []string
 	for _, why := range whys {
-		out = append(out, fmt.Sprintf("%s not scored: %s", joinAnd(byWhy[why]), why))
+		out = append(out, fmt.Sprintf("%s not scored: %s", JoinAnd(byWhy[why]), why))
 	}
 	return out
 }

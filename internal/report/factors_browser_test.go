@@ -3,12 +3,10 @@
 package report
 
 import (
-	"context"
 	"encoding/base64"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 )
 
 // TestVerdictFitsOneScreen opens the report of a realistic 17-server run
@@ -19,22 +17,7 @@ import (
 // artifacts directory (the test's temporary directory unless
 // WSGIBENCH_ARTIFACTS is set).
 func TestVerdictFitsOneScreen(t *testing.T) {
-	exe := chromium(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	tmp := t.TempDir()
-	art := artifactDir(t)
-	stderr := &lockedBuffer{}
-	b, err := startBrowser(exe, filepath.Join(tmp, "profile"), stderr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		b.close()
-		if t.Failed() {
-			t.Logf("chromium stderr:\n%s", stderr.String())
-		}
-	}()
+	ctx, b, art := browserSession(t)
 	const width, height = 1400, 900
 	pg := openReport(ctx, t, b, factorsFixture(t), filepath.Join(art, "report-17-servers.html"), width, height)
 	defer pg.checkClean(t)

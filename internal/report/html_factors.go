@@ -140,7 +140,7 @@ func factorsOf(f *results.File, colorOf map[string]int) *factorsView {
 	for _, fa := range t.Unmeasured {
 		names = append(names, fa.Name)
 	}
-	v.Unmeasured = andList(names)
+	v.Unmeasured = rank.JoinAnd(names)
 	return v
 }
 

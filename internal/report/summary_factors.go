@@ -44,7 +44,7 @@ func mdFactors(p func(string, ...any), f *results.File) {
 		for _, fa := range t.Unmeasured {
 			names = append(names, fa.Name)
 		}
-		p("\nNot measured in this file, so not judged: %s.\n", mdText(andList(names)))
+		p("\nNot measured in this file, so not judged: %s.\n", mdText(rank.JoinAnd(names)))
 	}
 	p("\n")
 
@@ -134,15 +134,5 @@ func winnersText(ws []string, n int) string {
 	if len(ws) == n && n > 2 {
 		return fmt.Sprintf("all %d tie (the data cannot separate them)", n)
 	}
-	return andList(ws)
-}
-
-func andList(xs []string) string {
-	switch len(xs) {
-	case 0:
-		return ""
-	case 1:
-		return xs[0]
-	}
-	return strings.Join(xs[:len(xs)-1], ", ") + " and " + xs[len(xs)-1]
+	return rank.JoinAnd(ws)
 }
