@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -28,7 +29,7 @@ func TestRunFront(t *testing.T) {
 		t.Run(string(k), func(t *testing.T) {
 			needFront(t, k)
 			out := t.TempDir()
-			r := runBinary(t, 2*time.Minute, "run", "--servers", "gunicorn-gthread", "--workers", "2", "--threads", "2",
+			r := runBinary(t, 2*time.Minute, "run", "--servers", "gunicorn-gthread,uwsgi", "--workers", "2", "--threads", "2",
 				"--front", "none,"+string(k), "--duration", "1s", "--warmup", "300ms", "--trials", "1", "--connections", "4",
 				"--no-capacity", "--no-probe", "--no-trouble", "--out", out)
 			if r.code != 0 {
@@ -38,8 +39,8 @@ func TestRunFront(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(f.Runs) != 2 {
-				t.Fatalf("%d runs, want one direct and one behind %s", len(f.Runs), k)
+			if len(f.Runs) != 4 {
+				t.Fatalf("%d runs, want one direct and one behind %s for each server", len(f.Runs), k)
 			}
 			for _, run := range f.Runs {
 				if run.Error != "" || len(run.Trials) != 1 {
@@ -55,6 +56,14 @@ func TestRunFront(t *testing.T) {
 				fr := tr.Front
 				if run.Front != string(k) || fr == nil || fr.Name != string(k) || fr.Version == "" || fr.Connection == "" {
 					t.Fatalf("%s: front %q, record %+v", run.Key(), run.Front, fr)
+				}
+				// Each server is reached the way its experts connect it.
+				want := map[front.Kind]map[string]string{
+					front.Varnish: {"gunicorn-gthread": "http keep-alive", "uwsgi": "http keep-alive"},
+					front.Nginx:   {"gunicorn-gthread": "http keep-alive over a unix socket", "uwsgi": "uwsgi protocol over a unix socket, one connection per request"},
+				}[k][run.Server]
+				if fr.Connection != want || fr.ConnectionNote != "" {
+					t.Errorf("%s: connection %q (%s), want %q", run.Key(), fr.Connection, fr.ConnectionNote, want)
 				}
 				if fr.ServerRequests <= 0 || fr.ServerRPS <= 0 || fr.CPUSeconds <= 0 {
 					t.Errorf("server requests %d (%.0f/s), front CPU %.2f s", fr.ServerRequests, fr.ServerRPS, fr.CPUSeconds)
@@ -149,5 +158,50 @@ func TestFrontBadInput(t *testing.T) {
 	r := runBinary(t, 30*time.Second, "run", "--front", "varnish,squid", "--out", t.TempDir())
 	if r.code == 0 || !strings.Contains(r.stderr, `unknown front "squid"`) || strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
 		t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+}
+
+// TestProbeFront: probes through each front with one real server. The
+// cases are chosen for what the fronts are known to do with them, so each
+// passage is seen: a malformed Content-Length the front rejects itself
+// (blocked; gunicorn alone fails it), a plain chunked body it passes on
+// unchanged, and keep-alive, which gunicorn's sync worker refuses (it
+// closes after every response: a warn directly) but the front keeps up
+// with the client (normalised).
+func TestProbeFront(t *testing.T) {
+	for _, k := range []front.Kind{front.Varnish, front.Nginx} {
+		t.Run(string(k), func(t *testing.T) {
+			needFront(t, k)
+			out := t.TempDir()
+			r := runBinary(t, 2*time.Minute, "probe", "--servers", "gunicorn-sync", "--front", string(k),
+				"--cases", "cl-sign,chunked-request,keep-alive", "--out", out)
+			if r.code != 0 {
+				t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+			}
+			f, err := results.Read(filepath.Join(out, "results.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(f.Conformance) != 2 || f.Conformance[0].Front != "" || f.Conformance[1].Front != string(k) {
+				t.Fatalf("want the direct probes, then through %s: %+v", k, f.Conformance)
+			}
+			want := map[string]string{"cl-sign": "blocked", "chunked-request": "passed", "keep-alive": "normalised"}
+			behind := f.Conformance[1]
+			for _, pc := range behind.Cases {
+				if pc.Passage != want[pc.ID] {
+					t.Errorf("%s behind %s: %q (forwarded %v, %s: %s), want %q", pc.ID, k, pc.Passage, pc.Forwarded, pc.Outcome, pc.Detail, want[pc.ID])
+				}
+			}
+			if behind.Blocked != 1 || behind.Normalised != 1 || behind.Passed != 1 {
+				t.Errorf("tally blocked %d, normalised %d, passed %d", behind.Blocked, behind.Normalised, behind.Passed)
+			}
+			if !strings.Contains(r.stdout, "gunicorn-sync behind "+string(k)) || !strings.Contains(r.stdout, "1 / 1 / 1") {
+				t.Errorf("stdout lacks the front's tally:\n%s", r.stdout)
+			}
+			md, err := os.ReadFile(filepath.Join(out, "summary.md"))
+			if err != nil || !bytes.Contains(md, []byte("The probes through the front")) || !bytes.Contains(md, []byte("**keep-alive**: directly !")) {
+				t.Errorf("summary.md lacks what the front did (%v):\n%s", err, md)
+			}
+		})
 	}
 }

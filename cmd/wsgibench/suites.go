@@ -54,19 +54,19 @@ func cmdSuite(ctx context.Context, suite string, args []string, stdout, stderr i
 	list := fs.Bool("list", false, "list them and exit")
 	fs.StringVar(&o.Out, "out", "wsgibench-"+suite, "output directory for results.json, summary.md and report.html")
 	fs.DurationVar(&o.ReadyTimeout, "ready-timeout", 0, "how long a server may take to answer (default 10s)")
-	fronts := new(string)
+	var fronts *string
 	if suite == "trouble" {
 		fs.IntVar(&o.TroubleRepeat, "repeat", 1, "run each scenario this many times, each on a fresh server, and keep the median")
 		fronts = fs.String("front", "none", "run the scenarios through a proxy: none, varnish or nginx; a comma list runs them through each (none,varnish)")
+	} else {
+		fronts = fs.String("front", "none", "also probe through a proxy: varnish or nginx (a comma list: each); every case then says whether the front blocked it, normalised it or passed it on. The direct probes always run: they are what the front's effect is judged against")
 	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if suite == "trouble" {
-		var err error
-		if o.Fronts, err = front.ParseKinds(*fronts); err != nil {
-			return err
-		}
+	var err error
+	if o.Fronts, err = front.ParseKinds(*fronts); err != nil {
+		return err
 	}
 	items := suiteItems(suite)
 	if *list {
@@ -75,7 +75,6 @@ func cmdSuite(ctx context.Context, suite string, args []string, stdout, stderr i
 		}
 		return nil
 	}
-	var err error
 	if suite == "probe" {
 		for _, id := range splitList(*pick) {
 			i := slices.IndexFunc(items, func(it suiteItem) bool { return it.id == id })

@@ -369,6 +369,23 @@ func capFirst(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
+// NginxServer is the upstream server line's address: the unix socket the
+// server was measured over behind nginx, else its TCP address.
+func (p *plan) NginxServer() string {
+	if p.Upstream.Socket != "" {
+		return "unix:" + p.Upstream.Socket
+	}
+	return p.Listen
+}
+
+// NginxUWSGI: nginx speaks the uwsgi protocol to the server (uwsgi_pass),
+// which has no keep-alive: one connection per request.
+func (p *plan) NginxUWSGI() bool { return p.Upstream.Protocol == server.UWSGI }
+
+// NginxReuse: nginx keeps connections to the server open, which the
+// server must allow and the protocol must have.
+func (p *plan) NginxReuse() bool { return p.Proxy.Reuse && !p.NginxUWSGI() }
+
 // Reaches reports whether a front can reach the server over protocol, as
 // its record's Front list says (nginx.conf offers uwsgi_pass only to a
 // server that speaks the uwsgi protocol).

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wsgibench/wsgibench/internal/results"
+	"github.com/wsgibench/wsgibench/internal/server"
 )
 
 // Defaults for what a results file cannot know about production. They are
@@ -43,7 +44,12 @@ type Input struct {
 	PythonHome string            // the virtualenv's prefix when Python is in one (mod_wsgi python-home, uWSGI virtualenv)
 	Env        map[string]string // environment the app needs (e.g. its database path)
 
-	Listen     string // production address of the server; default DefaultListen
+	Listen string // production address of the server; default DefaultListen
+	// Upstream, when set, is how nginx reaches the server instead of
+	// HTTP to Listen: a unix socket, over HTTP (gunicorn) or the uwsgi
+	// protocol (uWSGI), the way those servers' experts connect it. The
+	// server listens on both; Varnish still uses Listen.
+	Upstream   Upstream
 	ConfigDir  string // where the generated files are installed; default DefaultConfigDir
 	User       string // the unprivileged user the app runs as; default DefaultUser
 	Group      string // default: User
@@ -61,6 +67,17 @@ type Input struct {
 	// Evidence is what the recommendation rests on, quoted in the README.
 	Evidence Evidence
 }
+
+// Upstream is a unix socket nginx reaches the server on.
+type Upstream struct {
+	Protocol server.Protocol // server.HTTPUnix or server.UWSGI
+	Socket   string          // its path
+}
+
+// DefaultSocket is where a production config puts the server's unix
+// socket for nginx when the benchmark measured one (the benchmark's own
+// was in a temporary directory).
+const DefaultSocket = "/run/wsgibench/app.sock"
 
 // Timeouts are the server limits the proxy in front must respect.
 type Timeouts struct {
@@ -123,10 +140,23 @@ func FromResults(f *results.File, p results.Rank) (Input, error) {
 	if f == nil {
 		return Input{}, fmt.Errorf("deploy: no results")
 	}
+	// The verdict is for the servers behind its front, when it has one:
+	// the config recommended is the one measured there.
+	front := ""
+	if f.Verdict != nil {
+		front = f.Verdict.Front
+	}
 	var run *results.Run
 	for i := range f.Runs {
 		r := &f.Runs[i]
 		if r.Server != p.Server || r.Shape != p.Shape || (p.Workload != "" && r.Workload != p.Workload) {
+			continue
+		}
+		if run != nil && run.Front == front && r.Front != front {
+			continue
+		}
+		if run != nil && run.Front != front && r.Front == front {
+			run = r
 			continue
 		}
 		// Prefer a run that recorded its command line and finished.
@@ -166,6 +196,16 @@ func FromResults(f *results.File, p results.Rank) (Input, error) {
 	}
 	if f.Python.Venv {
 		in.PythonHome = f.Python.Prefix
+	}
+	// Measured behind nginx over a unix socket: recommend that, at a
+	// production path.
+	if run.Front == "nginx" {
+		switch {
+		case run.Settings["uwsgi-socket"] != "":
+			in.Upstream = Upstream{Protocol: server.UWSGI, Socket: DefaultSocket}
+		case run.Settings["front_bind"] != "":
+			in.Upstream = Upstream{Protocol: server.HTTPUnix, Socket: DefaultSocket}
+		}
 	}
 	if f.Plan.Bundled {
 		// The reference app was unpacked into a temporary directory; in

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -357,7 +358,12 @@ func (p *plan) scriptArgs() error {
 	for _, o := range splitOptions(argv[3 : len(argv)-1]) {
 		switch o.Flag {
 		case "--bind":
-			o.Value = p.Listen
+			if strings.HasPrefix(o.Value, "unix:") {
+				// The socket nginx was measured over.
+				o.Value = "unix:" + cmp.Or(p.Upstream.Socket, DefaultSocket)
+			} else {
+				o.Value = p.Listen
+			}
 		case "--listen":
 			o.Value = p.Listen
 		case "--host":

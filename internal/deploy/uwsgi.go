@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"cmp"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -157,7 +158,11 @@ func (p *plan) uwsgiArgs() error {
 		name := strings.TrimPrefix(o.Flag, "--")
 		o.Flag = name
 		switch name {
-		case "http11-socket", "http-socket", "socket", "uwsgi-socket", "http":
+		case "uwsgi-socket":
+			// nginx's uwsgi_pass, measured over a unix socket; without
+			// one in the input, the same at a production path.
+			o.Value = cmp.Or(p.Upstream.Socket, DefaultSocket)
+		case "http11-socket", "http-socket", "socket", "http":
 			o.Value = p.Listen
 		case "chdir", "pythonpath":
 			o.Value = p.AppDir
@@ -195,6 +200,9 @@ func (p *plan) uwsgiArgs() error {
 			out = append(out, arg{Flag: name, Value: value, HasValue: true, Why: why})
 		}
 	}
+	if p.Upstream.Protocol == server.UWSGI {
+		add("uwsgi-socket", p.Upstream.Socket, uwsgiWhy["uwsgi-socket"])
+	}
 	mercy := strconv.Itoa(wholeSecs(p.T.Graceful))
 	if mode == uwsgiHTTP11 {
 		add("socket-timeout", strconv.Itoa(wholeSecs(p.T.KeepAlive)),
@@ -228,8 +236,9 @@ func (p *plan) uwsgiArgs() error {
 }
 
 var uwsgiWhy = map[string]string{
-	"plugin":  "Debian's uwsgi is a bare binary; the Python plugin (built against /usr/bin/python3) is loaded by name",
-	"plugins": "Debian's uwsgi is a bare binary; the HTTP router and the Python plugin (built against /usr/bin/python3) are plugins, loaded by name",
+	"uwsgi-socket": "the unix socket nginx's uwsgi_pass reaches the workers on, in uWSGI's own protocol (what was measured behind nginx); the HTTP router stays for Varnish and health checks",
+	"plugin":       "Debian's uwsgi is a bare binary; the Python plugin (built against /usr/bin/python3) is loaded by name",
+	"plugins":      "Debian's uwsgi is a bare binary; the HTTP router and the Python plugin (built against /usr/bin/python3) are plugins, loaded by name",
 	"http": "the HTTP router, as measured: a process that holds the clients' connections (here Varnish's or nginx's) and passes each request to a free worker over a loopback socket it opens itself. " +
 		"Varnish and nginx's proxy_pass speak HTTP to it; for nginx's uwsgi_pass see README.md",
 	"http-keepalive": "keep connections open between requests, as measured. Written as 1, not true: uWSGI reads this option as a number, and true (0) turns keep-alive off",

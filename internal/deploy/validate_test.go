@@ -943,3 +943,80 @@ func waitReadyNotification(c *net.UnixConn, timeout time.Duration) error {
 		}
 	}
 }
+
+// TestNginxOverUnixSocket: measured behind nginx over a unix socket, the
+// configs say so together: nginx's upstream is the socket (uwsgi_pass for
+// uWSGI's protocol, without keepalive; proxy_pass with keepalive for
+// gunicorn's HTTP), the server binds it, and nginx -t takes the site.
+func TestNginxOverUnixSocket(t *testing.T) {
+	nginx := need(t, "nginx", "/usr/sbin/nginx")
+	appDir := tinyApp(t)
+	for _, tc := range []struct {
+		id      string
+		proto   server.Protocol
+		conf    string // the server's config file, and what it must bind
+		binds   string
+		want    []string
+		mustNot []string
+	}{
+		{"uwsgi", server.UWSGI, "uwsgi.ini", "uwsgi-socket = ",
+			[]string{"uwsgi_pass wsgibench_app;", "include uwsgi_params;", "uwsgi_read_timeout"},
+			[]string{"\n    keepalive ", "proxy_pass", "# location / {"}},
+		{"gunicorn-gthread", server.HTTPUnix, "gunicorn.conf.py", `"unix:`,
+			[]string{"proxy_pass http://wsgibench_app;", "\n    keepalive ", "proxy_http_version 1.1;"},
+			[]string{"uwsgi_pass"}},
+	} {
+		t.Run(tc.id, func(t *testing.T) {
+			var a *server.Adapter
+			for _, x := range server.All() {
+				if x.ID == tc.id {
+					a = x
+				}
+			}
+			d := t.TempDir()
+			sock := filepath.Join(d, "app.sock")
+			in := goldenInput(t, a)
+			in.ConfigDir, in.AppDir, in.Python, in.PythonHome = d, appDir, systemPython, ""
+			in.Argv = localArgv(in.Argv)
+			in.Upstream = Upstream{Protocol: tc.proto, Socket: sock}
+			if _, err := Generate(d, in); err != nil {
+				t.Fatal(err)
+			}
+			site, _ := os.ReadFile(filepath.Join(d, "nginx.conf"))
+			if !strings.Contains(string(site), "server unix:"+sock+" ") {
+				t.Errorf("nginx.conf's upstream is not the socket:\n%s", site)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(string(site), w) {
+					t.Errorf("nginx.conf lacks %q:\n%s", w, site)
+				}
+			}
+			for _, w := range tc.mustNot {
+				if strings.Contains(string(site), w) {
+					t.Errorf("nginx.conf has %q:\n%s", w, site)
+				}
+			}
+			conf, _ := os.ReadFile(filepath.Join(d, tc.conf))
+			if !strings.Contains(string(conf), tc.binds) || !strings.Contains(string(conf), sock) {
+				t.Errorf("%s does not bind %s:\n%s", tc.conf, sock, conf)
+			}
+			// nginx -t, with the uwsgi_params the site includes beside it.
+			params, err := os.ReadFile("/etc/nginx/uwsgi_params")
+			if err != nil {
+				t.Skip("no /etc/nginx/uwsgi_params:", err)
+			}
+			os.WriteFile(filepath.Join(d, "uwsgi_params"), params, 0o644)
+			var b strings.Builder
+			fmt.Fprintf(&b, "pid %s/nginx.pid;\nerror_log %s/error.log;\nevents {}\nhttp {\n  access_log off;\n", d, d)
+			for _, tmp := range []string{"client_body", "proxy", "fastcgi", "uwsgi", "scgi"} {
+				fmt.Fprintf(&b, "  %s_temp_path %s/%s;\n", tmp, d, tmp)
+			}
+			fmt.Fprintf(&b, "  include %s;\n}\n", filepath.Join(d, "nginx.conf"))
+			main := filepath.Join(d, "test.conf")
+			os.WriteFile(main, []byte(b.String()), 0o644)
+			if out, err := run(t, 30*time.Second, nginx, "-t", "-q", "-p", d, "-c", main); err != nil {
+				t.Errorf("nginx -t: %v\n%s", err, out)
+			}
+		})
+	}
+}

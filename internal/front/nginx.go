@@ -51,6 +51,11 @@ func (f *Front) nginxSpec(s Spec) (proc.Spec, error) {
 	if err := os.WriteFile(filepath.Join(s.Dir, "site.conf"), []byte(site), 0o644); err != nil {
 		return proc.Spec{}, fmt.Errorf("front nginx: %w", err)
 	}
+	// The site's "include uwsgi_params" resolves beside nginx.conf (-c
+	// sets the config prefix): the parameters Debian's nginx ships.
+	if err := os.WriteFile(filepath.Join(s.Dir, "uwsgi_params"), []byte(uwsgiParams), 0o644); err != nil {
+		return proc.Spec{}, fmt.Errorf("front nginx: %w", err)
+	}
 	conf := nginxMain(s.Dir, f.status, max(1, len(s.CPUs)), os.Geteuid() == 0)
 	path := filepath.Join(s.Dir, "nginx.conf")
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
@@ -58,6 +63,30 @@ func (f *Front) nginxSpec(s Spec) (proc.Spec, error) {
 	}
 	return proc.Spec{Argv: []string{bin, "-p", s.Dir + "/", "-c", path, "-e", "stderr"}, Dir: s.Dir}, nil
 }
+
+// uwsgiParams is nginx's uwsgi_params file as Debian 12's nginx-common
+// ships it (comments left out): the CGI-style variables uwsgi_pass sends
+// the server, with HTTP_HOST from $host rather than the raw Host header
+// (Debian's security workaround).
+const uwsgiParams = `uwsgi_param  QUERY_STRING       $query_string;
+uwsgi_param  REQUEST_METHOD     $request_method;
+uwsgi_param  CONTENT_TYPE       $content_type;
+uwsgi_param  CONTENT_LENGTH     $content_length;
+
+uwsgi_param  REQUEST_URI        $request_uri;
+uwsgi_param  PATH_INFO          $document_uri;
+uwsgi_param  DOCUMENT_ROOT      $document_root;
+uwsgi_param  SERVER_PROTOCOL    $server_protocol;
+uwsgi_param  REQUEST_SCHEME     $scheme;
+uwsgi_param  HTTPS              $https if_not_empty;
+
+uwsgi_param  REMOTE_ADDR        $remote_addr;
+uwsgi_param  REMOTE_PORT        $remote_port;
+uwsgi_param  SERVER_PORT        $server_port;
+uwsgi_param  SERVER_NAME        $server_name;
+
+uwsgi_param  HTTP_HOST        $host;
+`
 
 // nginxMain is the main config: one worker per CPU of the front, the
 // private paths, an access log with just what the counters need, deploy's

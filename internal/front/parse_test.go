@@ -161,3 +161,23 @@ func TestWarnings(t *testing.T) {
 		}
 	}
 }
+
+func TestUpstreamAttempts(t *testing.T) {
+	for _, tc := range []struct {
+		log  string
+		want int64
+	}{
+		{"", 0},
+		{"400 -\n", 0},                 // nginx answered itself
+		{"200 143\n", 1},               // passed and answered
+		{"502 0\n", 1},                 // passed; the server closed without a byte
+		{"200 0, 143\n", 2},            // a failed attempt, then a retry
+		{"200 -\n400 -\n200 143\n", 1}, // only one of three reached the server
+		{"  200 143  \n\n499 -\n", 1},  // blank and padded lines
+		{"garbage\n", 0},               // no upstream field
+	} {
+		if got := upstreamAttempts([]byte(tc.log)); got != tc.want {
+			t.Errorf("upstreamAttempts(%q) = %d, want %d", tc.log, got, tc.want)
+		}
+	}
+}

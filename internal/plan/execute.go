@@ -9,11 +9,14 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"os/user"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/wsgibench/wsgibench/internal/deploy"
 	"github.com/wsgibench/wsgibench/internal/front"
 	"github.com/wsgibench/wsgibench/internal/load"
 	"github.com/wsgibench/wsgibench/internal/pgsql"
@@ -539,6 +542,9 @@ type started struct {
 	addr   string
 	launch server.Launch
 	front  *front.Front
+	// upstream is the unix socket the server also listens on for nginx,
+	// when its experts connect nginx that way (see frontSocket).
+	upstream deploy.Upstream
 }
 
 // target is where the load goes: the front when there is one.
@@ -639,14 +645,22 @@ func (r *runner) launch(ctx context.Context, c Cell, as appSpec) (*started, erro
 		Python: r.det.Python, App: as.app, AppDir: as.dir, Host: r.o.Host, Port: port, Dir: dir,
 		Env: appEnv, Tools: c.Status.Tools, Root: os.Geteuid() == 0,
 	}
+	up := frontSocket(c, dir)
+	target.FrontSocket = up.Socket
 	launch, err := a.Command(target, c.Shape)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", a.ID, err)
 	}
-	s := &started{addr: target.Addr(), launch: launch}
+	s := &started{addr: target.Addr(), launch: launch, upstream: up}
 	for name, content := range launch.Files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+		// Owner-only: a file may carry the app's environment, and with it
+		// a database password (mod_wsgi's app.wsgi does).
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 			return s, err
+		}
+		if err := giveTo(path, launch.RunAs); err != nil {
+			return s, fmt.Errorf("%s: %w", a.ID, err)
 		}
 	}
 	if launch.NeedsWorldReadable {
@@ -773,6 +787,24 @@ func (r *runner) trial(ctx context.Context, c Cell, index int) (results.Trial, s
 // openUp lets a server that drops root privileges (Apache's children run as
 // www-data) read the app and write the database. Only wsgibench's own
 // temporary files are touched, never the user's app directory.
+// giveTo makes path owned by the named user (and its primary group), for a
+// server whose app runs as that user; "" leaves it as it is.
+func giveTo(path, name string) error {
+	if name == "" {
+		return nil
+	}
+	u, err := user.Lookup(name)
+	if err != nil {
+		return err
+	}
+	uid, err1 := strconv.Atoi(u.Uid)
+	gid, err2 := strconv.Atoi(u.Gid)
+	if err1 != nil || err2 != nil {
+		return fmt.Errorf("user %s: uid %q gid %q", name, u.Uid, u.Gid)
+	}
+	return os.Chown(path, uid, gid)
+}
+
 func (r *runner) openUp(dir, db string, as appSpec) error {
 	for _, d := range []string{r.work, dir} {
 		if err := os.Chmod(d, 0o777); err != nil {

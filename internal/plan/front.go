@@ -12,6 +12,7 @@ import (
 	"github.com/wsgibench/wsgibench/internal/front"
 	"github.com/wsgibench/wsgibench/internal/proc"
 	"github.com/wsgibench/wsgibench/internal/results"
+	"github.com/wsgibench/wsgibench/internal/server"
 )
 
 // frontTag marks the fronts' process trees: a tag names one live group, and
@@ -57,24 +58,49 @@ func checkFronts(fronts []front.Kind) error {
 	return nil
 }
 
+// maxSocketPath is the longest unix socket path bind(2) takes (sun_path
+// is 108 bytes with its NUL).
+const maxSocketPath = 107
+
+// frontSocket is the unix socket c's server also listens on when nginx is
+// in front and its record says its experts connect nginx that way
+// (gunicorn: HTTP over a unix socket; uWSGI: its uwsgi protocol); none
+// otherwise, and none when dir is too deep for a socket path (the front
+// then reaches the server over TCP, and connection says so).
+func frontSocket(c Cell, dir string) deploy.Upstream {
+	if c.Front != front.Nginx {
+		return deploy.Upstream{}
+	}
+	reach, ok := c.Status.Adapter.Facts.NginxReach()
+	if !ok {
+		return deploy.Upstream{}
+	}
+	path := filepath.Join(dir, "front.sock")
+	if len(path) > maxSocketPath {
+		return deploy.Upstream{}
+	}
+	return deploy.Upstream{Protocol: reach.Protocol, Socket: path}
+}
+
 // connection says how the front reaches the server, the way the server's
 // experts deploy it, and why it differs when it does. What deploy's site
 // decides (upstream keepalive or not) is read from the site itself.
-func connection(k front.Kind, family string, cfg front.Config) (how, note string) {
+func connection(k front.Kind, facts server.Facts, up deploy.Upstream, cfg front.Config) (how, note string) {
 	keep := strings.Contains(cfg.NginxSite, "\n    keepalive ")
 	switch {
+	case k == front.Nginx && up.Protocol == server.UWSGI:
+		how = "uwsgi protocol over a unix socket, one connection per request"
+	case k == front.Nginx && up.Socket != "" && keep:
+		how = "http keep-alive over a unix socket"
+	case k == front.Nginx && up.Socket != "":
+		how = "http over a unix socket, one connection per request (the server closes each)"
 	case keep:
 		how = "http keep-alive"
 	default:
 		how = "http, one connection per request (the server closes each)"
 	}
-	if k == front.Nginx {
-		switch family {
-		case "uwsgi":
-			note = "uWSGI's experts connect nginx with uwsgi_pass over the uwsgi protocol; measured over HTTP to uWSGI's HTTP router until the uwsgi adapter can listen on a uwsgi socket"
-		case "gunicorn":
-			note = "gunicorn's experts connect nginx over a unix socket; measured over loopback TCP until the gunicorn adapter can bind unix:PATH"
-		}
+	if reach, ok := facts.NginxReach(); ok && k == front.Nginx && up.Socket == "" {
+		note = fmt.Sprintf("its experts connect nginx over %s; measured over loopback TCP because the run's directory is too deep for a unix socket path", reach.Protocol)
 	}
 	return how, note
 }
@@ -91,7 +117,7 @@ func (r *runner) startFront(ctx context.Context, c Cell, s *started) (*front.Fro
 	cfg, err := front.FromDeploy(deploy.Input{
 		Server: a.ID, Version: c.Status.Version, Shape: results.Shape(c.Shape),
 		Settings: s.launch.Settings, Argv: s.launch.Argv, App: r.app,
-		Listen: s.addr, HealthPath: r.o.ReadyPath,
+		Listen: s.addr, HealthPath: r.o.ReadyPath, Upstream: s.upstream,
 		// The concurrency the run offers: deploy sizes the proxy's
 		// connection cap so that a load the server is measured serving
 		// gets through it.
@@ -100,7 +126,7 @@ func (r *runner) startFront(ctx context.Context, c Cell, s *started) (*front.Fro
 	if err != nil {
 		return nil, err
 	}
-	how, note := connection(c.Front, a.Family, cfg)
+	how, note := connection(c.Front, a.Facts, s.upstream, cfg)
 	return front.Start(ctx, front.Spec{
 		Kind: c.Front, Dir: dir, Host: r.o.Host, Config: cfg,
 		CPUs: r.pinCPUs(), ServerCPUs: r.pinCPUs(), Tag: r.frontTag(),

@@ -126,21 +126,49 @@ func (r *runner) startSuite(ctx context.Context, c Cell) (*suiteServer, error) {
 	return ps, nil
 }
 
-// probeCells picks, for each server, the cell it is probed in: its first
-// in the plan, directly (probes through a front are not yet told apart
-// from the server's own answers). Conformance is the server's, not the
-// shape's, so once is enough.
+// probeCells picks, for each server, the cells it is probed in: its first
+// in the plan, directly, then once behind each front the plan names.
+// Conformance is the server's, not the shape's, so once each is enough;
+// the direct probes come first because a case behind a front is judged
+// against the server's direct verdict (see probe.Through).
 func probeCells(cells []Cell) []Cell {
 	seen := map[string]bool{}
-	var out []Cell
+	var direct, behind []Cell
 	for _, c := range cells {
-		if id := c.Status.Adapter.ID; !seen[id] {
+		id := c.Status.Adapter.ID
+		if !seen[id] {
 			seen[id] = true
-			c.Front = ""
-			out = append(out, c)
+			d := c
+			d.Front = ""
+			direct = append(direct, d)
+		}
+		if k := id + "|" + string(c.Front); c.hasFront() && !seen[k] {
+			seen[k] = true
+			behind = append(behind, c)
 		}
 	}
-	return out
+	return append(direct, behind...)
+}
+
+// Mark and Forwarded let the probes count what the suite's front passes on
+// to the server around each case (probe.Front).
+func (p *suiteServer) Mark(ctx context.Context) (any, error) {
+	if p.front == nil {
+		return nil, fmt.Errorf("no front")
+	}
+	return p.front.Quiet(ctx)
+}
+
+func (p *suiteServer) Forwarded(ctx context.Context, mark any) (int64, error) {
+	before, ok := mark.(front.Snapshot)
+	if !ok || p.front == nil {
+		return 0, fmt.Errorf("no front snapshot")
+	}
+	after, err := p.front.Quiet(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return p.front.Forwarded(before, after)
 }
 
 // troubleCells picks, for each server and front, the first cell: the
@@ -199,7 +227,7 @@ func (r *runner) conformance(ctx context.Context, cells []Cell, file *results.Fi
 		cases = r.o.ProbeCases
 	}
 	return r.eachServer(ctx, "probes", probeCells(cells), file, outPath, func(c Cell) (string, string, func()) {
-		conf := r.probeOne(ctx, c, cases)
+		conf := r.probeOne(ctx, c, cases, directOutcomes(file.Conformance, c.Status.Adapter.ID))
 		var failed []string
 		for _, pc := range conf.Cases {
 			if pc.Outcome == string(probe.Fail) {
@@ -213,25 +241,62 @@ func (r *runner) conformance(ctx context.Context, cells []Cell, file *results.Fi
 		if len(failed) > 0 {
 			line += " (" + strings.Join(failed, ", ") + ")"
 		}
+		if c.hasFront() {
+			line = fmt.Sprintf("%s blocked %d, normalised %d, passed on %d; %s", c.Front, conf.Blocked, conf.Normalised, conf.Passed, line)
+		}
 		return line, conf.Failed, func() { file.Conformance = append(file.Conformance, conf) }
 	})
 }
 
-func (r *runner) probeOne(ctx context.Context, c Cell, cases []probe.Case) results.Conformance {
+// directOutcomes is each case's outcome when server was probed directly.
+func directOutcomes(confs []results.Conformance, server string) map[string]probe.Outcome {
+	out := map[string]probe.Outcome{}
+	for _, conf := range confs {
+		if conf.Server != server || conf.Front != "" {
+			continue
+		}
+		for _, pc := range conf.Cases {
+			out[pc.ID] = probe.Outcome(pc.Outcome)
+		}
+	}
+	return out
+}
+
+// probeOne probes c's server, through c's front when it has one; direct
+// holds the server's direct outcomes, to tell what the front changed.
+func (r *runner) probeOne(ctx context.Context, c Cell, cases []probe.Case, direct map[string]probe.Outcome) results.Conformance {
 	a := c.Status.Adapter
-	conf := results.Conformance{Server: a.ID, Version: c.Status.Version, Shape: results.Shape(c.Shape)}
+	conf := results.Conformance{Server: a.ID, Front: frontName(c.Front), Version: c.Status.Version, Shape: results.Shape(c.Shape)}
 	ps, err := r.startSuite(ctx, c)
 	if err != nil {
 		conf.Failed = "not started: " + err.Error()
 		return conf
 	}
 	defer ps.stop()
-	res := probe.Run(ctx, ps, cases, probe.Options{})
+	var o probe.Options
+	if c.hasFront() {
+		o.Front = ps
+	}
+	res := probe.Run(ctx, ps, cases, o)
 	for _, pr := range res {
-		conf.Cases = append(conf.Cases, results.ProbeCase{
+		pc := results.ProbeCase{
 			ID: pr.Case.ID, Group: string(pr.Case.Group), Title: pr.Case.Title, Ref: pr.Case.Ref,
-			Outcome: string(pr.Outcome), Detail: pr.Detail,
-		})
+			Outcome: string(pr.Outcome), Detail: pr.Detail, Forwarded: pr.Forwarded,
+		}
+		if c.hasFront() {
+			pass := probe.Through(pr, direct[pr.Case.ID])
+			pc.Passage = string(pass)
+			switch pass {
+			case probe.Blocked:
+				conf.Blocked++
+			case probe.Normalised:
+				conf.Normalised++
+				pc.Direct = string(direct[pr.Case.ID])
+			case probe.Passed:
+				conf.Passed++
+			}
+		}
+		conf.Cases = append(conf.Cases, pc)
 	}
 	t := probe.Count(res)
 	conf.Pass, conf.Warn, conf.Fail, conf.Error = t.Pass, t.Warn, t.Fail, t.Error

@@ -87,7 +87,7 @@ func TestProbeEveryServer(t *testing.T) {
 	for _, c := range probeCells(cells) {
 		id := c.Status.Adapter.ID
 		t.Run(id, func(t *testing.T) {
-			conf := r.probeOne(ctx, c, probe.Cases())
+			conf := r.probeOne(ctx, c, probe.Cases(), nil)
 			if conf.Failed != "" {
 				t.Fatal(conf.Failed)
 			}

@@ -52,7 +52,11 @@ func (r *runner) troubleOne(ctx context.Context, c Cell, scenarios []trouble.Sce
 		return rob
 	}
 	defer ps.stop()
-	res := trouble.Run(ctx, ps, scenarios, trouble.Options{LatencyGoal: r.o.LatencyGoal, Repeat: repeat})
+	o := trouble.Options{LatencyGoal: r.o.LatencyGoal, Repeat: repeat}
+	if c.hasFront() {
+		o.Observe = ps.observeFront
+	}
+	res := trouble.Run(ctx, ps, scenarios, o)
 	for _, tr := range res {
 		tc := results.TroubleCase{ID: tr.Scenario.ID, Title: tr.Scenario.Title, BaselineRPS: tr.BaselineRPS,
 			TroubleRPS: tr.TroubleRPS, Retained: tr.Retained, Errors: tr.Errors,
@@ -66,8 +70,30 @@ func (r *runner) troubleOne(ctx context.Context, c Cell, scenarios []trouble.Sce
 		if tr.Err != nil {
 			tc.Error = tr.Err.Error()
 		}
+		if fr, ok := tr.Observed.(*results.Front); ok {
+			tc.Front = fr
+		}
 		rob.Scenarios = append(rob.Scenarios, tc)
 	}
 	rob.Score, _ = trouble.Score(res)
 	return rob
+}
+
+// observeFront measures the suite's front over one scenario's trouble
+// window (trouble.Options.Observe): its counters and CPU, as for a trial.
+// The front in place when the window opens is the one measured: a
+// scenario restarts the server and its front only between windows.
+func (p *suiteServer) observeFront(ctx context.Context) func(context.Context) any {
+	m, err := startMeter(ctx, p.front)
+	if err != nil || m == nil {
+		return nil
+	}
+	return func(ctx context.Context) any {
+		usage, interval := m.stopSampling()
+		fr, err := m.result(ctx, usage, interval)
+		if err != nil {
+			return nil
+		}
+		return fr
+	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/wsgibench/wsgibench/internal/front"
 	"github.com/wsgibench/wsgibench/internal/proc"
+	"github.com/wsgibench/wsgibench/internal/results"
 	"github.com/wsgibench/wsgibench/internal/server"
 	"github.com/wsgibench/wsgibench/internal/trouble"
 )
@@ -120,6 +121,16 @@ func TestTroubleThroughFront(t *testing.T) {
 			}
 			for _, sc := range rob.Scenarios {
 				t.Logf("%s: %s", sc.ID, sc.Detail)
+				// The front's counters over the trouble window are kept
+				// with the scenario: what came in, what it passed on.
+				if fr := sc.Front; fr == nil || fr.Name != string(c.Front) || (fr.Varnish == nil && fr.Nginx == nil) {
+					t.Errorf("%s: no %s counters for the trouble window: %+v", sc.ID, c.Front, fr)
+				} else {
+					t.Logf("%s counters: server saw %d; varnish %+v; nginx %+v", c.Front, fr.ServerRequests, fr.Varnish, fr.Nginx)
+					if in := clientRequests(fr); in == 0 {
+						t.Errorf("%s: the front counted no client request during the trouble", sc.ID)
+					}
+				}
 				absorbed, ok := want[string(c.Front)][sc.ID]
 				switch {
 				case sc.Error != "":
@@ -136,4 +147,11 @@ func TestTroubleThroughFront(t *testing.T) {
 			}
 		})
 	}
+}
+
+func clientRequests(fr *results.Front) int64 {
+	if fr.Varnish != nil {
+		return fr.Varnish.ClientRequests
+	}
+	return fr.Nginx.Requests
 }

@@ -511,23 +511,9 @@ func checkCLTE(ctx context.Context, t *target) (Outcome, string) {
 func checkTEVariant(header string, mustReject bool) func(context.Context, *target) (Outcome, string) {
 	return func(ctx context.Context, t *target) (Outcome, string) {
 		body := "0\r\n\r\n" + smuggle
-		raw := post("/probe/echo", fmt.Sprintf("Content-Length: %d\r\n%s\r\n", len(body), header), body)
-		first, second, _, err := ambiguous(ctx, t, raw)
-		if err != nil {
-			return rejected(nil, err)
-		}
-		if first.smuggled() || second.smuggled() {
-			return Fail, fmt.Sprintf("took %q as chunked and served the request hidden after it: request smuggling", header)
-		}
-		switch {
-		case first.status >= 400 && first.status < 500, first.status == 501:
-			return Pass, fmt.Sprintf("rejected it with %d", first.status)
-		case first.status >= 500:
-			return Warn, fmt.Sprintf("refused it with %d, a server error, instead of 400 or 501: safe, but it reads as the server failing", first.status)
-		}
-		e, err := parseEcho(first)
-		if err != nil {
-			return Fail, err.Error()
+		e, outcome, detail := oddTransferEncoding(ctx, t, header+"\r\n", body)
+		if e == nil {
+			return outcome, detail
 		}
 		if e.BodyLen == 0 && len(body) > 0 {
 			return Fail, fmt.Sprintf("took %q as chunked: the app read the empty chunked body", header)
@@ -540,6 +526,36 @@ func checkTEVariant(header string, mustReject bool) func(context.Context, *targe
 		}
 		return Fail, fmt.Sprintf("accepted %q; the app read %d of %d bytes", header, e.BodyLen, len(body))
 	}
+}
+
+// oddTransferEncoding sends body with a Content-Length and the
+// Transfer-Encoding lines in headers (each ending in CRLF), body being an
+// empty chunked body followed by a hidden request, and judges what every
+// such case shares: the hidden request served fails (smuggling), a 4xx or
+// 501 passes, another 5xx warns. Otherwise it returns what the app saw of
+// the request for the case to judge; e is nil when it judged already.
+func oddTransferEncoding(ctx context.Context, t *target, headers, body string) (e *echo, outcome Outcome, detail string) {
+	raw := post("/probe/echo", fmt.Sprintf("Content-Length: %d\r\n%s", len(body), headers), body)
+	first, second, _, err := ambiguous(ctx, t, raw)
+	if err != nil {
+		outcome, detail = rejected(nil, err)
+		return nil, outcome, detail
+	}
+	shown := strings.TrimSpace(strings.ReplaceAll(headers, "\r\n", " "))
+	if first.smuggled() || second.smuggled() {
+		return nil, Fail, fmt.Sprintf("took %q as chunked, kept the connection and served the request hidden after the terminator: request smuggling", shown)
+	}
+	switch {
+	case first.status >= 400 && first.status < 500, first.status == 501:
+		return nil, Pass, fmt.Sprintf("rejected it with %d", first.status)
+	case first.status >= 500:
+		return nil, Warn, fmt.Sprintf("refused it with %d, a server error, instead of 400 or 501: safe, but it reads as the server failing", first.status)
+	}
+	e, err = parseEcho(first)
+	if err != nil {
+		return nil, Fail, err.Error()
+	}
+	return e, "", ""
 }
 
 func checkDuplicateCL(ctx context.Context, t *target) (Outcome, string) {
@@ -583,20 +599,32 @@ func checkCLSyntax(value string) func(context.Context, *target) (Outcome, string
 func checkChunkSize(size string) func(context.Context, *target) (Outcome, string) {
 	return func(ctx context.Context, t *target) (Outcome, string) {
 		raw := post("/probe/echo", "Transfer-Encoding: chunked\r\n", size+"\r\nhello\r\n0\r\n\r\n")
-		first, second, _, err := ambiguous(ctx, t, raw)
-		if err != nil {
-			return rejected(nil, err)
-		}
-		if first.status >= 400 && first.status < 500 {
-			return Pass, fmt.Sprintf("rejected it with %d", first.status)
-		}
-		if second != nil {
-			return Fail, fmt.Sprintf("misread the size and answered the rest of the body as another request (%s)", second)
-		}
-		return chunkedTail(first, func(e *echo) (Outcome, string) {
+		return malformedChunked(ctx, t, raw, "the rest of the body", func(e *echo) (Outcome, string) {
 			return Fail, fmt.Sprintf("accepted chunk size %q, reading %d bytes", size, e.BodyLen)
 		})
 	}
+}
+
+// malformedChunked sends raw, a chunked request a strict server refuses,
+// and judges what every such case shares: a request hidden in it that
+// reaches the app fails (smuggling), a 4xx passes, a second answer on the
+// connection fails (rest names what the server took for another request);
+// otherwise judge rules on what the app read (see chunkedTail).
+func malformedChunked(ctx context.Context, t *target, raw, rest string, judge func(e *echo) (Outcome, string)) (Outcome, string) {
+	first, second, _, err := ambiguous(ctx, t, raw)
+	if err != nil {
+		return rejected(nil, err)
+	}
+	if first.smuggled() || second.smuggled() {
+		return Fail, fmt.Sprintf("served the request hidden in %s: request smuggling", rest)
+	}
+	if first.status >= 400 && first.status < 500 {
+		return Pass, fmt.Sprintf("rejected it with %d", first.status)
+	}
+	if second != nil {
+		return Fail, fmt.Sprintf("answered %s as another request (%s)", rest, second)
+	}
+	return chunkedTail(first, judge)
 }
 
 func checkUnreadBody(ctx context.Context, t *target) (Outcome, string) {

@@ -29,25 +29,11 @@ import (
 func checkTEList(headers string) func(context.Context, *target) (Outcome, string) {
 	return func(ctx context.Context, t *target) (Outcome, string) {
 		body := "0\r\n\r\n" + smuggle
-		raw := post("/probe/echo", fmt.Sprintf("Content-Length: %d\r\n%s", len(body), headers), body)
-		first, second, _, err := ambiguous(ctx, t, raw)
-		if err != nil {
-			return rejected(nil, err)
+		e, outcome, detail := oddTransferEncoding(ctx, t, headers, body)
+		if e == nil {
+			return outcome, detail
 		}
 		shown := strings.TrimSpace(strings.ReplaceAll(headers, "\r\n", " "))
-		if first.smuggled() || second.smuggled() {
-			return Fail, fmt.Sprintf("took %q as chunked, kept the connection and served the request hidden after the terminator: request smuggling", shown)
-		}
-		switch {
-		case first.status >= 400 && first.status < 500, first.status == 501:
-			return Pass, fmt.Sprintf("rejected it with %d", first.status)
-		case first.status >= 500:
-			return Warn, fmt.Sprintf("refused it with %d, a server error, instead of 400 or 501", first.status)
-		}
-		e, err := parseEcho(first)
-		if err != nil {
-			return Fail, err.Error()
-		}
 		switch e.BodyLen {
 		case 0:
 			return Warn, fmt.Sprintf("read %q as plain chunked and closed the connection: safe, but the RFC asks to refuse it (400, or 501 for a coding it does not apply)", shown)
@@ -201,20 +187,7 @@ func chunkedTail(first *response, ok func(*echo) (Outcome, string)) (Outcome, st
 //	fail  served the hidden request
 func checkTrailerSmuggle(ctx context.Context, t *target) (Outcome, string) {
 	raw := post("/probe/echo", "Transfer-Encoding: chunked\r\n", "5\r\nhello\r\n0\r\n"+smuggle)
-	first, second, _, err := ambiguous(ctx, t, raw)
-	if err != nil {
-		return rejected(nil, err)
-	}
-	if first.smuggled() || second.smuggled() {
-		return Fail, "served the request hidden in the trailer section: request smuggling past a proxy that forwards trailers unchecked"
-	}
-	if first.status >= 400 && first.status < 500 {
-		return Pass, fmt.Sprintf("rejected it with %d", first.status)
-	}
-	if second != nil {
-		return Fail, fmt.Sprintf("answered the trailer section as another request (%s)", second)
-	}
-	return chunkedTail(first, func(e *echo) (Outcome, string) {
+	return malformedChunked(ctx, t, raw, "the trailer section", func(e *echo) (Outcome, string) {
 		if e.BodySHA256 != sum("hello") {
 			return Fail, fmt.Sprintf("the app read %d bytes, not the 5 sent", e.BodyLen)
 		}
@@ -231,17 +204,7 @@ func checkTrailerSmuggle(ctx context.Context, t *target) (Outcome, string) {
 //	fail  misread the body
 func checkChunkLF(ctx context.Context, t *target) (Outcome, string) {
 	raw := post("/probe/echo", "Transfer-Encoding: chunked\r\n", "5\nhello\r\n0\n\r\n")
-	first, second, _, err := ambiguous(ctx, t, raw)
-	if err != nil {
-		return rejected(nil, err)
-	}
-	if first.status >= 400 && first.status < 500 {
-		return Pass, fmt.Sprintf("rejected it with %d", first.status)
-	}
-	if second != nil {
-		return Fail, fmt.Sprintf("answered part of the body as another request (%s)", second)
-	}
-	return chunkedTail(first, func(e *echo) (Outcome, string) {
+	return malformedChunked(ctx, t, raw, "part of the body", func(e *echo) (Outcome, string) {
 		if e.BodySHA256 != sum("hello") {
 			return Fail, fmt.Sprintf("the app read %d bytes, not the 5 sent", e.BodyLen)
 		}
@@ -256,17 +219,7 @@ func checkChunkLF(ctx context.Context, t *target) (Outcome, string) {
 //	fail  accepted them as the chunk's CRLF
 func checkChunkTerminator(ctx context.Context, t *target) (Outcome, string) {
 	raw := post("/probe/echo", "Transfer-Encoding: chunked\r\n", "5\r\nhelloXY0\r\n\r\n")
-	first, second, _, err := ambiguous(ctx, t, raw)
-	if err != nil {
-		return rejected(nil, err)
-	}
-	if first.status >= 400 && first.status < 500 {
-		return Pass, fmt.Sprintf("rejected it with %d", first.status)
-	}
-	if second != nil {
-		return Fail, fmt.Sprintf("answered part of the body as another request (%s)", second)
-	}
-	return chunkedTail(first, func(e *echo) (Outcome, string) {
+	return malformedChunked(ctx, t, raw, "part of the body", func(e *echo) (Outcome, string) {
 		return Fail, fmt.Sprintf("took \"XY\" for the CRLF after the chunk data (the app read %d bytes): a proxy that counts the chunk otherwise desynchronises", e.BodyLen)
 	})
 }

@@ -72,6 +72,10 @@ type Result struct {
 	Case    Case
 	Outcome Outcome
 	Detail  string // what was seen, in words
+	// Forwarded is, behind a front, how many requests the front passed
+	// on to the server while the case ran; nil without a front, or when
+	// the front's counters could not be read.
+	Forwarded *int64
 }
 
 // Options tune a run.
@@ -79,6 +83,19 @@ type Options struct {
 	// Timeout bounds each response (and each connect); 0 means 2 s. A
 	// server that holds a probe longer is judged on that.
 	Timeout time.Duration
+	// Front, when the probes go through a proxy, counts what it passes on
+	// to the server, so each case can say whether the front blocked it.
+	Front Front
+}
+
+// Front is a proxy between the probes and the server. Mark notes its
+// counters once nothing is in flight; Forwarded is how many requests it
+// passed on to the server since a mark. A front that answers a malformed
+// request itself forwards nothing: that is how a case is known to be
+// blocked rather than answered by the server through it.
+type Front interface {
+	Mark(ctx context.Context) (any, error)
+	Forwarded(ctx context.Context, mark any) (int64, error)
 }
 
 // Server is the server under test as a run needs it: where it listens,
@@ -117,9 +134,22 @@ func Run(ctx context.Context, s Server, cases []Case, o Options) []Result {
 			continue
 		}
 		t := &target{addr: s.Addr(), timeout: o.Timeout}
+		var mark any
+		if o.Front != nil {
+			var err error
+			if mark, err = o.Front.Mark(ctx); err != nil {
+				mark = nil
+			}
+		}
 		outcome, detail := c.check(ctx, t)
 		if ctx.Err() != nil {
 			break
+		}
+		var forwarded *int64
+		if mark != nil {
+			if n, err := o.Front.Forwarded(ctx, mark); err == nil {
+				forwarded = &n
+			}
 		}
 		if err := healthy(ctx, s.Addr(), o.Timeout); err != nil {
 			outcome = Fail
@@ -128,7 +158,7 @@ func Run(ctx context.Context, s Server, cases []Case, o Options) []Result {
 				down = fmt.Sprintf("not run: the server did not start again after %s: %v", c.ID, rerr)
 			}
 		}
-		out = append(out, Result{Case: c, Outcome: outcome, Detail: detail})
+		out = append(out, Result{Case: c, Outcome: outcome, Detail: detail, Forwarded: forwarded})
 	}
 	return out
 }
@@ -182,4 +212,39 @@ func Score(t Tally) (score float64, ok bool) {
 		return 0, false
 	}
 	return (float64(t.Pass) + float64(t.Warn)/2) / float64(n), true
+}
+
+// Passage is what a front between the probes and the server did with a
+// case, judged against the same case sent to the server directly.
+type Passage string
+
+// The passages.
+const (
+	// Blocked: the front answered the case itself and passed nothing of
+	// it to the server.
+	Blocked Passage = "blocked"
+	// Normalised: the front passed the case on, and the server's verdict
+	// changed from the direct one: the front rewrote the request (its
+	// framing, its headers) or the exchange before the server saw it.
+	Normalised Passage = "normalised"
+	// Passed: the front passed the case on and the server's verdict is
+	// the same as directly.
+	Passed Passage = "passed"
+)
+
+// Through tells what the front did with a case behind it, given the
+// outcome of the same case sent to the server directly ("" when it was
+// not, or could not be). It is "" when the front's counters could not be
+// read. A direct outcome that is missing or an error cannot be compared,
+// so a forwarded case is then counted as passed.
+func Through(behind Result, direct Outcome) Passage {
+	switch {
+	case behind.Forwarded == nil:
+		return ""
+	case *behind.Forwarded == 0:
+		return Blocked
+	case direct != "" && direct != Error && behind.Outcome != direct:
+		return Normalised
+	}
+	return Passed
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -486,5 +487,68 @@ func TestParsingClasses(t *testing.T) {
 		} else {
 			t.Logf("naive %+v %-22s %s: %s", pc.flaws, pc.id, r.Outcome, r.Detail)
 		}
+	}
+}
+
+func TestThrough(t *testing.T) {
+	n := func(v int64) *int64 { return &v }
+	for _, tc := range []struct {
+		name      string
+		forwarded *int64
+		behind    Outcome
+		direct    Outcome
+		want      Passage
+	}{
+		{"counters unread", nil, Pass, Fail, ""},
+		{"front answered itself", n(0), Pass, Fail, Blocked},
+		{"front answered itself, same verdict", n(0), Pass, Pass, Blocked},
+		{"forwarded, verdict changed", n(1), Pass, Fail, Normalised},
+		{"forwarded, made worse", n(1), Fail, Pass, Normalised},
+		{"forwarded, same verdict", n(2), Fail, Fail, Passed},
+		{"no direct verdict to compare", n(1), Warn, "", Passed},
+		{"direct could not run", n(1), Warn, Error, Passed},
+	} {
+		got := Through(Result{Outcome: tc.behind, Forwarded: tc.forwarded}, tc.direct)
+		if got != tc.want {
+			t.Errorf("%s: Through = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// countingFront is a front that forwards what the script says, to test
+// that Run asks it around each case and not around the liveness check.
+type countingFront struct {
+	marks, reads int
+	forward      []int64
+}
+
+func (f *countingFront) Mark(context.Context) (any, error) { f.marks++; return f.marks, nil }
+func (f *countingFront) Forwarded(_ context.Context, mark any) (int64, error) {
+	f.reads++
+	if mark.(int) != f.marks {
+		return 0, errors.New("read against a stale mark")
+	}
+	return f.forward[f.reads-1], nil
+}
+
+// TestRunAsksTheFront checks Run marks the front before each case and reads
+// what it forwarded right after, so the liveness check between cases is
+// never counted as the case reaching the server.
+func TestRunAsksTheFront(t *testing.T) {
+	srv := httptest.NewServer(echoHandler())
+	defer srv.Close()
+	cases := Cases()[:3]
+	f := &countingFront{forward: []int64{0, 1, 3}}
+	rs := Run(context.Background(), fixedServer{srv.Listener.Addr().String()}, cases, Options{Timeout: time.Second, Front: f})
+	if f.marks != 3 || f.reads != 3 {
+		t.Fatalf("marks %d, reads %d, want 3 each", f.marks, f.reads)
+	}
+	for i, r := range rs {
+		if r.Forwarded == nil || *r.Forwarded != f.forward[i] {
+			t.Errorf("%s: forwarded %v, want %d", r.Case.ID, r.Forwarded, f.forward[i])
+		}
+	}
+	if rs := Run(context.Background(), fixedServer{srv.Listener.Addr().String()}, cases[:1], Options{Timeout: time.Second}); rs[0].Forwarded != nil {
+		t.Errorf("no front, yet forwarded %d", *rs[0].Forwarded)
 	}
 }

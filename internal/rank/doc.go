@@ -187,6 +187,16 @@
 // "(projected for N cores)", the headline ends with the target, and a note
 // states the assumption (see project.go).
 //
+// # Differentiating factors
+//
+// Factors (factors.go) says what separated the servers, in order: for
+// each factor (parallelism ceiling, capacity, tail latency, memory,
+// slow-client tolerance, keep-alive, crash recovery, conformance, …, each
+// a piece of the evidence above) the servers are ranked again with it
+// left out and with it doubled, and the factors are ordered by how much
+// that moved the ranking; with each server's value, and the winner under
+// every built-in profile.
+//
 // # Use
 //
 // At the end of a run, and in report to re-rank on another profile:

@@ -132,7 +132,7 @@ func (r *ranker) reasons(i int, fin []*cand, pairs [][]pair, group, pos []int) [
 	}
 	sepWord := fmt.Sprintf("no weighted metric separates them at α = %v", r.alpha)
 	if len(level) > 0 {
-		s := "tied with " + joinAnd(names(fin, level)) + ": " + sepWord
+		s := "tied with " + JoinAnd(names(fin, level)) + ": " + sepWord
 		if u := r.unclearList(view(pairs, i, level[0]).diffs); len(level) == 1 && u != "" {
 			s += " — " + u
 		}
@@ -143,7 +143,7 @@ func (r *ranker) reasons(i int, fin []*cand, pairs [][]pair, group, pos []int) [
 		for _, j := range alsoLevel {
 			ns = append(ns, fmt.Sprintf("%s (place %d)", fin[j].name(), pos[j]))
 		}
-		out = append(out, "also too close to call against "+joinAnd(ns)+": "+sepWord)
+		out = append(out, "also too close to call against "+JoinAnd(ns)+": "+sepWord)
 	}
 	// Ahead: the nearest server below that it is ahead of.
 	for j := i + 1; j < len(fin); j++ {
@@ -413,7 +413,7 @@ func (r *ranker) headline(wl string, ranking []results.Rank, fin []*cand) string
 	case len(top) == len(ranking):
 		s = fmt.Sprintf("No server is measurably best for %s: all %d tie.", r.prof.Description, len(ranking))
 	default:
-		s = fmt.Sprintf("No single best server for %s: %s tie for first place.", r.prof.Description, joinAnd(top))
+		s = fmt.Sprintf("No single best server for %s: %s tie for first place.", r.prof.Description, JoinAnd(top))
 	}
 	maxN := 0
 	for _, c := range fin {
@@ -450,7 +450,8 @@ func pct(rel float64) string {
 
 func ratePct(rate float64) string { return fmt.Sprintf("%.2f%%", rate*100) }
 
-func joinAnd(xs []string) string {
+// JoinAnd joins words as a sentence lists them: "a, b and c".
+func JoinAnd(xs []string) string {
 	switch len(xs) {
 	case 0:
 		return ""

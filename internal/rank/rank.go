@@ -123,9 +123,27 @@ func frontOf(run results.Run) string {
 
 // RankWith is Rank with every option.
 func RankWith(f *results.File, o Options) ([]results.Rank, *results.Verdict, error) {
-	prof, err := ParseProfile(o.Profile)
+	out, err := rankWith(f, o)
 	if err != nil {
 		return nil, nil, err
+	}
+	return out.ranking, out.verdict, nil
+}
+
+// ranked is a ranking with the evidence behind it: fin[i] is the
+// candidate ranking[i] stands for (what Factors reads to mark where the
+// data separate neighbours).
+type ranked struct {
+	ranking []results.Rank
+	verdict *results.Verdict
+	r       *ranker
+	fin     []*cand
+}
+
+func rankWith(f *results.File, o Options) (*ranked, error) {
+	prof, err := ParseProfile(o.Profile)
+	if err != nil {
+		return nil, err
 	}
 	alpha := o.Alpha
 	if alpha <= 0 {
@@ -133,7 +151,7 @@ func RankWith(f *results.File, o Options) ([]results.Rank, *results.Verdict, err
 	}
 	wl, err := chooseWorkload(f, o.Workload)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	v := &results.Verdict{
 		Profile: prof.Name, Weights: prof.Weights, Workload: wl,
@@ -150,7 +168,7 @@ func RankWith(f *results.File, o Options) ([]results.Rank, *results.Verdict, err
 	cands, v.CapacityFrom = r.capacity(cands)
 	r.project(cands)
 	if err := r.effectiveWeights(cands); err != nil && len(cands) > 0 {
-		return nil, nil, err
+		return nil, err
 	}
 	for _, fr := range failed {
 		r.note(fmt.Sprintf("not ranked: %s %s failed: %s", fr.Server, fr.Shape, firstLine(fr.Error)))
@@ -165,7 +183,7 @@ func RankWith(f *results.File, o Options) ([]results.Rank, *results.Verdict, err
 		r.note(stats.SharedCPUsWarning + "; servers that use more CPU lose more to the competition, so the places are less sure than the tests say")
 	}
 	v.Notes = r.notes
-	return ranking, v, nil
+	return &ranked{ranking: ranking, verdict: v, r: r, fin: fin}, nil
 }
 
 func (r *ranker) note(s string) {
@@ -229,7 +247,7 @@ func (r *ranker) collect(wl string) (cands []*cand, failed []results.Run) {
 	}
 	if len(unranked) > 0 {
 		slices.Sort(unranked)
-		r.note(fmt.Sprintf("not ranked, being development or reference servers that are not for production: %s (their numbers are in the tables)", joinAnd(unranked)))
+		r.note(fmt.Sprintf("not ranked, being development or reference servers that are not for production: %s (their numbers are in the tables)", JoinAnd(unranked)))
 	}
 	sort.Slice(cands, func(i, j int) bool { return runLess(cands[i].run, cands[j].run) })
 	sort.Slice(failed, func(i, j int) bool { return runLess(failed[i], failed[j]) })
@@ -314,23 +332,13 @@ func (r *ranker) extract(c *cand, pss bool) {
 // one measurement per scenario, so a difference separates two servers
 // only when wide (see compare).
 func (r *ranker) robustness(c *cand) {
-	// The suites run behind the ranked front, when they did; else direct.
 	var found []results.Robustness
 	for _, rob := range r.f.Robustness {
 		if rob.Server == c.name() {
 			found = append(found, rob)
 		}
 	}
-	slices.SortStableFunc(found, func(a, b results.Robustness) int {
-		am, bm := a.Front == r.front, b.Front == r.front
-		switch {
-		case am && !bm:
-			return -1
-		case bm && !am:
-			return 1
-		}
-		return 0
-	})
+	frontFirst(found, r.front, func(rob results.Robustness) string { return rob.Front })
 	for _, rob := range found {
 		if rob.Failed != "" {
 			c.excluded[Robustness] = "it could not be tried: " + firstLine(rob.Failed)
@@ -346,14 +354,34 @@ func (r *ranker) robustness(c *cand) {
 	}
 }
 
+// frontFirst orders a server's suite records so the one measured behind
+// the ranked front comes first: the suites count behind that front when
+// they ran there, and directly otherwise.
+func frontFirst[T any](recs []T, ranked string, frontOf func(T) string) {
+	slices.SortStableFunc(recs, func(a, b T) int {
+		am, bm := frontOf(a) == ranked, frontOf(b) == ranked
+		switch {
+		case am && !bm:
+			return -1
+		case bm && !am:
+			return 1
+		}
+		return 0
+	})
+}
+
 // correctness reads the server's conformance probes, when it was probed.
 // They are exact requests, not samples: a score is the same every run
 // (see package probe), so it carries no trials.
 func (r *ranker) correctness(c *cand) {
+	var found []results.Conformance
 	for _, conf := range r.f.Conformance {
-		if conf.Server != c.name() {
-			continue
+		if conf.Server == c.name() {
+			found = append(found, conf)
 		}
+	}
+	frontFirst(found, r.front, func(conf results.Conformance) string { return conf.Front })
+	for _, conf := range found {
 		if conf.Failed != "" {
 			c.excluded[Correctness] = "it could not be probed: " + firstLine(conf.Failed)
 			return
@@ -419,7 +447,7 @@ func (r *ranker) capacity(cands []*cand) ([]*cand, string) {
 		if len(searched) == 0 {
 			r.note("no capacity search in this file: capacity is ranked on closed-loop req/s (the median over trials) instead")
 		} else {
-			r.note(fmt.Sprintf("no capacity search for %s: capacity is ranked on closed-loop req/s for every server instead, so all compare like with like", joinAnd(missing)))
+			r.note(fmt.Sprintf("no capacity search for %s: capacity is ranked on closed-loop req/s for every server instead, so all compare like with like", JoinAnd(missing)))
 		}
 		r.folded = true
 		return cands, "closed-loop req/s"
@@ -518,7 +546,7 @@ func (r *ranker) effectiveWeights(cands []*cand) error {
 		if len(none) > 1 {
 			verb = "have"
 		}
-		r.note(fmt.Sprintf("%s %s no data in this file: %s left out of the scores", joinAnd(none), verb, plural(len(none), "its weight is", "their weights are")))
+		r.note(fmt.Sprintf("%s %s no data in this file: %s left out of the scores", JoinAnd(none), verb, plural(len(none), "its weight is", "their weights are")))
 		if slices.Contains(none, Robustness) {
 			// Say what that leaves unjudged: the ranking must not read as a
 			// clean bill of health for a server that one slow client stalls.
@@ -671,7 +699,7 @@ func (r *ranker) unscored(c *cand) []string {
 	}
 	var out []string
 	for _, why := range whys {
-		out = append(out, fmt.Sprintf("%s not scored: %s", joinAnd(byWhy[why]), why))
+		out = append(out, fmt.Sprintf("%s not scored: %s", JoinAnd(byWhy[why]), why))
 	}
 	return out
 }

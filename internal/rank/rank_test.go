@@ -814,6 +814,12 @@ func TestRankBehindFront(t *testing.T) {
 		{Server: "slow", Score: 0.1, Scenarios: []results.TroubleCase{{ID: "slow-headers", Retained: 0.1}}},
 		{Server: "slow", Front: "varnish", Score: 0.9, Scenarios: []results.TroubleCase{{ID: "slow-headers", Retained: 0.9}}},
 	}
+	// Probed directly first (as plan does), then through varnish, which
+	// blocked the case the server failed.
+	f.Conformance = []results.Conformance{
+		{Server: "slow", Pass: 1, Fail: 1, Score: 0.5},
+		{Server: "slow", Front: "varnish", Pass: 2, Score: 1, Blocked: 1, Passed: 1},
+	}
 	rk, v := must(t, f, "")
 	if v.Front != "varnish" || !strings.HasPrefix(v.Headline, "Behind varnish: ") {
 		t.Errorf("front %q, headline %q; want the verdict for the stack behind varnish", v.Front, v.Headline)
@@ -824,6 +830,9 @@ func TestRankBehindFront(t *testing.T) {
 	for _, r := range rk {
 		if r.Server == "slow" && r.Metrics[Robustness] != 0.9 {
 			t.Errorf("slow's robustness %v, want 0.9 from the suites behind varnish", r.Metrics[Robustness])
+		}
+		if r.Server == "slow" && r.Metrics[Correctness] != 1 {
+			t.Errorf("slow's correctness %v, want 1 from the probes through varnish", r.Metrics[Correctness])
 		}
 	}
 }

@@ -39,16 +39,105 @@ func ConformanceTable(w io.Writer, f *results.File) {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SERVER\tVERSION\tPASS\tWARN\tFAIL\tSCORE\tFAILED PROBES")
+	fronted := anyFronted(f.Conformance)
+	head := "SERVER\tVERSION\tPASS\tWARN\tFAIL\tSCORE\tFAILED PROBES"
+	if fronted {
+		head += "\tTHE FRONT BLOCKED / NORMALISED / PASSED ON"
+	}
+	fmt.Fprintln(tw, head)
 	for _, c := range f.Conformance {
 		if c.Failed != "" {
-			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\tnot probed: %s\n", plain(c.Server), plain(c.Version), plain(firstLine(c.Failed)))
+			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\tnot probed: %s\n", plain(probedLabel(c)), plain(c.Version), plain(firstLine(c.Failed)))
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%.0f%%\t%s\n", plain(c.Server), plain(c.Version), c.Pass, c.Warn, c.Fail,
-			100*c.Score, plain(strings.Join(probeIDs(c.Cases, "fail"), ", ")))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%.0f%%\t%s", plain(probedLabel(c)), plain(c.Version), c.Pass, c.Warn, c.Fail,
+			100*c.Score, plain(orDash(strings.Join(probeIDs(c.Cases, "fail"), ", "))))
+		if fronted && c.Front != "" {
+			fmt.Fprintf(tw, "\t%d / %d / %d", c.Blocked, c.Normalised, c.Passed)
+		}
+		fmt.Fprintln(tw)
 	}
 	tw.Flush()
+}
+
+// probedLabel names a conformance record: the server, and the front the
+// probes went through.
+func probedLabel(c results.Conformance) string {
+	if c.Front == "" {
+		return c.Server
+	}
+	return c.Server + " behind " + c.Front
+}
+
+func anyFronted(cs []results.Conformance) bool {
+	for _, c := range cs {
+		if c.Front != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// passageWords says what a front did with a case, for a tooltip.
+func passageWords(pc results.ProbeCase, front string) string {
+	switch pc.Passage {
+	case "blocked":
+		return front + " answered it and passed nothing on; "
+	case "normalised":
+		return front + " passed it on and the verdict changed (directly: " + pc.Direct + "); "
+	case "passed":
+		return front + " passed it on; the server's verdict: "
+	}
+	return ""
+}
+
+// mdThroughFront writes what each front did with the probes: per server,
+// how many cases it blocked, normalised and passed on, then every case it
+// changed, beside the server's direct verdict.
+func mdThroughFront(p func(string, ...any), f *results.File) {
+	if !anyFronted(f.Conformance) {
+		return
+	}
+	p("### The probes through the front\n\n")
+	p("Each probe was sent to the server directly and again through the front. **Blocked**: the front answered it itself and passed nothing on (its counters: Varnish's backend requests, nginx's upstream attempts). **Normalised**: the front passed it on and the verdict changed from the direct one (it rewrote the request or the exchange). **Passed on**: the server got it and answered as it does directly.\n\n")
+	p("| server | front | blocked | normalised | passed on | score directly → behind |\n|---|---|--:|--:|--:|---|\n")
+	direct := map[string]float64{}
+	for _, c := range f.Conformance {
+		if c.Front == "" && c.Failed == "" {
+			direct[c.Server] = c.Score
+		}
+	}
+	for _, c := range f.Conformance {
+		if c.Front == "" {
+			continue
+		}
+		if c.Failed != "" {
+			p("| %s | %s | - | - | - | not probed: %s |\n", mdText(c.Server), mdText(c.Front), mdText(firstLine(c.Failed)))
+			continue
+		}
+		score := fmt.Sprintf("%.0f%%", 100*c.Score)
+		if d, ok := direct[c.Server]; ok {
+			score = fmt.Sprintf("%.0f%% → %.0f%%", 100*d, 100*c.Score)
+		}
+		p("| %s | %s | %d | %d | %d | %s |\n", mdText(c.Server), mdText(c.Front), c.Blocked, c.Normalised, c.Passed, score)
+	}
+	p("\n")
+	for _, c := range f.Conformance {
+		if c.Front == "" || c.Failed != "" {
+			continue
+		}
+		var lines []string
+		for _, pc := range c.Cases {
+			if pc.Passage == "normalised" {
+				lines = append(lines, fmt.Sprintf("  - **%s**: directly %s, behind %s %s: %s", mdText(pc.ID),
+					outcomeMark(pc.Direct), mdText(c.Front), outcomeMark(pc.Outcome), mdText(pc.Detail)))
+			}
+		}
+		if len(lines) > 0 {
+			p("- **%s behind %s** changed:\n%s\n", mdText(c.Server), mdText(c.Front), strings.Join(lines, "\n"))
+		}
+	}
+	p("\n")
 }
 
 // mdConformance writes the conformance section of summary.md: a tally per
@@ -63,11 +152,11 @@ func mdConformance(p func(string, ...any), f *results.File) {
 	var probed []results.Conformance
 	for _, c := range f.Conformance {
 		if c.Failed != "" {
-			p("| %s %s | - | - | - | - | not probed: %s |\n", mdText(c.Server), mdText(c.Version), mdText(firstLine(c.Failed)))
+			p("| %s %s | - | - | - | - | not probed: %s |\n", mdText(probedLabel(c)), mdText(c.Version), mdText(firstLine(c.Failed)))
 			continue
 		}
 		probed = append(probed, c)
-		p("| %s %s | %d | %d | %d | %.0f%% | %s |\n", mdText(c.Server), mdText(c.Version), c.Pass, c.Warn, c.Fail, 100*c.Score,
+		p("| %s %s | %d | %d | %d | %.0f%% | %s |\n", mdText(probedLabel(c)), mdText(c.Version), c.Pass, c.Warn, c.Fail, 100*c.Score,
 			orDash(mdText(strings.Join(probeIDs(c.Cases, "fail"), ", "))))
 	}
 	p("\n")
@@ -112,7 +201,7 @@ func mdConformance(p func(string, ...any), f *results.File) {
 		if i > 0 {
 			p(", ")
 		}
-		p("%s = %s", string(rune('A'+i%26)), mdText(c.Server))
+		p("%s = %s", string(rune('A'+i%26)), mdText(probedLabel(c)))
 	}
 	p(".\n\n")
 	p("What the failures and warnings were:\n\n")
@@ -126,7 +215,8 @@ func mdConformance(p func(string, ...any), f *results.File) {
 		if len(lines) == 0 {
 			continue
 		}
-		p("- **%s**\n%s\n", mdText(c.Server), strings.Join(lines, "\n"))
+		p("- **%s**\n%s\n", mdText(probedLabel(c)), strings.Join(lines, "\n"))
 	}
 	p("\n")
+	mdThroughFront(p, f)
 }

@@ -24,6 +24,7 @@ import (
 // Content-Security-Policy forbids any).
 //
 //go:embed assets/report.html.tmpl assets/report.css assets/report.js
+//go:embed assets/factors.html.tmpl assets/factors.css
 //go:embed assets/chart.umd.min.js assets/chartjs-chart-error-bars.umd.min.js
 var htmlAssets embed.FS
 
@@ -105,6 +106,21 @@ var loadHTMLAssets = sync.OnceValues(func() (htmlAssetSet, error) {
 	}
 	if a.css, err = read("assets/report.css"); err != nil {
 		return a, err
+	}
+	// The verdict's heatmap lead keeps its own template and styles.
+	for _, extra := range []struct{ tmpl, css string }{{"assets/factors.html.tmpl", "assets/factors.css"}} {
+		src, err := read(extra.tmpl)
+		if err != nil {
+			return a, err
+		}
+		if _, err := a.tmpl.New(extra.tmpl).Parse(src); err != nil {
+			return a, fmt.Errorf("HTML report template %s: %w", extra.tmpl, err)
+		}
+		css, err := read(extra.css)
+		if err != nil {
+			return a, err
+		}
+		a.css += "\n" + css
 	}
 	files := []string{}
 	for _, l := range htmlLibraries {

@@ -70,26 +70,35 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
+// browserSession starts headless Chromium for one test, bounded to a
+// minute, closed (its stderr logged if the test failed) when the test
+// ends; art is where the test keeps what it rendered.
+func browserSession(t *testing.T) (ctx context.Context, b *browser, art string) {
+	t.Helper()
+	exe := chromium(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	art = artifactDir(t)
+	stderr := &lockedBuffer{}
+	b, err := startBrowser(exe, filepath.Join(t.TempDir(), "profile"), stderr)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		b.close()
+		cancel()
+		if t.Failed() {
+			t.Logf("chromium stderr:\n%s", stderr.String())
+		}
+	})
+	return ctx, b, art
+}
+
 // TestHTMLInBrowser opens rendered reports in headless Chromium and checks
 // what a reader would see: every plot drawn, nothing logged as an error,
 // no request but the file itself, and hostile strings inert.
 func TestHTMLInBrowser(t *testing.T) {
-	exe := chromium(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	tmp := t.TempDir()
-	art := artifactDir(t)
-	stderr := &lockedBuffer{}
-	b, err := startBrowser(exe, filepath.Join(tmp, "profile"), stderr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		b.close()
-		if t.Failed() {
-			t.Logf("chromium stderr:\n%s", stderr.String())
-		}
-	}()
+	ctx, b, art := browserSession(t)
 
 	t.Run("fixture", func(t *testing.T) {
 		f := loadFixture(t)
@@ -175,7 +184,7 @@ func TestHTMLInBrowser(t *testing.T) {
 
 	t.Run("hostile", func(t *testing.T) {
 		f := hostileFile(t)
-		pg := openReport(ctx, t, b, f, filepath.Join(tmp, "report-hostile.html"), 1280, 900)
+		pg := openReport(ctx, t, b, f, filepath.Join(t.TempDir(), "report-hostile.html"), 1280, 900)
 		defer pg.checkClean(t)
 		var dom struct {
 			Pwned    bool

@@ -43,14 +43,20 @@ type htmlPage struct {
 	Timeline   *plot
 	Matrices   []matrix
 
-	Runs       []runRow
-	ShowLoad   bool // runs differ in load model, connections or rate
-	RunColumns int  // columns of the runs table
-	Failed     []failedRow
-	Setup      []keyValue
-	Order      string
-	Commands   []command
-	Notes      []string
+	Runs   []runRow
+	Fronts *dataTable // direct vs behind the front; nil without a front
+	// FrontsCaption says what the Fronts columns mean.
+	FrontsCaption string
+	// Absorbed is which trouble each front absorbed; nil without one.
+	Absorbed        *dataTable
+	AbsorbedCaption string
+	ShowLoad        bool // runs differ in load model, connections or rate
+	RunColumns      int  // columns of the runs table
+	Failed          []failedRow
+	Setup           []keyValue
+	Order           string
+	Commands        []command
+	Notes           []string
 
 	Data      chartData
 	CSS       template.CSS  // set by renderHTML
@@ -216,7 +222,7 @@ func matricesOf(f *results.File, colorOf map[string]int) []matrix {
 		return nil
 	}
 	m := matrix{ID: "matrix-conformance", Title: "Conformance: HTTP/1.1 and PEP 3333",
-		Caption: "✓ pass, ! warn (legal or harmless behind a strict proxy), ✗ fail (the rule is broken), · not run. " +
+		Caption: "✓ pass, ! warn (legal or harmless behind a strict proxy), ✗ fail (the rule is broken), · not run; behind a front, ⊘ the front answered the case itself (coloured by what the client got). " +
 			"Hover a cell for what was seen; summary.md lists every failure in words and results.json the rule each probe cites."}
 	var ids [][]string
 	for _, c := range f.Conformance {
@@ -225,9 +231,12 @@ func matricesOf(f *results.File, colorOf map[string]int) []matrix {
 	var col map[string]int
 	m.Columns, col = columnsOf(ids)
 	for _, c := range f.Conformance {
-		label := c.Server
+		label := probedLabel(c)
 		if c.Failed == "" {
-			label = fmt.Sprintf("%s (%.0f%%)", c.Server, 100*c.Score)
+			label = fmt.Sprintf("%s (%.0f%%)", label, 100*c.Score)
+			if c.Front != "" {
+				label = fmt.Sprintf("%s; blocked %d, normalised %d", label, c.Blocked, c.Normalised)
+			}
 		}
 		row := naRow(label, colorOf[c.Server], len(m.Columns), c.Failed)
 		for _, pc := range c.Cases {
@@ -235,8 +244,12 @@ func matricesOf(f *results.File, colorOf map[string]int) []matrix {
 			if cls != "pass" && cls != "warn" && cls != "fail" {
 				cls = "na"
 			}
-			row.Cells[col[pc.ID]] = matrixCell{Text: outcomeMark(pc.Outcome), Class: cls,
-				Title: pc.Title + " (" + pc.Ref + "): " + pc.Detail}
+			text := outcomeMark(pc.Outcome)
+			if pc.Passage == "blocked" {
+				text = "⊘" // the front answered it: the server's verdict is not in it
+			}
+			row.Cells[col[pc.ID]] = matrixCell{Text: text, Class: cls,
+				Title: pc.Title + " (" + pc.Ref + "): " + passageWords(pc, c.Front) + pc.Detail}
 		}
 		m.Rows = append(m.Rows, row)
 	}
@@ -445,6 +458,7 @@ func buildPage(f *results.File) *htmlPage {
 	for i, n := range names {
 		colorOf[n] = i % len(palette)
 	}
+	p.Verdict.Factors = factorsOf(f, colorOf)
 	p.Verdict.Entries = slices.Clone(v.Entries)
 	for i := range p.Verdict.Entries {
 		e := &p.Verdict.Entries[i]
@@ -504,6 +518,8 @@ func buildPage(f *results.File) *htmlPage {
 	p.Memory = memoryPlot(views)
 	p.Timeline = timelinePlot(views)
 	p.Matrices = append(matricesOf(f, colorOf), robustnessMatrix(f, colorOf)...)
+	p.Fronts, p.FrontsCaption = frontTable(f), strings.NewReplacer("*", "").Replace(frontExplain)
+	p.Absorbed, p.AbsorbedCaption = absorbedTable(f), absorbedExplain
 
 	for _, group := range [][]*plot{p.Throughput, p.Spectra, {p.Knee, p.Memory, p.Timeline}} {
 		for _, pl := range group {

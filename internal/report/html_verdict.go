@@ -14,6 +14,7 @@ type verdict struct {
 	Basis    []keyValue // profile, weights, workload, goal, tests
 	Notes    []string
 	Entries  []rankEntry
+	Factors  *factorsView // what separates the servers, in order; nil without a ranking
 }
 
 // rankEntry is one place in the ranking.

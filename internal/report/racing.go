@@ -103,7 +103,7 @@ func (v *raceView) noise(f *results.File) {
 	if lead < 0 {
 		best := math.Inf(-1)
 		for i, r := range runs {
-			if m := stats.Median(rpsOf(r)); rank.Unscored(r, rank.RPS) == nil && m > best {
+			if m := stats.Median(runRPS(r)); rank.Unscored(r, rank.RPS) == nil && m > best {
 				lead, best = i, m
 			}
 		}
@@ -113,17 +113,17 @@ func (v *raceView) noise(f *results.File) {
 	}
 	L := runs[lead]
 	v.Leader = L.Key()
-	sL := logSpread(rpsOf(L))
+	sL := logSpread(runRPS(L))
 	var within, unpaired []float64
 	for i, r := range runs {
-		row := []string{r.Key(), strconv.Itoa(len(r.Trials)), spreadPct(logSpread(rpsOf(r))), "leader", "–", "–"}
+		row := []string{r.Key(), strconv.Itoa(len(r.Trials)), spreadPct(logSpread(runRPS(r))), "leader", "–", "–"}
 		if i != lead {
 			a, b := pairedRPS(L, r)
 			row[3], row[4], row[5] = "unpaired", "–", "–"
 			if len(a) >= 2 {
 				p := stats.ComparePaired(a, b, stats.Confidence)
 				w := logRatioSpread(a, b)
-				u := math.Hypot(sL, logSpread(rpsOf(r)))
+				u := math.Hypot(sL, logSpread(runRPS(r)))
 				row[3] = fmt.Sprintf("%.2f× [%.2f, %.2f], %d pairs", p.Ratio, p.Lo, p.Hi, p.N)
 				row[4], row[5] = spreadPct(w), spreadPct(u)
 				if finite(w) && finite(u) && u > 0 {
@@ -145,7 +145,7 @@ func (v *raceView) noise(f *results.File) {
 	}
 }
 
-func rpsOf(r results.Run) []float64 {
+func runRPS(r results.Run) []float64 {
 	var xs []float64
 	for _, t := range r.Trials {
 		xs = append(xs, t.RPS)

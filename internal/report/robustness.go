@@ -137,6 +137,7 @@ func mdRobustness(p func(string, ...any), f *results.File) {
 	for _, id := range ids {
 		p("- **%s**: %s\n", mdText(id), mdText(titles[id]))
 	}
+	mdAbsorbed(p, f)
 	mdOverloadReload(p, f)
 	p("\nWhat was seen, where the clients lost more than a fifth:\n\n")
 	for _, r := range f.Robustness {
@@ -174,6 +175,9 @@ func robustnessMatrix(f *results.File, colorOf map[string]int) []matrix {
 		row := naRow(label, colorOf[r.Server], len(m.Columns), r.Failed)
 		for _, sc := range r.Scenarios {
 			title := sc.Title + ": " + sc.Detail
+			if sc.Front != nil {
+				title += " — " + r.Front + ": " + frontWords(sc.Front)
+			}
 			if sc.Error != "" {
 				title = sc.Title + ": could not run: " + sc.Error
 			}

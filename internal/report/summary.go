@@ -340,6 +340,7 @@ func Markdown(w io.Writer, f *results.File) error {
 		}
 		p("\n")
 	}
+	mdFronts(p, f)
 	mdConformance(p, f)
 	mdRobustness(p, f)
 	if !probesOnly {
@@ -430,6 +431,7 @@ func mdVerdict(p func(string, ...any), f *results.File) {
 	}
 	p("## Verdict\n\n")
 	p("**%s**\n\n", mdText(v.Headline))
+	mdFactors(p, f) // what separates them, in order: first, before the per-pair reasons
 	if len(ranking) == 0 {
 		mdVerdictNotes(p, v)
 		return

@@ -59,7 +59,11 @@ type File struct {
 // Conformance is how one server fared in the conformance probes: the
 // correctness evidence the ranking's correctness metric reads.
 type Conformance struct {
-	Server  string      `json:"server"`
+	Server string `json:"server"`
+	// Front is the proxy the probes went through, when they did: each
+	// case then says what the front did with it (ProbeCase.Passage), and
+	// the outcomes are what a client of the front saw.
+	Front   string      `json:"front,omitempty"`
 	Version string      `json:"version"`
 	Shape   Shape       `json:"shape"`
 	Cases   []ProbeCase `json:"cases"`
@@ -71,6 +75,11 @@ type Conformance struct {
 	Score float64 `json:"score"`
 	// Failed is why the server could not be probed at all.
 	Failed string `json:"failed,omitempty"`
+	// Behind a front: how many cases it blocked, normalised and passed
+	// on unchanged (see ProbeCase.Passage).
+	Blocked    int `json:"blocked,omitempty"`
+	Normalised int `json:"normalised,omitempty"`
+	Passed     int `json:"passed,omitempty"`
 }
 
 // Robustness is how one server's ordinary clients fared while trouble was
@@ -123,6 +132,10 @@ type TroubleCase struct {
 	RetainedLo float64 `json:"retained_lo,omitempty"`
 	RetainedHi float64 `json:"retained_hi,omitempty"`
 	RecoveryS  float64 `json:"recovery_s,omitempty"`
+	// Front is, behind a front, its counters and CPU over the trouble
+	// window: what it passed on to the server, what it answered itself
+	// (Varnish's 503s, nginx's 502/504) while the trouble was on.
+	Front *Front `json:"front,omitempty"`
 }
 
 // ProbeCase is one probe's verdict on one server.
@@ -133,6 +146,16 @@ type ProbeCase struct {
 	Ref     string `json:"ref"`
 	Outcome string `json:"outcome"` // pass, warn, fail, error
 	Detail  string `json:"detail"`
+	// Behind a front: "blocked" (the front answered it and passed nothing
+	// on), "normalised" (passed on, and the verdict differs from the
+	// server's direct one: Direct), or "passed" (passed on, same verdict).
+	// Empty directly, or when the front's counters could not be read.
+	Passage string `json:"passage,omitempty"`
+	// Forwarded is how many requests the front passed on during the case.
+	Forwarded *int64 `json:"forwarded,omitempty"`
+	// Direct is the outcome of the same case sent to the server directly,
+	// when the front changed it.
+	Direct string `json:"direct,omitempty"`
 }
 
 // Machine describes where the numbers were measured.

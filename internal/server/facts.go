@@ -282,3 +282,13 @@ func httpOnly(keepAlive bool) []Reach { return []Reach{{HTTP, keepAlive}} }
 // dashed turns a setting name into its flag spelling (worker_connections →
 // worker-connections).
 func dashed(s string) string { return strings.ReplaceAll(s, "_", "-") }
+
+// NginxReach is how nginx reaches the server in its experts' deployments:
+// the record's first Front reach. ok is false when that is plain HTTP over
+// TCP, which needs no socket of its own.
+func (f Facts) NginxReach() (r Reach, ok bool) {
+	if len(f.Front) == 0 || f.Front[0].Protocol == HTTP {
+		return Reach{}, false
+	}
+	return f.Front[0], true
+}

@@ -81,6 +81,10 @@ func gunicorn(id, class string, model Model, extra []string, note string) *Adapt
 				argv = append(argv, "--"+dashed(p.Setting), fmt.Sprint(p.Size))
 				settings[p.Setting] = fmt.Sprint(p.Size)
 			}
+			if t.FrontSocket != "" {
+				argv = append(argv, "--bind", "unix:"+t.FrontSocket)
+				settings["front_bind"] = "unix:" + t.FrontSocket
+			}
 			argv = append(argv, t.App)
 			return Launch{Argv: argv, Settings: settings, Shape: s}, nil
 		},

@@ -177,5 +177,6 @@ application = getattr(importlib.import_module(%q), %q)
 		Settings:           settings,
 		Shape:              s,
 		NeedsWorldReadable: root,
+		RunAs:              settings["user"],
 	}, nil
 }

@@ -70,6 +70,12 @@ type Target struct {
 	Env    []string // KEY=VALUE the application needs (e.g. WSGIBENCH_DB)
 	Tools  Tools    // host binaries found during detection
 	Root   bool     // running as root: servers that drop privileges need to know
+	// FrontSocket, when set, is a unix socket path the server also
+	// listens on, in the protocol its record's first Front reach names
+	// (HTTP over a unix socket for gunicorn, the uwsgi protocol for
+	// uWSGI): how nginx reaches it in its experts' deployments. The
+	// server keeps its TCP address too, for readiness checks and Varnish.
+	FrontSocket string
 }
 
 // Addr is Host:Port in the form a URL or a bind flag takes.
@@ -97,6 +103,10 @@ type Launch struct {
 	// started as root (Apache runs mod_wsgi daemons as www-data), so the
 	// caller must make the app and database reachable for that user.
 	NeedsWorldReadable bool
+	// RunAs is that user: Files are written readable by their owner only
+	// (one may carry the app's environment, a database password in it),
+	// so the caller gives them to RunAs.
+	RunAs string
 }
 
 // Adapter is one way of serving a WSGI app.

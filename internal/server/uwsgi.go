@@ -149,5 +149,11 @@ func uwsgiCommand(t Target, s Shape) (Launch, error) {
 		argv = append(argv, "--virtualenv", t.Python.Prefix)
 		settings["virtualenv"] = t.Python.Prefix
 	}
+	if t.FrontSocket != "" {
+		// nginx's uwsgi_pass speaks to the workers directly over this
+		// socket; the HTTP router stays for readiness checks and Varnish.
+		argv = append(argv, "--uwsgi-socket", t.FrontSocket)
+		settings["uwsgi-socket"] = t.FrontSocket
+	}
 	return Launch{Argv: argv, Settings: settings, Shape: s}, nil
 }

@@ -86,6 +86,14 @@ type Options struct {
 	// the capacity in flight at the latencies a queueing server reaches,
 	// and the most requests a queueing server is left to work off after.
 	OverloadConns int
+	// Observe, when set, watches something beside the server for each
+	// scenario's trouble window (the window the victims are measured
+	// under; the whole load for overload and slow-threshold): it is
+	// called as the window opens, and what the function it returns gives
+	// back when the window closes is kept in Result.Observed. A front in
+	// front of the server uses it to record its counters, so a report can
+	// show with them what the front absorbed.
+	Observe func(ctx context.Context) (end func(ctx context.Context) any)
 }
 
 func (o Options) withDefaults() Options {
@@ -155,6 +163,9 @@ type Result struct {
 	// Threshold (slow-threshold only) is the fewest slow clients that took
 	// the victims below half their throughput; 0 when none up to MaxSlow.
 	Threshold int
+
+	// Observed is what Options.Observe gave back for the trouble window.
+	Observed any
 }
 
 // Run runs scenarios (all when nil) against s in order, restarting it
@@ -216,10 +227,27 @@ func median(reps []Result) Result {
 	return m
 }
 
+// observe opens Options.Observe's window; the returned function closes
+// it and gives what was observed (nil without an observer).
+func observe(ctx context.Context, o Options) func() any {
+	if o.Observe == nil {
+		return func() any { return nil }
+	}
+	end := o.Observe(ctx)
+	return func() any {
+		if end == nil {
+			return nil
+		}
+		return end(ctx)
+	}
+}
+
 func runOne(ctx context.Context, s Server, sc Scenario, o Options) Result {
 	if sc.run != nil {
+		end := observe(ctx, o)
 		res := sc.run(ctx, s, o)
 		res.Scenario = sc
+		res.Observed = end()
 		return res
 	}
 	res := Result{Scenario: sc}
@@ -243,7 +271,9 @@ func runOne(ctx context.Context, s Server, sc Scenario, o Options) Result {
 	case <-time.After(lead):
 	}
 	cfg.Duration = o.Window
+	end := observe(ctx, o)
 	under, err := load.Run(ctx, cfg)
+	res.Observed = end()
 	stop()
 	<-done
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -426,5 +427,45 @@ func TestMedianOfRepeats(t *testing.T) {
 	res := Run(context.Background(), f, only("hung-request"), o)
 	if len(res) != 1 || res[0].Repeats != 3 || f.restarts != 2 {
 		t.Errorf("%d results, %d repeats, %d restarts; want 1 result of 3 runs on fresh servers", len(res), res[0].Repeats, f.restarts)
+	}
+}
+
+// TestObserveTheWindow: the observer sees exactly the trouble window: the
+// requests counted between its start and its end are the victims' under
+// the trouble, not the warm-up's or the baseline's.
+func TestObserveTheWindow(t *testing.T) {
+	var served atomic.Int64
+	h := handler()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		served.Add(1)
+		h.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	o := quick
+	var opened, closed int
+	o.Observe = func(context.Context) func(context.Context) any {
+		opened++
+		at := served.Load()
+		return func(context.Context) any {
+			closed++
+			return served.Load() - at
+		}
+	}
+	r := Run(context.Background(), &fake{addr: srv.Listener.Addr().String()}, only("hung-request"), o)[0]
+	if r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	if opened != 1 || closed != 1 {
+		t.Fatalf("window opened %d times, closed %d", opened, closed)
+	}
+	n, ok := r.Observed.(int64)
+	// The victims' good requests under the trouble (TroubleRPS is over
+	// the load's elapsed time, a little over the window when the machine
+	// is busy), the ones in flight as the window closed, and the hung
+	// request's own one; not the warm-up's and the baseline's, which are
+	// as many again.
+	under := int64(r.TroubleRPS * o.Window.Seconds())
+	if !ok || n < under || n > under+under/20+10 {
+		t.Errorf("observed %v requests in the window; the victims made %d good ones in it (%s)", r.Observed, under, r.Detail)
 	}
 }
