@@ -4,9 +4,11 @@
 // separate them, against the unpaired one.
 //
 // For each n it takes every window of n consecutive pairs in the run and
-// counts how often each test separates the two at p < 0.05: the Mann-Whitney
-// U test on the two samples (unpaired), the Wilcoxon signed-rank test and
-// the paired t-test on the within-pair log-ratios (paired). It also prints
+// counts how often each test separates the two at p < 0.05 in the true
+// direction (B, whose requests cost more, slower), and apart how often in
+// the wrong one: the Mann-Whitney U test on the two samples (unpaired), the
+// Wilcoxon signed-rank test and the paired t-test on the within-pair
+// log-ratios (paired). It also prints
 // the between-trial spread of each cell and the spread of the within-pair
 // log-ratios against what it would be unpaired.
 //
@@ -61,24 +63,43 @@ func run(args []string) error {
 	sa, sc, w := logSD(a), logSD(c), logRatioSD(a, c)
 	fmt.Printf("spread between trials (sd of log req/s): A %.1f%%, B %.1f%%; within pairs %.1f%%, unpaired %.1f%%: pairing removed %.0f%% of the spread\n",
 		100*sa, 100*sc, 100*w, 100*math.Hypot(sa, sc), 100*(1-w/math.Hypot(sa, sc)))
-	fmt.Printf("\n%3s %8s %14s %14s %14s\n", "n", "windows", "unpaired U", "signed-rank", "paired t")
+	// The truth is known: B's requests cost more, so B is slower. A window
+	// counts as separated when the test says so in that direction; one
+	// that "separates" the other way is counted apart (a wrong verdict).
+	fmt.Printf("\n%3s %8s %18s %18s %18s   (right direction / wrong direction)\n", "n", "windows", "unpaired U", "signed-rank", "paired t")
 	firstU, firstW, firstT := 0, 0, 0
 	for k := 2; k <= n; k++ {
-		var u, wr, tt, total int
+		var total int
+		var u, wr, tt, uBad, wrBad, ttBad int
 		for s := 0; s+k <= n; s++ {
 			x, y := a[s:s+k], c[s:s+k]
 			total++
+			slower := stats.Median(y) < stats.Median(x)
 			if stats.MannWhitney(x, y) < stats.Alpha {
-				u++
+				if slower {
+					u++
+				} else {
+					uBad++
+				}
 			}
-			if stats.ComparePaired(x, y, 0.95).P < stats.Alpha {
-				wr++
+			q := stats.ComparePaired(x, y, 0.95)
+			if q.P < stats.Alpha {
+				if q.Ratio < 1 {
+					wr++
+				} else {
+					wrBad++
+				}
 			}
-			if pairedT(x, y) < stats.Alpha {
-				tt++
+			if p, ratio := pairedT(x, y); p < stats.Alpha {
+				if ratio < 1 {
+					tt++
+				} else {
+					ttBad++
+				}
 			}
 		}
-		fmt.Printf("%3d %8d %13.0f%% %13.0f%% %13.0f%%\n", k, total, pct(u, total), pct(wr, total), pct(tt, total))
+		fmt.Printf("%3d %8d %9.0f%% / %3.0f%% %9.0f%% / %3.0f%% %9.0f%% / %3.0f%%\n", k, total,
+			pct(u, total), pct(uBad, total), pct(wr, total), pct(wrBad, total), pct(tt, total), pct(ttBad, total))
 		if firstU == 0 && 2*u > total {
 			firstU = k
 		}
@@ -89,7 +110,7 @@ func run(args []string) error {
 			firstT = k
 		}
 	}
-	fmt.Printf("\nfewest trials per cell separating in most windows (0 = never): unpaired U %d, signed-rank %d, paired t %d\n", firstU, firstW, firstT)
+	fmt.Printf("\nfewest trials per cell separating B < A in most windows (0 = never): unpaired U %d, signed-rank %d, paired t %d\n", firstU, firstW, firstT)
 	return nil
 }
 
@@ -147,8 +168,9 @@ func sd(xs []float64) float64 {
 	return math.Sqrt(ss / float64(len(xs)-1))
 }
 
-// pairedT is the two-sided paired t-test p-value on the log-ratios.
-func pairedT(a, b []float64) float64 {
+// pairedT is the two-sided paired t-test p-value on the log-ratios, and
+// the geometric mean ratio b/a.
+func pairedT(a, b []float64) (float64, float64) {
 	var l []float64
 	for i := range a {
 		l = append(l, math.Log(b[i]/a[i]))
@@ -160,8 +182,8 @@ func pairedT(a, b []float64) float64 {
 	m /= float64(len(l))
 	s := sd(l)
 	if s == 0 {
-		return 0
+		return 0, math.Exp(m)
 	}
 	t := m / (s / math.Sqrt(float64(len(l))))
-	return 2 * stats.StudentCDF(-math.Abs(t), float64(len(l)-1))
+	return 2 * stats.StudentCDF(-math.Abs(t), float64(len(l)-1)), math.Exp(m)
 }
