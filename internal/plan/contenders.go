@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"iter"
 	"slices"
+	"strings"
 
 	"github.com/wsgibench/wsgibench/internal/results"
 )
@@ -149,8 +150,12 @@ func (rr raceRules) describe(cells int) string {
 		return fmt.Sprintf("%d trials", cells*rr.Max)
 	}
 	s := rr.sizes()
-	return fmt.Sprintf("racing trials (%d per cell, then contenders up to %d; looks after %v, on %s)",
-		s[0], rr.Max, s, raceMetricOf(rr.Metric).name)
+	if len(s) < 2 {
+		return fmt.Sprintf("%d trials (%d per cell: too few for a second round, so no racing)", cells*rr.Max, rr.Max)
+	}
+	looks := fmt.Sprint(s[:len(s)-1])
+	return fmt.Sprintf("racing trials (%d per cell, then contenders up to %d; who is behind on %s is judged after %s trials)",
+		s[0], rr.Max, raceMetricOf(rr.Metric).name, strings.Trim(looks, "[]"))
 }
 
 // recordStops marks the runs the scheduler stopped, once each, and says so.
