@@ -43,7 +43,7 @@ func sample() *File {
 				Ratio: 0.5, Lo: 0.4, Hi: 0.6, P: 0.004, Test: "paired t"},
 		}},
 		NotMeasured: []NotMeasured{{Server: "uwsgi", Run: "uwsgi 2x4 crud", What: "capacity search", Why: "out of the race"}},
-		Target: &Target{CPUs: 4, MeasuredCPUs: 1, Projected: true, Assumptions: "linear up to the ceiling"},
+		Target:      &Target{CPUs: 4, MeasuredCPUs: 1, Projected: true, Assumptions: "linear up to the ceiling"},
 		Ceilings: []Ceiling{{Server: "uwsgi", Shape: Shape{9, 1}, Workload: "crud", CPUs: []int{0, 1}, Connections: 32,
 			DurationS: 3, Cores: 1.7, RPS: 900, Processes: 10, SharedWithGenerator: true, GeneratorCores: 0.25,
 			OtherCores: 0.05, MachineBound: true, Warnings: []string{"w"}}},
