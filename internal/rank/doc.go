@@ -118,7 +118,8 @@
 // of a cell's trials is shown beside the ratios in the reports). Trials
 // of two runs with the same index ran in the same round of the plan (block
 // t of a race, round t of an exhaustive plan), side by side, so the ratio
-// within a pair cancels the drift. For every sampled metric the test is
+// within a pair cancels the drift. For every sampled metric but failed
+// requests (mostly zeros, which form no ratio) the test is
 // then the Wilcoxon signed-rank test on the pairs' log-ratios
 // (stats.ComparePaired, exact without ties) when there are enough pairs
 // for it to reach α (6 at α = 0.05: its smallest two-sided p-value with n

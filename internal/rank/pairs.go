@@ -48,6 +48,11 @@ func pairsOf(a, b *cand, key string) (xa, xb []float64) {
 // pairs no lower than 0.0625). The choice depends on the counts only,
 // never on the values.
 func (r *ranker) test(a, b *cand, key string) (float64, *stats.Paired) {
+	if key == Errors {
+		// Mostly zeros, which form no ratio: the rank-sum test over all
+		// trials, as before.
+		return stats.MannWhitney(a.samples[key], b.samples[key]), nil
+	}
 	xa, xb := pairsOf(a, b, key)
 	var pp *stats.Paired
 	if len(xa) >= 2 {
