@@ -10,7 +10,8 @@
 # by side in round t, in an order drawn per round: pairs. bench/paired
 # then takes every window of n consecutive pairs and counts how often the
 # unpaired test (Mann-Whitney U) and the paired ones (Wilcoxon signed-rank,
-# paired t on the log-ratios) separate the two at p < 0.05, and prints the
+# paired t on the log-ratios) separate the two at p < 0.05 in the true
+# direction (and, apart, in the wrong one), and prints the
 # noise: each cell's spread between trials, and the spread of the
 # within-pair ratios against what it would be unpaired.
 #
@@ -28,7 +29,7 @@ while getopts "b:s:n:d:o:h" opt; do
 	n) trials=$OPTARG ;;
 	d) dur=$OPTARG ;;
 	o) out=$OPTARG ;;
-	*) sed -n '2,21p' "$0"; exit 2 ;;
+	*) sed -n '2,19p' "$0"; exit 2 ;;
 	esac
 done
 root=$(cd "$(dirname "$0")/.." && pwd)

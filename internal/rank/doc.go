@@ -127,7 +127,12 @@
 // choice depends on the counts, never on the values. Reasons about
 // throughput give the ratio as a Hodges-Lehmann estimate with the exact
 // interval that inverts the signed-rank test: "waitress / uwsgi
-// throughput 1.12× [1.05, 1.19] pair by pair, 8 pairs".
+// throughput 1.12× [1.05, 1.19] pair by pair, 8 pairs". Pairing cancels
+// drift slower than a pair (two trials, a few seconds apart); load that
+// comes in shorter bursts it cannot cancel, and bench/paired.sh measured
+// just that on a heavily shared machine (README). The reports show each
+// cell's spread and the within-pair spread against the unpaired one, so
+// it is visible which kind of noise a run had.
 //
 // # Racing
 //
