@@ -29,7 +29,7 @@ while getopts "b:s:n:d:o:h" opt; do
 	n) trials=$OPTARG ;;
 	d) dur=$OPTARG ;;
 	o) out=$OPTARG ;;
-	*) sed -n '2,20p' "$0"; exit 2 ;;
+	*) sed -n '2,21p' "$0"; exit 2 ;;
 	esac
 done
 root=$(cd "$(dirname "$0")/.." && pwd)
