@@ -385,7 +385,9 @@ type loadErrors struct {
 	Reset    int64 `json:"reset"`
 	Timeout  int64 `json:"timeout"`
 	Status   int64 `json:"status"`
-	Protocol int64 `json:"protocol"`
+	// Unexpected: responses whose status the scenario did not expect.
+	Unexpected int64 `json:"unexpected_status"`
+	Protocol   int64 `json:"protocol"`
 	// ResetOnReuse: non-idempotent requests lost to a keep-alive close race.
 	ResetOnReuse int64 `json:"reset_on_reuse"`
 }
