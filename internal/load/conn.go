@@ -84,12 +84,12 @@ type conn struct {
 
 	// The flow instance running on the connection, if any: its steps go
 	// out one at a time, each after the previous one's response.
-	fl       *flowDef
-	flStep   int    // the next step to send
-	body     []byte // the body of a response whose request captures
-	flowsN   FlowCounts
-	unexp    map[string]map[int]int64 // by request name and status; made on first use
-	capMiss  map[string]int64         // by "request var"; made on first use
+	fl      *flowDef
+	flStep  int    // the next step to send
+	body    []byte // the body of a response whose request captures
+	flowsN  FlowCounts
+	unexp   map[string]map[int]int64 // by request name and status; made on first use
+	capMiss map[string]int64         // by "request var"; made on first use
 
 	// The second being tallied for the timeline.
 	sec            int64

@@ -42,10 +42,10 @@ const fdReserve = 64
 // Errors counts failures by class. A request that fails is counted in exactly
 // one class; Connect counts failed dials, which carry no request.
 type Errors struct {
-	Connect  int64 // dial failed or was refused
-	Reset    int64 // connection reset or closed before a complete response
-	Timeout  int64 // no complete response within Config.Timeout
-	Status   int64 // response with a status outside 2xx to a request that names no expected status (also in Result.Requests)
+	Connect int64 // dial failed or was refused
+	Reset   int64 // connection reset or closed before a complete response
+	Timeout int64 // no complete response within Config.Timeout
+	Status  int64 // response with a status outside 2xx to a request that names no expected status (also in Result.Requests)
 	// Unexpected counts responses whose status the request's Expect list
 	// does not hold (also in Result.Requests; by request in
 	// Result.Unexpected).
