@@ -163,7 +163,9 @@ type Result struct {
 // last step, was aborted (a step failed, got a status it did not expect, or
 // a capture found nothing), or was still running when the run ended.
 type FlowCounts struct {
-	Started, Completed, Aborted int64
+	Started   int64 `json:"started"`
+	Completed int64 `json:"completed"`
+	Aborted   int64 `json:"stopped_early"`
 }
 
 // boundFraction of the CPU allotment marks a run as limited by the generator.
