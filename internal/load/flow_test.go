@@ -245,3 +245,36 @@ func TestFlowsNeedPipelineOne(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// TestParserKeepsBody: with a sink, the parser hands over the body (chunks
+// joined, interim responses skipped) however the response is split.
+func TestParserKeepsBody(t *testing.T) {
+	for _, tc := range []struct{ in, body string }{
+		{"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", "hello"},
+		{"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhel\r\n2;x=1\r\nlo\r\n0\r\nT: 1\r\n\r\n", "hello"},
+		{"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\n{}", "{}"},
+	} {
+		for split := 0; split <= len(tc.in); split++ {
+			var body []byte
+			p := respParser{sink: &body}
+			var buf []byte
+			done := false
+			for _, part := range []string{tc.in[:split], tc.in[split:]} {
+				buf = append(buf, part...)
+				for len(buf) > 0 && !done {
+					n, d, err := p.feed(buf)
+					if err != nil {
+						t.Fatalf("%q split %d: %v", tc.in, split, err)
+					}
+					buf, done = buf[n:], d
+					if n == 0 {
+						break
+					}
+				}
+			}
+			if !done || string(body) != tc.body {
+				t.Errorf("%q split %d: done %v body %q", tc.in, split, done, body)
+			}
+		}
+	}
+}
