@@ -319,8 +319,8 @@ func (p *reader) request(n ast.Node, have captured) Request {
 					p.fail(mv.Key, "header %s: the body's framing is set from the body", k)
 				}
 				v := use(mv.Value, p.str(mv.Value, "header "+k))
-				if strings.ContainsAny(v, "\r\n") {
-					p.fail(mv.Value, "header %s: a value on one line", k)
+				if strings.ContainsFunc(v, func(c rune) bool { return c < ' ' && c != '\t' || c == 0x7f }) {
+					p.fail(mv.Value, "header %s: a value on one line, without control characters", k)
 				}
 				r.Headers = append(r.Headers, Header{Name: k, Value: v})
 			}
@@ -347,8 +347,8 @@ func (p *reader) request(n ast.Node, have captured) Request {
 		p.fail(m, "%s needs a path", what)
 		return r
 	}
-	if !strings.HasPrefix(r.Path, "/") || strings.ContainsAny(r.Path, " \t") {
-		p.fail(pathNode, "path %q must start with / and hold no spaces", r.Path)
+	if !strings.HasPrefix(r.Path, "/") || strings.ContainsFunc(r.Path, func(c rune) bool { return c <= ' ' || c == 0x7f }) {
+		p.fail(pathNode, "path %q must start with / and hold no spaces or control characters", r.Path)
 		return r
 	}
 	if r.Name == "" {
@@ -379,7 +379,6 @@ func (p *reader) request(n ast.Node, have captured) Request {
 	probe := r.template()
 	mix := []load.Template{probe}
 	if have != nil {
-		probe.Name = "x"
 		var steps []load.Template
 		for v := range have {
 			steps = append(steps, load.Template{Path: "/", Capture: []load.Capture{{Var: v, JSON: "v"}}})
@@ -392,7 +391,11 @@ func (p *reader) request(n ast.Node, have captured) Request {
 		if at == nil {
 			at = m
 		}
-		p.fail(at, "%s", err)
+		msg := err.Error()
+		if have != nil {
+			_, msg, _ = strings.Cut(msg, ": ") // the stand-in flow's name
+		}
+		p.fail(at, "%s", msg)
 	}
 	return r
 }

@@ -121,6 +121,7 @@ func TestParseErrors(t *testing.T) {
 		{"body mapping", "requests:\n  - path: /\n    method: POST\n    body: {\"a\": 1}\n", `s.yaml:4:11: body: want a string, got a mapping (quote a JSON body`},
 		{"bad method", "requests:\n  - path: /\n    method: 'GE T'\n", `s.yaml:3:13: method "GE T" is not an HTTP method`},
 		{"framing header", "requests:\n  - path: /\n    headers: {Content-Length: 3}\n", "s.yaml:3:15: header Content-Length: the body's framing"},
+		{"header control", "requests:\n  - path: /\n    headers: {X-A: \"a\\x01b\"}\n", "s.yaml:3:20: header X-A: a value on one line, without control characters"},
 		{"header not mapping", "requests:\n  - path: /\n    headers: [a]\n", "s.yaml:3:14: headers: want a mapping"},
 		{"duplicate key", "requests:\n  - path: /\n    path: /b\n", "s.yaml:3:"},
 		{"duplicate names", "requests:\n  - {name: a, path: /}\n  - {name: a, path: /b}\n", `two requests or flows are named "a"`},
