@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -151,6 +152,9 @@ func TestFlowBadAnswers(t *testing.T) {
 			if err == nil || err.Error() != tc.preflight {
 				t.Fatalf("preflight error\n got %v\nwant %s", err, tc.preflight)
 			}
+			if mm := (*Mismatch)(nil); !errors.As(err, &mm) {
+				t.Errorf("a scenario mismatch is not a *Mismatch: %T", err)
+			}
 			res := run(t, cfg)
 			if res.Flows.Started == 0 || res.Flows.Completed != 0 || res.Flows.Aborted == 0 {
 				t.Errorf("flows %+v", res.Flows)
@@ -169,6 +173,18 @@ func TestFlowBadAnswers(t *testing.T) {
 				t.Errorf("warnings %q", res.Warnings)
 			}
 		})
+	}
+}
+
+// TestPreflightServerGone: a server that is not there fails the preflight,
+// but not as a mismatch of the scenario.
+func TestPreflightServerGone(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	srv.Close()
+	err := Preflight(context.Background(), Config{Addr: addr, Mix: []Template{{Path: "/"}}, Timeout: time.Second})
+	if mm := (*Mismatch)(nil); err == nil || errors.As(err, &mm) {
+		t.Errorf("err = %v (%T)", err, err)
 	}
 }
 

@@ -12,6 +12,18 @@ import (
 	"time"
 )
 
+// Mismatch is a preflight answer the scenario did not expect: a status it
+// does not list, or a capture that found nothing. Other preflight errors
+// (a refused connection, a reset, a timeout) are the server's failures,
+// not the scenario's.
+type Mismatch struct{ msg string }
+
+func (e *Mismatch) Error() string { return e.msg }
+
+func mismatch(format string, args ...any) error {
+	return &Mismatch{fmt.Sprintf(format, args...)}
+}
+
 // bodyShown is how much of a response body a preflight error quotes.
 const bodyShown = 120
 
@@ -62,14 +74,14 @@ func Preflight(ctx context.Context, cfg Config) error {
 				return fmt.Errorf("preflight: %s: %w", where, err)
 			}
 			if !t.expected(status) {
-				return fmt.Errorf("preflight: %s: expected status %s, got %d; body starts %s",
+				return mismatch("preflight: %s: expected status %s, got %d; body starts %s",
 					where, expectText(t.expect), status, bodyStart(body))
 			}
 			for i := range t.captures {
 				k := &t.captures[i]
 				val, why := k.find(body)
 				if why != "" {
-					return fmt.Errorf("preflight: %s: capture %s %s found %s in the %d response; body starts %s",
+					return mismatch("preflight: %s: capture %s %s found %s in the %d response; body starts %s",
 						where, k.name, k.rule, why, status, bodyStart(body))
 				}
 				v.vals[k.slot] = append(v.vals[k.slot][:0], val...)

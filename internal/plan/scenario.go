@@ -2,6 +2,7 @@ package plan
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/wsgibench/wsgibench/internal/load"
@@ -11,6 +12,8 @@ import (
 // preflightError is a scenario that does not fit the app: a request
 // answered with a status it does not expect, or a capture that found
 // nothing. Every server would measure the same mistake, so it ends the run.
+// A preflight that failed otherwise (reset, timeout) is that server's
+// failure, and the next server started tries again.
 type preflightError struct{ err error }
 
 func (e *preflightError) Error() string { return e.err.Error() }
@@ -30,10 +33,15 @@ func (r *runner) preflight(ctx context.Context, c Cell, s *started) error {
 	}
 	r.preflown[w.Name] = true
 	err := load.Preflight(ctx, load.Config{Addr: s.addr, Mix: w.Mix, Timeout: r.o.Timeout, Seed: r.o.Seed})
-	if err != nil && ctx.Err() == nil {
+	var mm *load.Mismatch
+	switch {
+	case err == nil || ctx.Err() != nil:
+		return err
+	case errors.As(err, &mm):
 		return &preflightError{fmt.Errorf("scenario %s on %s: %w", w.Name, c.Status.Adapter.ID, err)}
 	}
-	return err
+	r.preflown[w.Name] = false
+	return fmt.Errorf("%s: %w", c.Status.Adapter.ID, err)
 }
 
 // scenarioRecords are the scenario files among the cells' workloads, once
