@@ -2,6 +2,9 @@ package plan
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +20,9 @@ import (
 // passes, and a short load gets no status the scenario did not expect.
 // The app answers DELETE with 204 only when the item exists (404
 // otherwise), so deletes answered 204 and none 404 show the captured ids
-// reached the app and named the items the flow created. Each server gets a
+// reached the app and named the items the flow created, and the app's own
+// table holds no more items than before, give or take the flows cut off at
+// the end: the creates were undone by deletes of their ids. Each server gets a
 // second of load, so the test stays within seconds per server.
 func TestScenarioEveryServer(t *testing.T) {
 	needPython(t)
@@ -59,6 +64,35 @@ func TestScenarioEveryServer(t *testing.T) {
 			}
 			if res.StatusCounts[204] < res.Flows.Completed || res.StatusCounts[404] != 0 {
 				t.Errorf("deletes: %d answered 204 and %d 404, for %d completed flows", res.StatusCounts[204], res.StatusCounts[404], res.Flows.Completed)
+			}
+			// Server-side: the items the flows created are gone again. The
+			// seed holds 10,000 items; past them are only the flows' own,
+			// and at most the ones of flows cut off by the end of the run
+			// (one per connection) may remain.
+			list := func(offset int) []int64 {
+				resp, err := http.Get(fmt.Sprintf("http://%s/items?limit=100&offset=%d", s.addr, offset))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				var page struct{ Items []struct{ ID int64 } }
+				if err := json.NewDecoder(resp.Body).Decode(&page); err != nil {
+					t.Fatal(err)
+				}
+				var ids []int64
+				for _, it := range page.Items {
+					ids = append(ids, it.ID)
+				}
+				return ids
+			}
+			if seed := list(9999); len(seed) == 0 || seed[0] != 10000 {
+				t.Fatalf("the listing does not show the seed's last item 10000: %v", seed)
+			}
+			var page struct{ Items []int64 }
+			page.Items = list(10000)
+			created, deleted := res.StatusCounts[201], res.StatusCounts[204]
+			if left := int64(len(page.Items)); left > 4 || left < created-deleted-4 || left > created-deleted+4 {
+				t.Errorf("%d items left past the seed after %d creates and %d deletes: the deletes did not remove the created items", left, created, deleted)
 			}
 			if err := s.group.Stop(); err != nil {
 				t.Errorf("stop: %v", err)
