@@ -18,13 +18,19 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/wsgibench/wsgibench/internal/load"
+	"github.com/wsgibench/wsgibench/internal/scenario"
+	"github.com/wsgibench/wsgibench/internal/workload"
 )
 
 const loadUsage = `usage: wsgibench load [flags] http://127.0.0.1:PORT/path
 
 Generates HTTP/1.1 load against a server on this machine, like wrk (closed
 model) or wrk2 (open model with -R). Path and body may hold variables:
-{rand:LO:HI} is a random integer in [LO, HI], {seq} counts requests.
+{rand:LO:HI} is a random integer in [LO, HI], {seq} counts requests,
+{choice:a|b|c} picks one. With --scenario FILE the requests and flows come
+from a scenario file (see 'wsgibench scenario --example') and the URL gives
+only the server: every request is tried once first, and a status it does not
+expect stops the run before anything is measured.
 
 flags:
 `
@@ -48,6 +54,7 @@ func cmdLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		threads  = fs.Int("t", 0, "threads: GOMAXPROCS (default: CPUs allowed)")
 		seed     = fs.Int64("seed", 1, "seed for template variables")
 		asJSON   = fs.Bool("json", false, "print the result as JSON")
+		scenFile = fs.String("scenario", "", "send the requests and flows of this scenario file instead of the URL's path")
 		headers  loadHeaders
 	)
 	fs.Var(&headers, "H", `request header "Name: value" (repeatable)`)
@@ -111,21 +118,38 @@ func cmdLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		runtime.GOMAXPROCS(*threads)
 	}
 
+	mix := []load.Template{{
+		Method: m,
+		Path:   target.path,
+		Header: headers,
+		Body:   *body,
+	}}
+	var scen *scenario.Scenario
+	if *scenFile != "" {
+		if *method != "" || *body != "" || len(headers) > 0 || target.path != "/" {
+			return fmt.Errorf("load: --scenario gives the requests: give the URL without a path, and no -m, -H or --body")
+		}
+		w, err := workload.FromFile(*scenFile)
+		if err != nil {
+			return err
+		}
+		mix, scen = w.Mix, w.Scenario
+	}
 	cfg := load.Config{
-		Addr: target.addr,
-		Host: target.host,
-		Mix: []load.Template{{
-			Method: m,
-			Path:   target.path,
-			Header: headers,
-			Body:   *body,
-		}},
+		Addr:        target.addr,
+		Host:        target.host,
+		Mix:         mix,
 		Connections: int(c),
 		Duration:    d,
 		Rate:        r,
 		Pipeline:    *pipeline,
 		Timeout:     *timeout,
 		Seed:        *seed,
+	}
+	if scen != nil {
+		if err := load.Preflight(ctx, cfg); err != nil {
+			return err
+		}
 	}
 	res, err := load.Run(ctx, cfg)
 	if err != nil {
@@ -134,7 +158,11 @@ func cmdLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(newLoadReport(positional[0], cfg, res))
+		rep := newLoadReport(positional[0], cfg, res)
+		if scen != nil {
+			rep.Scenario = &loadScenario{Name: scen.Name, File: scen.File, Source: scen.Source}
+		}
+		return enc.Encode(rep)
 	}
 	printLoadResult(stdout, positional[0], cfg, res)
 	return nil
@@ -287,8 +315,11 @@ func printLoadResult(w io.Writer, rawURL string, cfg load.Config, res *load.Resu
 		fmt.Fprintln(w)
 	}
 	e := res.Errors
-	fmt.Fprintf(w, "  errors       %d (connect %d, reset %d, timeout %d, status %d, protocol %d, reset on reuse %d)\n",
-		e.Total(), e.Connect, e.Reset, e.Timeout, e.Status, e.Protocol, e.ResetOnReuse)
+	fmt.Fprintf(w, "  errors       %d (connect %d, reset %d, timeout %d, status %d, unexpected status %d, protocol %d, reset on reuse %d)\n",
+		e.Total(), e.Connect, e.Reset, e.Timeout, e.Status, e.Unexpected, e.Protocol, e.ResetOnReuse)
+	if f := res.Flows; f.Started > 0 {
+		fmt.Fprintf(w, "  flows        %d started, %d completed, %d stopped early\n", f.Started, f.Completed, f.Aborted)
+	}
 	fmt.Fprintf(w, "  connections  %d opened", res.ConnectionsOpened)
 	if res.IdleCloseRetries > 0 {
 		fmt.Fprintf(w, ", %d requests resent after the server closed a kept-alive connection", res.IdleCloseRetries)
@@ -377,15 +408,29 @@ type loadReport struct {
 	GeneratorBound    bool          `json:"generator_bound"`
 	GeneratorWait     float64       `json:"generator_wait_seconds"`
 	GeneratorStarved  bool          `json:"generator_starved"`
-	Warnings          []string      `json:"warnings"`
+	// By request name, then status: responses the scenario did not expect.
+	UnexpectedByRequest map[string]map[int]int64 `json:"unexpected_by_request,omitempty"`
+	CaptureMisses       map[string]int64         `json:"capture_misses,omitempty"`
+	Flows               *load.FlowCounts         `json:"flows,omitempty"`
+	Scenario            *loadScenario            `json:"scenario,omitempty"`
+	Warnings            []string                 `json:"warnings"`
+}
+
+// loadScenario records the scenario file as run.
+type loadScenario struct {
+	Name   string `json:"name"`
+	File   string `json:"file"`
+	Source string `json:"source"`
 }
 
 type loadErrors struct {
-	Connect  int64 `json:"connect"`
-	Reset    int64 `json:"reset"`
-	Timeout  int64 `json:"timeout"`
-	Status   int64 `json:"status"`
-	Protocol int64 `json:"protocol"`
+	Connect int64 `json:"connect"`
+	Reset   int64 `json:"reset"`
+	Timeout int64 `json:"timeout"`
+	Status  int64 `json:"status"`
+	// Unexpected: responses whose status the scenario did not expect.
+	Unexpected int64 `json:"unexpected_status"`
+	Protocol   int64 `json:"protocol"`
 	// ResetOnReuse: non-idempotent requests lost to a keep-alive close race.
 	ResetOnReuse int64 `json:"reset_on_reuse"`
 }
@@ -454,6 +499,11 @@ func newLoadReport(rawURL string, cfg load.Config, res *load.Result) loadReport 
 	}
 	if rep.Warnings == nil {
 		rep.Warnings = []string{}
+	}
+	rep.UnexpectedByRequest, rep.CaptureMisses = res.Unexpected, res.CaptureMisses
+	if res.Flows.Started > 0 {
+		f := res.Flows
+		rep.Flows = &f
 	}
 	for _, s := range res.Timeline {
 		rep.Timeline = append(rep.Timeline, loadSecond{Requests: s.Requests, Errors: s.Errors, Status: s.Status, P99us: s.P99us})

@@ -63,6 +63,7 @@ func commands() []command {
 		{"probe", "check servers' HTTP/1.1 and PEP 3333 conformance (also part of run)", cmdProbe},
 		{"trouble", "make trouble (slow clients, a hung request, a killed worker) and measure who copes (also part of run)", cmdTrouble},
 		{"load", "load-test one URL on loopback, wrk-style", cmdLoad},
+		{"scenario", "print the example scenario file (--example) or check one", cmdScenario},
 		{"report", "re-render summary.md and report.html from a results.json without re-running", cmdReport},
 		{"compare", "show what changed between two results files, benchstat-style", cmdCompare},
 		{"version", "print the version", cmdVersion},

@@ -19,6 +19,7 @@ import (
 	"github.com/wsgibench/wsgibench/internal/report"
 	"github.com/wsgibench/wsgibench/internal/results"
 	"github.com/wsgibench/wsgibench/internal/server"
+	"github.com/wsgibench/wsgibench/internal/workload"
 )
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -28,7 +29,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	servers := fs.String("servers", "", "comma-separated server IDs (default: every available one; see 'wsgibench servers')")
 	workers := fs.String("workers", "", "processes per server, comma-separated list (overrides the default shapes)")
 	threads := fs.String("threads", "", "threads per process, comma-separated list (overrides the default shapes)")
-	workloads := fs.String("workload", "", "comma-separated workloads: crud (default), plaintext, json, db, queries, fortunes, updates, io, cpu; or \"GET /path\" for your app")
+	workloads := fs.String("workload", "", "comma-separated workloads: crud (default), plaintext, json, db, queries, fortunes, updates, io, cpu; a scenario FILE.yaml; or \"GET /path\" for your app")
+	scenarioFile := fs.String("scenario", "", "a scenario file of your app's requests and flows (see 'wsgibench scenario --example'); runs besides any --workload")
 	fs.DurationVar(&o.Duration, "duration", 3*time.Second, "measured time per trial")
 	fs.DurationVar(&o.Warmup, "warmup", time.Second, "unmeasured load before each trial")
 	fs.IntVar(&o.Connections, "connections", 32, "concurrent connections")
@@ -70,6 +72,15 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	o.Servers = splitList(*servers)
 	o.Named = o.Servers // measured in full whatever the race
 	o.Workloads = splitList(*workloads)
+	if *scenarioFile != "" {
+		if !workload.IsFile(*scenarioFile) {
+			return fmt.Errorf("--scenario %s: want a .yaml or .yml file", *scenarioFile)
+		}
+		if _, err := workload.FromFile(*scenarioFile); err != nil {
+			return err // checked before any server starts
+		}
+		o.Workloads = append(o.Workloads, *scenarioFile)
+	}
 	if o.Shapes, err = parseShapes(*workers, *threads); err != nil {
 		return err
 	}

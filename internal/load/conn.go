@@ -31,6 +31,7 @@ type inflight struct {
 	head     bool  // HEAD request: the response has no body
 	idem     bool  // idempotent: may be resent after a keep-alive close race
 	retried  bool  // already resent once; never again
+	t        *compiled
 	// req is the request's bytes while they may be needed for a resend:
 	// a template's static bytes, or the buffer it was rendered into, which
 	// stays untouched until the request has left the queue.
@@ -80,6 +81,15 @@ type conn struct {
 	errs                                            Errors
 	status                                          []statusCount
 	lat, unc                                        *hdrhistogram.PackedHistogram
+
+	// The flow instance running on the connection, if any: its steps go
+	// out one at a time, each after the previous one's response.
+	fl      *flowDef
+	flStep  int    // the next step to send
+	body    []byte // the body of a response whose request captures
+	flowsN  FlowCounts
+	unexp   map[string]map[int]int64 // by request name and status; made on first use
+	capMiss map[string]int64         // by "request var"; made on first use
 
 	// The second being tallied for the timeline.
 	sec            int64
@@ -256,8 +266,8 @@ func (c *conn) step() {
 					intended = sched
 				}
 			}
-			t := r.mix.pick(c.v.rng)
-			f := inflight{intended: intended, sent: now, head: t.head, idem: t.idempotent}
+			t := c.nextTemplate()
+			f := inflight{intended: intended, sent: now, head: t.head, idem: t.idempotent, t: t}
 			queued++
 			switch {
 			case t.static != nil && r.pipeline == 1:
@@ -382,7 +392,16 @@ func (c *conn) parse(data []byte, now int64) (rest []byte, open bool) {
 			c.closeConn()
 			return nil, false
 		}
-		c.p.head = c.q[c.qhead].head
+		f := &c.q[c.qhead]
+		c.p.head = f.head
+		if f.t.captures != nil {
+			if c.p.state == stStatus {
+				c.body = c.body[:0]
+			}
+			c.p.sink = &c.body
+		} else {
+			c.p.sink = nil
+		}
 		k, done, err := c.p.feed(data)
 		data = data[k:]
 		if err != nil {
@@ -421,10 +440,96 @@ func (c *conn) complete(now int64, f inflight, status int) {
 		c.status = append(c.status, statusCount{code: status, n: 1})
 	}
 	c.tally(now, false, us)
-	if status < 200 || status > 299 {
-		c.errs.Status++
+	t := f.t
+	if t.expect == nil && !t.step {
+		if status < 200 || status > 299 {
+			c.errs.Status++
+			c.tally(now, true, 0)
+			c.secStatus++ // same now, so the same second as the tally
+		}
+		return
+	}
+	ok := t.expected(status)
+	if !ok {
+		if t.expect != nil {
+			c.errs.Unexpected++
+			if c.unexp == nil {
+				c.unexp = map[string]map[int]int64{}
+			}
+			if c.unexp[t.name] == nil {
+				c.unexp[t.name] = map[int]int64{}
+			}
+			c.unexp[t.name][status]++
+		} else {
+			c.errs.Status++
+			c.secStatus++
+		}
 		c.tally(now, true, 0)
-		c.secStatus++ // same now, so the same second as the tally
+	}
+	if t.step {
+		c.stepDone(t, ok)
+	}
+}
+
+// nextTemplate is what the connection sends next: the next step of its
+// flow instance, or a pick from the mix (which may start a flow).
+func (c *conn) nextTemplate() *compiled {
+	if c.fl == nil {
+		t := c.r.mix.pick(c.v.rng)
+		if t.flow == nil {
+			return t
+		}
+		fd := t.flow
+		c.fl, c.flStep = fd, 0
+		c.flowsN.Started++
+		for len(c.v.vals) < fd.nvars {
+			c.v.vals = append(c.v.vals, nil)
+		}
+		for i := range c.v.vals {
+			c.v.vals[i] = c.v.vals[i][:0]
+		}
+	}
+	t := c.fl.steps[c.flStep]
+	c.flStep++
+	return t
+}
+
+// stepDone moves the flow instance on after a step's response: it takes
+// the step's captures, and ends the instance after its last step, or early
+// when the response was not the one expected or a capture found nothing
+// (the later steps would act on nothing).
+func (c *conn) stepDone(t *compiled, ok bool) {
+	if c.fl == nil {
+		return
+	}
+	if !ok {
+		c.abortFlow()
+		return
+	}
+	for i := range t.captures {
+		k := &t.captures[i]
+		val, why := k.find(c.body)
+		if why != "" {
+			if c.capMiss == nil {
+				c.capMiss = map[string]int64{}
+			}
+			c.capMiss[t.name+" "+k.name]++
+			c.abortFlow()
+			return
+		}
+		c.v.vals[k.slot] = append(c.v.vals[k.slot][:0], val...)
+	}
+	if t.last {
+		c.flowsN.Completed++
+		c.fl = nil
+	}
+}
+
+// abortFlow ends the flow instance before its last step.
+func (c *conn) abortFlow() {
+	if c.fl != nil {
+		c.flowsN.Aborted++
+		c.fl = nil
 	}
 }
 
@@ -503,9 +608,15 @@ func (c *conn) resendOnFresh(now int64) {
 		case f.retried:
 			c.errs.Reset++
 			c.tally(now, true, 0)
+			if f.t.step {
+				c.abortFlow()
+			}
 		case !f.idem:
 			c.errs.ResetOnReuse++
 			c.tally(now, true, 0)
+			if f.t.step {
+				c.abortFlow()
+			}
 		default:
 			c.retryBuf = append(c.retryBuf, f.req...)
 			f.req, f.retried = nil, true
@@ -521,6 +632,9 @@ func (c *conn) resendOnFresh(now int64) {
 // they count as Reset.
 func (c *conn) abandon(now int64, first *int64) {
 	if c.qn > 0 {
+		if c.fl != nil {
+			c.abortFlow() // its step in flight is lost
+		}
 		*first++
 		c.errs.Reset += int64(c.qn - 1)
 		for range c.qn {

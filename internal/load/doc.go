@@ -68,22 +68,52 @@
 //	ResetOnReuse  a POST or PATCH lost when the server closed a kept-alive
 //	          connection as it was sent (idempotent ones are resent)
 //	Timeout   no complete response within Config.Timeout
-//	Status    a response outside 2xx; 1xx interim responses are skipped,
-//	          3xx counts; every status is also in StatusCounts
+//	Status    a response outside 2xx to a request that names no expected
+//	          status; 1xx interim responses are skipped, 3xx counts;
+//	          every status is also in StatusCounts
+//	Unexpected  a response whose status the request's Template.Expect
+//	          does not hold (by request name and status in
+//	          Result.Unexpected); an expected 404 is not an error
 //	Protocol  a response that could not be parsed
 //
 // Responses of any status are in the latency histograms, as in wrk.
 //
 // # Templates
 //
-// A scenario is a weighted mix of Templates. Path and Body may contain
-// variables, rendered afresh for every request:
+// A scenario is a weighted mix of Templates. Path, header values and Body
+// may contain variables, rendered afresh for every request:
 //
-//	{rand:LO:HI}  a uniformly random integer in [LO, HI], e.g. /items/{rand:1:10000}
-//	{seq}         1, 2, 3, ... counting requests across all connections of the run
+//	{rand:LO:HI}    a uniformly random integer in [LO, HI], e.g. /items/{rand:1:10000}
+//	{seq}           1, 2, 3, ... counting requests across all connections of the run
+//	{choice:a|b|c}  one of the choices, at random
+//	{var:NAME}      in a flow's step: the value an earlier step captured
 //
 // Only these spellings start a variable; other braces, as in JSON bodies,
-// are sent as written, while a malformed "{rand:" is an error. Each
+// are sent as written, while a malformed "{rand:" is an error. A template
+// whose path, headers and body hold no variable is serialized once and
+// sent from those bytes: the zero-allocation path.
+//
+// # Flows
+//
+// A Template with Steps is a flow. When a connection picks it from the
+// mix, the connection sends its steps in order, each after the previous
+// step's response, then picks again. A step's Capture takes a value from
+// its response body (a JSON field path, or a regular expression's first
+// group) for {var:NAME} in the later steps of the same flow instance; the
+// values live with the connection, so concurrent instances never mix. A
+// captured value is percent-encoded in a path and sent as is in headers
+// and bodies; one holding control characters counts as not found. An
+// instance stops early when a step fails, gets a status it does not expect
+// or a capture finds nothing (Result.CaptureMisses), since its later steps
+// would act on nothing; Result.Flows counts instances started, completed
+// and stopped early. In the open model a flow's next step is sent at its
+// connection's next scheduled send: the rate stays a rate of requests, and
+// a step whose previous response came late is timed from its schedule like
+// any request its connection held back. Flows need pipeline depth 1.
+//
+// Preflight sends every request once, and runs each flow once, before a
+// run, and names the first one answered with an unexpected status or whose
+// capture finds nothing. Each
 // connection draws from its own random stream seeded from Config.Seed and
 // the connection's index, so for a seed every connection sends the same
 // sequence of requests in every run. A request with a body carries

@@ -47,6 +47,10 @@ type respParser struct {
 	// head is set by the caller before feeding the response to a HEAD
 	// request, which has headers but never a body.
 	head bool
+	// sink, when set by the caller, receives the body bytes of the
+	// responses fed (up to maxCaptureBody), for captures. Like head it
+	// survives a reset.
+	sink *[]byte
 
 	state     uint8
 	minor     byte // HTTP/1.minor of the current response
@@ -66,8 +70,15 @@ type respParser struct {
 
 // reset prepares for the next response on the same connection.
 func (p *respParser) reset() {
-	head := p.head
-	*p = respParser{head: head}
+	head, sink := p.head, p.sink
+	*p = respParser{head: head, sink: sink}
+}
+
+// keep appends body bytes to the sink.
+func (p *respParser) keep(b []byte) {
+	if p.sink != nil && len(*p.sink) < maxCaptureBody {
+		*p.sink = append(*p.sink, b[:min(len(b), maxCaptureBody-len(*p.sink))]...)
+	}
 }
 
 // feed consumes bytes of b. It returns how many it consumed and whether a
@@ -84,6 +95,9 @@ func (p *respParser) feed(b []byte) (n int, done bool, err error) {
 				return n, false, nil
 			}
 			k := min(avail, p.remaining)
+			if p.sink != nil {
+				p.keep(b[n : n+int(k)])
+			}
 			n += int(k)
 			p.remaining -= k
 			if p.remaining > 0 {
@@ -96,6 +110,9 @@ func (p *respParser) feed(b []byte) (n int, done bool, err error) {
 			p.finish()
 			return n, true, nil
 		case stUntilEOF:
+			if p.sink != nil {
+				p.keep(b[n:])
+			}
 			return len(b), false, nil
 		}
 
@@ -178,8 +195,8 @@ func (p *respParser) statusLine(line []byte) error {
 	if len(line) > 12 && line[12] != ' ' {
 		return errStatusLine
 	}
-	head := p.head
-	*p = respParser{head: head, state: stHeader, minor: minor - '0'}
+	head, sink := p.head, p.sink
+	*p = respParser{head: head, sink: sink, state: stHeader, minor: minor - '0'}
 	p.status = int(d0)*100 + int(d1)*10 + int(d2)
 	return nil
 }
@@ -246,8 +263,7 @@ func (p *respParser) endHeaders() (complete bool, err error) {
 	case p.status < 200:
 		// An interim response (100 Continue, 103 Early Hints): the final
 		// response follows on the same connection.
-		head := p.head
-		*p = respParser{head: head}
+		p.reset()
 		return false, nil
 	case p.head || p.status == 204 || p.status == 304:
 		return true, nil

@@ -3,9 +3,12 @@ package load
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"net"
 	"net/netip"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,11 +42,15 @@ const fdReserve = 64
 // Errors counts failures by class. A request that fails is counted in exactly
 // one class; Connect counts failed dials, which carry no request.
 type Errors struct {
-	Connect  int64 // dial failed or was refused
-	Reset    int64 // connection reset or closed before a complete response
-	Timeout  int64 // no complete response within Config.Timeout
-	Status   int64 // response with a status outside 2xx (also counted in Result.Requests)
-	Protocol int64 // response that could not be parsed
+	Connect int64 // dial failed or was refused
+	Reset   int64 // connection reset or closed before a complete response
+	Timeout int64 // no complete response within Config.Timeout
+	Status  int64 // response with a status outside 2xx to a request that names no expected status (also in Result.Requests)
+	// Unexpected counts responses whose status the request's Expect list
+	// does not hold (also in Result.Requests; by request in
+	// Result.Unexpected).
+	Unexpected int64
+	Protocol   int64 // response that could not be parsed
 	// ResetOnReuse counts non-idempotent requests (POST, PATCH) lost when
 	// a server closed a kept-alive connection as they were sent. They are
 	// not resent, since the server may have acted on them; an idempotent
@@ -53,11 +60,11 @@ type Errors struct {
 
 // Total is the number of errors of all classes.
 func (e Errors) Total() int64 {
-	return e.Connect + e.Reset + e.Timeout + e.Status + e.Protocol + e.ResetOnReuse
+	return e.Connect + e.Reset + e.Timeout + e.Status + e.Unexpected + e.Protocol + e.ResetOnReuse
 }
 
 // Lost is the number of requests sent that got no response: every class
-// but Connect (no request) and Status (a response).
+// but Connect (no request), Status and Unexpected (a response).
 func (e Errors) Lost() int64 {
 	return e.Reset + e.Timeout + e.Protocol + e.ResetOnReuse
 }
@@ -67,6 +74,7 @@ func (e *Errors) add(o Errors) {
 	e.Reset += o.Reset
 	e.Timeout += o.Timeout
 	e.Status += o.Status
+	e.Unexpected += o.Unexpected
 	e.Protocol += o.Protocol
 	e.ResetOnReuse += o.ResetOnReuse
 }
@@ -139,7 +147,25 @@ type Result struct {
 	// again, so latency and schedule lateness include its waits.
 	GeneratorWait    time.Duration
 	GeneratorStarved bool
-	Warnings         []string
+
+	// Unexpected counts, by request name ("flow/step" for a flow's step)
+	// and status, the responses counted in Errors.Unexpected.
+	Unexpected map[string]map[int]int64
+	// CaptureMisses counts, by "request variable", responses in which a
+	// capture found nothing; the flow instance ended there.
+	CaptureMisses map[string]int64
+	Flows         FlowCounts
+
+	Warnings []string
+}
+
+// FlowCounts counts flow instances: each started one either completed its
+// last step, was aborted (a step failed, got a status it did not expect, or
+// a capture found nothing), or was still running when the run ended.
+type FlowCounts struct {
+	Started   int64 `json:"started"`
+	Completed int64 `json:"completed"`
+	Aborted   int64 `json:"stopped_early"`
 }
 
 // boundFraction of the CPU allotment marks a run as limited by the generator.
@@ -247,6 +273,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	m, err := compileMix(cfg.Mix, cfg.Host)
 	if err != nil {
 		return nil, fmt.Errorf("load: %w", err)
+	}
+	if m.flows && cfg.Pipeline > 1 {
+		return nil, fmt.Errorf("load: a flow's steps wait for each other's responses: flows need pipeline depth 1, not %d", cfg.Pipeline)
 	}
 	if err := ensureFiles(cfg.Connections + fdReserve); err != nil {
 		return nil, fmt.Errorf("load: %w", err)
@@ -388,6 +417,26 @@ func (r *runner) result(elapsed, wall, cpu time.Duration) *Result {
 		for _, sc := range c.status {
 			res.StatusCounts[sc.code] += sc.n
 		}
+		for name, byStatus := range c.unexp {
+			if res.Unexpected == nil {
+				res.Unexpected = map[string]map[int]int64{}
+			}
+			if res.Unexpected[name] == nil {
+				res.Unexpected[name] = map[int]int64{}
+			}
+			for code, n := range byStatus {
+				res.Unexpected[name][code] += n
+			}
+		}
+		for k, n := range c.capMiss {
+			if res.CaptureMisses == nil {
+				res.CaptureMisses = map[string]int64{}
+			}
+			res.CaptureMisses[k] += n
+		}
+		res.Flows.Started += c.flowsN.Started
+		res.Flows.Completed += c.flowsN.Completed
+		res.Flows.Aborted += c.flowsN.Aborted
 		c.lat.MergeInto(res.Latency)
 		if open {
 			c.unc.MergeInto(res.Uncorrected)
@@ -425,6 +474,16 @@ func (r *runner) result(elapsed, wall, cpu time.Duration) *Result {
 			"idle_close_retries: %d requests met a kept-alive connection the server had just closed and were resent on a fresh one, as HTTP clients do; a server that closes idle connections sooner than its clients send costs them a reconnect",
 			res.IdleCloseRetries))
 	}
+	if res.Errors.Unexpected > 0 {
+		res.Warnings = append(res.Warnings, "unexpected_status: "+describeUnexpected(res.Unexpected))
+	}
+	if len(res.CaptureMisses) > 0 {
+		var parts []string
+		for _, k := range slices.Sorted(maps.Keys(res.CaptureMisses)) {
+			parts = append(parts, fmt.Sprintf("%s ×%d", k, res.CaptureMisses[k]))
+		}
+		res.Warnings = append(res.Warnings, "capture_missed: a capture found nothing in the response, and its flow stopped there: "+strings.Join(parts, ", "))
+	}
 	if res.Starved > 0 {
 		res.Warnings = append(res.Warnings, fmt.Sprintf(
 			"%d of %d connections got no response in %.1fs: the server served fewer clients at once than were offered and left the rest waiting",
@@ -442,4 +501,15 @@ func (r *runner) result(elapsed, wall, cpu time.Duration) *Result {
 			100*float64(cpu)/float64(allot), cpu.Seconds(), res.CPUs, wall.Seconds()))
 	}
 	return res
+}
+
+// describeUnexpected lists unexpected statuses by request: "read: 404 ×3".
+func describeUnexpected(u map[string]map[int]int64) string {
+	var parts []string
+	for _, name := range slices.Sorted(maps.Keys(u)) {
+		for _, code := range slices.Sorted(maps.Keys(u[name])) {
+			parts = append(parts, fmt.Sprintf("%s: %d ×%d", name, code, u[name][code]))
+		}
+	}
+	return strings.Join(parts, ", ")
 }

@@ -152,7 +152,7 @@ func (r *runner) ceiling(ctx context.Context, c Cell) results.Ceiling {
 	ce.Cores = usage.CPU.Seconds() / elapsed
 	ce.GeneratorCores = res.GeneratorCPU.Seconds() / elapsed
 	if res.Elapsed > 0 {
-		ce.RPS = float64(res.Requests-res.Errors.Status) / res.Elapsed.Seconds()
+		ce.RPS = float64(res.Requests-res.Errors.Status-res.Errors.Unexpected) / res.Elapsed.Seconds()
 	}
 	if berr == nil && berr1 == nil {
 		ce.OtherCores = max(0, (busy1-busy0)/elapsed-ce.Cores-ce.GeneratorCores)

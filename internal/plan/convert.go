@@ -13,17 +13,18 @@ import (
 )
 
 // convert turns what the generator and the sampler measured into the
-// results record. Throughput (rps) counts 2xx responses only: a server that
+// results record. Throughput (rps) counts the responses that answered as
+// intended only (2xx, or a scenario's expected status): a server that
 // answers fast with errors must not look fast.
 func convert(res *load.Result, usage proc.Stats) results.Trial {
 	secs := res.Elapsed.Seconds()
-	ok := res.Requests - res.Errors.Status
+	ok := res.Requests - res.Errors.Status - res.Errors.Unexpected
 	t := results.Trial{
 		Requests:  res.Requests,
 		DurationS: secs,
 		Errors: results.Errors{
 			Total: res.Errors.Total(), Connect: res.Errors.Connect, Reset: res.Errors.Reset,
-			Timeout: res.Errors.Timeout, Status: res.Errors.Status, Protocol: res.Errors.Protocol,
+			Timeout: res.Errors.Timeout, Status: res.Errors.Status, Unexpected: res.Errors.Unexpected, Protocol: res.Errors.Protocol,
 			ResetOnReuse: res.Errors.ResetOnReuse,
 		},
 		IdleCloseRetries:   res.IdleCloseRetries,
@@ -53,6 +54,19 @@ func convert(res *load.Result, usage proc.Stats) results.Trial {
 		for code, n := range res.StatusCounts {
 			t.StatusCounts[strconv.Itoa(code)] = n
 		}
+	}
+	for name, byStatus := range res.Unexpected {
+		if t.UnexpectedByRequest == nil {
+			t.UnexpectedByRequest = map[string]map[string]int64{}
+		}
+		t.UnexpectedByRequest[name] = map[string]int64{}
+		for code, n := range byStatus {
+			t.UnexpectedByRequest[name][strconv.Itoa(code)] = n
+		}
+	}
+	t.CaptureMisses = res.CaptureMisses
+	if f := res.Flows; f.Started > 0 {
+		t.Flows = &results.FlowCounts{Started: f.Started, Completed: f.Completed, Aborted: f.Aborted}
 	}
 	if res.TargetRate > 0 && res.Uncorrected != nil {
 		u := summarize(res.Uncorrected)

@@ -130,6 +130,7 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 			Warmup: results.Duration(o.Warmup), Trials: o.Trials, Seed: o.Seed, Racing: rules.record(o.Named)},
 		Database: r.dbInfo,
 	}
+	file.Plan.Scenarios = scenarioRecords(cells)
 	file.Machine.ServerCPUs, file.Machine.GeneratorCPUs, file.Machine.SharedCPUs = srvCPUs, genCPUs, shared
 	file.Target = r.target.record()
 	if shared {
@@ -197,6 +198,12 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 		trial, launch, err := r.trial(ctx, c, st.Trial)
 		if ctx.Err() != nil {
 			break // an interrupted trial is not a finished one
+		}
+		if pe := (*preflightError)(nil); errors.As(err, &pe) {
+			if werr := results.Write(outPath, file); werr != nil {
+				return file, werr
+			}
+			return file, pe
 		}
 		if de := (*dbError)(nil); errors.As(err, &de) {
 			if werr := results.Write(outPath, file); werr != nil {
@@ -457,6 +464,7 @@ type runner struct {
 	dbInfo     *results.Database // for the results file
 	n          int               // launches so far, to name their directories
 	target     target            // the machine the verdict is for
+	preflown   map[string]bool   // scenario workloads already tried once
 }
 
 // pinCPUs is where to pin servers: nowhere when they share the CPUs with
@@ -722,6 +730,9 @@ func (r *runner) trial(ctx context.Context, c Cell, index int) (results.Trial, s
 		if s.front, err = r.startFront(ctx, c, s); err != nil {
 			return results.Trial{}, s.launch, &frontError{err}
 		}
+	}
+	if err := r.preflight(ctx, c, s); err != nil {
+		return results.Trial{}, s.launch, err
 	}
 	cfg := load.Config{Addr: s.target(), Mix: c.Workload.Mix, Connections: r.o.Connections, Rate: r.o.Rate,
 		Timeout: r.o.Timeout, Seed: r.o.Seed + int64(index)}

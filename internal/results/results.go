@@ -221,6 +221,25 @@ type Plan struct {
 	// a cell could get); nil for an exhaustive plan (--no-racing), where
 	// every cell got Trials.
 	Racing *Racing `json:"racing,omitempty"`
+	// Scenarios are the scenario files among the workloads, as run.
+	Scenarios []Scenario `json:"scenarios,omitempty"`
+}
+
+// Scenario is a scenario file as it was run: its text, so the run can be
+// reviewed and repeated.
+type Scenario struct {
+	Name   string `json:"name"`
+	File   string `json:"file"` // crud.yaml (embedded) for the bundled one
+	Source string `json:"source"`
+}
+
+// FlowCounts counts flow instances of a scenario: each started one
+// completed, stopped early (a step failed, got a status it did not expect,
+// or a capture found nothing), or was still running at the end.
+type FlowCounts struct {
+	Started   int64 `json:"started"`
+	Completed int64 `json:"completed"`
+	Aborted   int64 `json:"stopped_early"`
 }
 
 // Duration is a time.Duration that reads and writes as "10s".
@@ -303,14 +322,20 @@ func (r Run) Key() string {
 
 // Trial is one measured interval against a freshly started server.
 type Trial struct {
-	Index             int              `json:"index"`
-	Started           time.Time        `json:"started"`
-	Requests          int64            `json:"requests"`
-	DurationS         float64          `json:"duration_s"`
-	RPS               float64          `json:"rps"`
-	Errors            Errors           `json:"errors"`
-	StatusCounts      map[string]int64 `json:"status_counts,omitempty"`
-	ConnectionsOpened int64            `json:"connections_opened"`
+	Index        int              `json:"index"`
+	Started      time.Time        `json:"started"`
+	Requests     int64            `json:"requests"`
+	DurationS    float64          `json:"duration_s"`
+	RPS          float64          `json:"rps"`
+	Errors       Errors           `json:"errors"`
+	StatusCounts map[string]int64 `json:"status_counts,omitempty"`
+	// UnexpectedByRequest counts, by request name ("flow/step" in a flow)
+	// and status, the responses in Errors.Unexpected; CaptureMisses, by
+	// "request variable", responses a capture found nothing in.
+	UnexpectedByRequest map[string]map[string]int64 `json:"unexpected_by_request,omitempty"`
+	CaptureMisses       map[string]int64            `json:"capture_misses,omitempty"`
+	Flows               *FlowCounts                 `json:"flows,omitempty"`
+	ConnectionsOpened   int64                       `json:"connections_opened"`
 	// Unfinished requests were still in flight when the trial ended;
 	// StarvedConnections got no response at all. A server that serves
 	// fewer clients at once than were offered shows here, not in latency.
@@ -446,12 +471,15 @@ type CapacityStep struct {
 
 // Errors counts failed requests by class.
 type Errors struct {
-	Total    int64 `json:"total"`
-	Connect  int64 `json:"connect"`
-	Reset    int64 `json:"reset"`
-	Timeout  int64 `json:"timeout"`
-	Status   int64 `json:"status"` // non-2xx responses
-	Protocol int64 `json:"protocol"`
+	Total   int64 `json:"total"`
+	Connect int64 `json:"connect"`
+	Reset   int64 `json:"reset"`
+	Timeout int64 `json:"timeout"`
+	Status  int64 `json:"status"` // non-2xx responses to requests that name no expected status
+	// Unexpected counts responses whose status the scenario's request did
+	// not expect (by request in Trial.UnexpectedByRequest).
+	Unexpected int64 `json:"unexpected_status,omitempty"`
+	Protocol   int64 `json:"protocol"`
 	// ResetOnReuse counts non-idempotent requests lost when the server
 	// closed a kept-alive connection as they were sent (see
 	// Trial.IdleCloseRetries for the idempotent ones, which are resent).
@@ -459,7 +487,7 @@ type Errors struct {
 }
 
 // Lost is the requests that got no response: every class but Connect (no
-// request was sent) and Status (a response came).
+// request was sent), Status and Unexpected (a response came).
 func (e Errors) Lost() int64 {
 	return e.Reset + e.Timeout + e.Protocol + e.ResetOnReuse
 }

@@ -1,19 +1,64 @@
 // Package workload names the request mixes wsgibench puts on a server.
 //
 // The default, crud, is what an ordinary CRUD app behind a cache sees at its
-// origin: mostly single-row reads, some listing, some writes. The others
+// origin: mostly single-row reads, some listing, and a lifecycle flow that
+// creates an item, reads, updates and deletes it by the id it got back. It
+// is a scenario file (scenarios/crud.yaml) embedded in the binary, so the
+// bundled mix and a user's own file are read by the same parser and
+// `wsgibench scenario --example` prints exactly what runs. The others
 // isolate one cost each (framework overhead, one query, many queries,
 // template rendering, waiting on I/O, burning CPU) so a reader can tell why
 // servers differ on crud.
 package workload
 
 import (
+	_ "embed"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 
 	"github.com/wsgibench/wsgibench/internal/load"
+	"github.com/wsgibench/wsgibench/internal/scenario"
 )
+
+//go:embed scenarios/crud.yaml
+var crudYAML []byte
+
+// Example is the bundled crud scenario file, as `wsgibench scenario
+// --example` prints it.
+func Example() []byte { return crudYAML }
+
+// fromScenario makes a workload of a parsed scenario.
+func fromScenario(s *scenario.Scenario, bundled bool) Workload {
+	return Workload{Name: s.Name, Description: s.Description, Mix: s.Mix(), Bundled: bundled, Scenario: s}
+}
+
+func mustCrud() Workload {
+	s, err := scenario.Parse("crud.yaml", crudYAML)
+	if err != nil {
+		panic("the embedded crud scenario: " + err.Error())
+	}
+	return fromScenario(s, true)
+}
+
+// FromFile reads a scenario file as a workload.
+func FromFile(path string) (Workload, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Workload{}, fmt.Errorf("scenario: %w", err)
+	}
+	s, err := scenario.Parse(path, data)
+	if err != nil {
+		return Workload{}, err
+	}
+	return fromScenario(s, false), nil
+}
+
+// IsFile reports whether a workload argument names a scenario file.
+func IsFile(spec string) bool {
+	return strings.HasSuffix(spec, ".yaml") || strings.HasSuffix(spec, ".yml")
+}
 
 // Workload is a named, weighted mix of requests.
 type Workload struct {
@@ -22,22 +67,13 @@ type Workload struct {
 	Mix         []load.Template
 	// Bundled workloads need the bundled reference app's endpoints.
 	Bundled bool
+	// Scenario is the file the workload was read from, if it was; a run
+	// tries its requests once before measuring and records its text.
+	Scenario *scenario.Scenario
 }
 
-const jsonHeader = "Content-Type: application/json"
-
 var builtin = map[string]Workload{
-	"crud": {Name: "crud", Bundled: true,
-		Description: "60% read one item, 15% list a page, 10% create, 10% update, 5% render fortunes",
-		Mix: []load.Template{
-			{Name: "read", Weight: 60, Method: "GET", Path: "/items/{rand:1:10000}"},
-			{Name: "list", Weight: 15, Method: "GET", Path: "/items?limit=20&offset={rand:0:9980}"},
-			{Name: "create", Weight: 10, Method: "POST", Path: "/items", Header: []string{jsonHeader},
-				Body: `{"name":"item-{seq}","price_cents":{rand:100:99999},"qty":{rand:1:100}}`},
-			{Name: "update", Weight: 10, Method: "PUT", Path: "/items/{rand:1:10000}", Header: []string{jsonHeader},
-				Body: `{"name":"updated-{seq}","price_cents":{rand:100:99999},"qty":{rand:1:100}}`},
-			{Name: "fortunes", Weight: 5, Method: "GET", Path: "/fortunes"},
-		}},
+	"crud": mustCrud(),
 	"plaintext": {Name: "plaintext", Bundled: true, Description: "GET /plaintext: server and WSGI overhead only",
 		Mix: []load.Template{{Method: "GET", Path: "/plaintext"}}},
 	"json": {Name: "json", Bundled: true, Description: "GET /json: serialise a small object",
@@ -69,17 +105,21 @@ func Names() []string {
 	return n
 }
 
-// Parse resolves a workload argument: a built-in name, or "METHOD /path"
-// (for your own app), e.g. "GET /api/items/{rand:1:500}".
+// Parse resolves a workload argument: a built-in name, a scenario file
+// (FILE.yaml or FILE.yml), or "METHOD /path" (for your own app), e.g.
+// "GET /api/items/{rand:1:500}".
 func Parse(spec string) (Workload, error) {
 	spec = strings.TrimSpace(spec)
 	if w, ok := builtin[spec]; ok {
 		return w, nil
 	}
+	if IsFile(spec) {
+		return FromFile(spec)
+	}
 	method, path, ok := strings.Cut(spec, " ")
 	path = strings.TrimSpace(path)
 	if !ok || !strings.HasPrefix(path, "/") || method == "" || strings.ToUpper(method) != method {
-		return Workload{}, fmt.Errorf("unknown workload %q: use one of %s, or \"GET /path\"", spec, strings.Join(Names(), ", "))
+		return Workload{}, fmt.Errorf("unknown workload %q: use one of %s, a scenario FILE.yaml, or \"GET /path\"", spec, strings.Join(Names(), ", "))
 	}
 	return Workload{Name: spec, Description: "a single request: " + spec,
 		Mix: []load.Template{{Method: method, Path: path}}}, nil
