@@ -529,6 +529,7 @@ type started struct {
 	addr   string
 	launch server.Launch
 	front  *front.Front
+	phases results.Phases // the database copy, start and readiness so far
 }
 
 // target is where the load goes: the front when there is one.
@@ -618,6 +619,7 @@ func (r *runner) launch(ctx context.Context, c Cell, as appSpec) (*started, erro
 	}
 	db := filepath.Join(dir, "db", "app.db")
 	appEnv := append([]string{"PYTHONUNBUFFERED=1"}, as.env...)
+	clock := newPhaseClock()
 	if as.db {
 		env, err := r.freshDB(ctx, db)
 		if err != nil {
@@ -625,6 +627,7 @@ func (r *runner) launch(ctx context.Context, c Cell, as appSpec) (*started, erro
 		}
 		appEnv = append(appEnv, env...)
 	}
+	dbTime := clock.lap()
 	target := server.Target{
 		Python: r.det.Python, App: as.app, AppDir: as.dir, Host: r.o.Host, Port: port, Dir: dir,
 		Env: appEnv, Tools: c.Status.Tools, Root: os.Geteuid() == 0,
@@ -634,6 +637,7 @@ func (r *runner) launch(ctx context.Context, c Cell, as appSpec) (*started, erro
 		return nil, fmt.Errorf("%s: %w", a.ID, err)
 	}
 	s := &started{addr: target.Addr(), launch: launch}
+	s.phases.DB = dbTime
 	for name, content := range launch.Files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
 			return s, err
@@ -661,12 +665,14 @@ func (r *runner) launch(ctx context.Context, c Cell, as appSpec) (*started, erro
 		return s, fmt.Errorf("starting %s: %w", a.ID, err)
 	}
 	s.group = g
+	s.phases.Start = clock.lap()
 	if err := proc.WaitHTTP(ctx, g, s.addr, as.ready, r.o.ReadyTimeout); err != nil {
 		// Nothing was served, so nothing needs a graceful end.
 		g.Kill()
 		return s, err
 	}
 	waitWorkers(ctx, g, c.Shape.Workers, r.o.ReadyTimeout)
+	s.phases.Ready = clock.lap()
 	return s, nil
 }
 
@@ -685,6 +691,7 @@ const appSuspect = 3
 // sampling its process tree, and stops it.
 func (r *runner) trial(ctx context.Context, c Cell, index int) (results.Trial, server.Launch, error) {
 	a := c.Status.Adapter
+	clock := newPhaseClock()
 	s, err := r.start(ctx, c)
 	if s == nil {
 		return results.Trial{}, server.Launch{}, &startError{err}
@@ -694,10 +701,13 @@ func (r *runner) trial(ctx context.Context, c Cell, index int) (results.Trial, s
 	}
 	g := s.group
 	defer s.stop()
+	ph := s.phases
+	clock.lap()
 	if c.hasFront() {
 		if s.front, err = r.startFront(ctx, c, s); err != nil {
 			return results.Trial{}, s.launch, &frontError{err}
 		}
+		ph.Front = clock.lap()
 	}
 	cfg := load.Config{Addr: s.target(), Mix: c.Workload.Mix, Connections: r.o.Connections, Rate: r.o.Rate,
 		Timeout: r.o.Timeout, Seed: r.o.Seed + int64(index)}
@@ -706,17 +716,20 @@ func (r *runner) trial(ctx context.Context, c Cell, index int) (results.Trial, s
 		if _, err := load.Run(ctx, cfg); err != nil {
 			return results.Trial{}, s.launch, fmt.Errorf("%s warm-up: %w", a.ID, err)
 		}
+		ph.Warmup = clock.lap()
 	}
 	meter, err := startMeter(ctx, s.front)
 	if err != nil {
 		return results.Trial{}, s.launch, fmt.Errorf("%s: reading %s's counters: %w", a.ID, c.Front, err)
 	}
 	startedAt := time.Now().UTC()
+	clock.lap()
 	sampler := g.StartSampling(200 * time.Millisecond)
 	cfg.Duration = r.o.Duration
 	res, err := load.Run(ctx, cfg)
 	usage := sampler.Stop()
 	frontUsage, interval := meter.stopSampling()
+	ph.Measure = clock.lap()
 	if err != nil {
 		return results.Trial{}, s.launch, fmt.Errorf("%s: load: %w", a.ID, err)
 	}
@@ -724,6 +737,7 @@ func (r *runner) trial(ctx context.Context, c Cell, index int) (results.Trial, s
 	if err != nil {
 		return results.Trial{}, s.launch, fmt.Errorf("%s: reading %s's counters: %w", a.ID, c.Front, err)
 	}
+	clock.lap() // reading the front's counters is bookkeeping
 	var warnings []string
 	select {
 	case <-g.Done():
@@ -738,10 +752,13 @@ func (r *runner) trial(ctx context.Context, c Cell, index int) (results.Trial, s
 		}
 		s.front.Stop()
 	}
-	if err := g.Stop(); err != nil {
+	if err := r.stopAfterTrial(c, g); err != nil {
 		warnings = append(warnings, "stopping the server: "+err.Error())
 	}
+	ph.Stop = clock.lap()
+	ph.Total = clock.total()
 	t := convert(res, usage)
+	t.Phases = &ph
 	t.Front = frontResult
 	if frontResult != nil {
 		warnings = append(warnings, front.Warnings(*frontResult)...)

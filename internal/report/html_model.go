@@ -40,8 +40,9 @@ type htmlPage struct {
 	Matrices   []matrix
 
 	Runs       []runRow
-	ShowLoad   bool // runs differ in load model, connections or rate
-	RunColumns int  // columns of the runs table
+	Phases     *phaseView // where the trials' time went; nil in older files
+	ShowLoad   bool       // runs differ in load model, connections or rate
+	RunColumns int        // columns of the runs table
 	Failed     []failedRow
 	Setup      []keyValue
 	Order      string
@@ -517,6 +518,7 @@ func buildPage(f *results.File) *htmlPage {
 		}
 	}
 	p.Setup, p.Order = setupOf(f)
+	p.Phases = phasesOf(f)
 	for _, r := range f.Runs {
 		if len(r.Argv) == 0 && len(r.Settings) == 0 {
 			continue

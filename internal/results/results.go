@@ -319,6 +319,8 @@ type Trial struct {
 	// Front is the proxy in front of the server and its counters for this
 	// trial; nil when the server was measured directly.
 	Front *Front `json:"front,omitempty"`
+	// Phases is where the trial's time went (see Phases).
+	Phases *Phases `json:"phases,omitempty"`
 }
 
 // Estimate is a median with a 95% confidence interval over trials.
