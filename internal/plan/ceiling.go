@@ -51,11 +51,13 @@ func ceilingCells(cells []Cell, runs []results.Run) []Cell {
 // ceilings measures every server's ceiling at each of its shapes, writing
 // the results file after each.
 func (r *runner) ceilings(ctx context.Context, cells []Cell, file *results.File, outPath string) error {
-	todo := ceilingCells(cells, file.Runs)
+	todo := unfinishedCeilings(ceilingCells(cells, file.Runs), file.Ceilings)
+	r.progress().Phase(PhaseCeiling, len(todo))
 	for n, c := range todo {
 		if ctx.Err() != nil {
 			return nil
 		}
+		r.progress().Step(StepEvent{Phase: PhaseCeiling, Index: n, Of: len(todo), Cell: c.Key()})
 		ce := r.ceiling(ctx, c)
 		if ctx.Err() != nil {
 			return nil // an interrupted measurement is not a result

@@ -149,6 +149,14 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 			run.Warnings = []string{"not for production: " + a.DevOnly}
 		}
 	}
+	if err := recordRequest(file, o); err != nil {
+		return nil, err
+	}
+	if o.Resume != nil {
+		if file, steps, err = resumeFrom(o.Resume, file, steps); err != nil {
+			return nil, err
+		}
+	}
 	outPath := filepath.Join(o.Out, ResultsName)
 	if err := results.Write(outPath, file); err != nil {
 		return nil, err
@@ -159,6 +167,7 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 		fmt.Fprintf(log, "wsgibench: %d servers, %d cells, %d trials of %s (+%s warm-up); Python %s; server CPUs %v, generator CPUs %v\n",
 			len(chosen), len(cells), len(steps), o.Duration, o.Warmup, det.Python.Executable, srvCPUs, genCPUs)
 	}
+	r.announce(cells, steps)
 
 	noStart := map[string]string{} // server → why it would not start
 	noFront := map[string]string{} // server and front → why the front would not start
@@ -169,6 +178,7 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 			break
 		}
 		c, run := cells[st.Cell], &file.Runs[st.Cell]
+		r.progress().Step(StepEvent{Phase: PhaseTrials, Index: i, Of: len(steps), Cell: c.Key(), Trial: st.Trial + 1, Trials: o.Trials})
 		if run.Error != "" {
 			continue // it failed before; do not keep trying
 		}
@@ -225,6 +235,8 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 			fmt.Fprintf(log, "%s  %8.0f req/s  p50 %7.2f ms  p99 %8.2f ms  errors %d%s\n", prefix,
 				trial.RPS, trial.LatencyMS.P50, trial.LatencyMS.P99, trial.Errors.Total, flags(trial))
 		}
+		r.progress().Step(StepEvent{Phase: PhaseTrials, Index: i, Of: len(steps), Cell: c.Key(), Trial: st.Trial + 1, Trials: o.Trials,
+			Done: true, Failed: err != nil})
 		if err := results.Write(outPath, file); err != nil {
 			return file, err
 		}
@@ -234,12 +246,12 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 		suiteCells = servedCells(cells, file.Runs)
 	}
 	if !o.NoProbe && ctx.Err() == nil {
-		if err := r.conformance(ctx, suiteCells, file, outPath); err != nil {
+		if err := r.conformance(ctx, unfinishedSuite(suiteCells, conformed(file)), file, outPath); err != nil {
 			return file, err
 		}
 	}
 	if !o.NoTrouble && ctx.Err() == nil {
-		if err := r.robustness(ctx, suiteCells, file, outPath); err != nil {
+		if err := r.robustness(ctx, unfinishedSuite(suiteCells, troubled(file)), file, outPath); err != nil {
 			return file, err
 		}
 	}
@@ -358,14 +370,18 @@ func (r *runner) capacities(ctx context.Context, cells []Cell, file *results.Fil
 	hints := capacityCells(file.Runs)
 	idx := make([]int, 0, len(hints))
 	for i := range hints {
-		idx = append(idx, i)
+		if !capacityDone(file.Runs[i]) {
+			idx = append(idx, i)
+		}
 	}
 	slices.Sort(idx)
+	r.progress().Phase(PhaseCapacity, len(idx))
 	for n, i := range idx {
 		if ctx.Err() != nil {
 			return nil
 		}
 		c := cells[i]
+		r.progress().Step(StepEvent{Phase: PhaseCapacity, Index: n, Of: len(idx), Cell: c.Key()})
 		began := time.Now()
 		capy, err := r.capacity(ctx, c, hints[i])
 		if ctx.Err() != nil {

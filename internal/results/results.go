@@ -51,6 +51,12 @@ type File struct {
 	// derived from Runs by package rank; reports render them as stored.
 	Verdict *Verdict `json:"verdict,omitempty"`
 	Ranking []Rank   `json:"ranking,omitempty"`
+	// Request is the options the run was asked with, as the runner
+	// records them so that an interrupted run can be resumed with the
+	// same plan (wsgibench run --resume); reports do not read it.
+	Request json.RawMessage `json:"request,omitempty"`
+	// Resumed lists when an interrupted run was continued.
+	Resumed []time.Time `json:"resumed,omitempty"`
 }
 
 // Conformance is how one server fared in the conformance probes: the
