@@ -27,14 +27,16 @@ func startProgress(stderr io.Writer) (log io.Writer, p plan.Progress, stop func(
 	return b.p, b, b.stop
 }
 
-// isTerminal says whether w is a terminal (a TTY or pseudo-terminal).
+// isTerminal says whether w is a terminal (a TTY or pseudo-terminal) a
+// bar can be drawn on: one with a size (a pseudo-terminal nobody sized,
+// as some CI runners give, has none, and the bar would not show).
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	if !ok {
 		return false
 	}
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
+	ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ)
+	return err == nil && ws.Col > 0 && ws.Row > 0
 }
 
 // bar draws one mpb bar per phase and estimates the time left.
@@ -49,6 +51,7 @@ type bar struct {
 	steps   int
 	done    int
 	began   time.Time // of the phase
+	doneAt  time.Time // when the phase's last step finished
 	cell    string
 	trial   int
 	trials  int
@@ -83,6 +86,7 @@ func (b *bar) Phase(name string, steps int) {
 	old := b.cur
 	b.cur = nb
 	b.phase, b.steps, b.done, b.began = name, steps, 0, b.now()
+	b.doneAt = b.began
 	b.cell, b.trial, b.trials = "", 0, 0
 	b.mu.Unlock()
 	if old != nil {
@@ -98,11 +102,13 @@ func (b *bar) Step(e plan.StepEvent) {
 		return
 	}
 	b.cell, b.trial, b.trials = e.Cell, e.Trial, e.Trials
-	b.done = e.Index
+	done := e.Index // a step skipped since the last counts as done
 	if e.Done {
-		b.done = e.Index + 1
+		done = e.Index + 1
 	}
-	done := b.done
+	if done > b.done {
+		b.done, b.doneAt = done, b.now()
+	}
 	b.mu.Unlock()
 	cur.SetCurrent(int64(done))
 }
@@ -134,16 +140,14 @@ func (b *bar) left() (time.Duration, bool) {
 	if i < 0 {
 		return 0, false
 	}
-	ph := b.work.Phases[i]
-	each := ph.Each
-	elapsed := b.now().Sub(b.began)
+	each := b.work.Phases[i].Each
 	if b.done > 0 {
-		each = elapsed / time.Duration(b.done)
+		each = b.doneAt.Sub(b.began) / time.Duration(b.done)
 	}
 	left := time.Duration(max(b.steps-b.done, 0)) * each
-	if b.done < b.steps && b.done > 0 {
+	if b.done < b.steps {
 		// The step under way has run for part of its time already.
-		left -= min(elapsed-time.Duration(b.done)*each, each)
+		left -= min(b.now().Sub(b.doneAt), each)
 	}
 	for _, p := range b.work.Phases[i+1:] {
 		left += time.Duration(p.Steps) * p.Each
@@ -152,6 +156,7 @@ func (b *bar) left() (time.Duration, bool) {
 }
 
 func shortDuration(d time.Duration) string {
+	d = d.Round(time.Second)
 	switch {
 	case d >= time.Hour:
 		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
