@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -106,6 +107,13 @@ func TestResumeAfterKill(t *testing.T) {
 				t.Errorf("%s trial %d changed on resume", run.Key(), j)
 			}
 		}
+		for _, tr := range after.Runs[i].Trials {
+			p := tr.Phases
+			if p == nil || p.Measure < 0.45 || p.Start <= 0 || p.Ready <= 0 || p.Stop < 0 ||
+				p.Total < p.DB+p.Start+p.Ready+p.Warmup+p.Measure+p.Stop-0.01 {
+				t.Errorf("%s trial %d: phases %+v", run.Key(), tr.Index, p)
+			}
+		}
 		if len(after.Runs[i].Trials) != 4 {
 			t.Errorf("%s has %d trials, want 4", run.Key(), len(after.Runs[i].Trials))
 		}
@@ -127,7 +135,7 @@ func TestResumeAfterKill(t *testing.T) {
 func places(f *results.File) string {
 	var s []string
 	for _, r := range f.Ranking {
-		s = append(s, strings.Join([]string{string(rune('0' + r.Position)), r.Server}, " "))
+		s = append(s, fmt.Sprintf("%d %s", r.Position, r.Server))
 	}
 	return strings.Join(s, ", ")
 }

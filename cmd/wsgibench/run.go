@@ -118,6 +118,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if err := sameOptions(stored, o, *resume); err != nil {
 			return err
 		}
+		if o.NeedsPassword() {
+			return fmt.Errorf("--resume %s: the run's --db-dsn carried a password, which results.json does not keep; give --db-dsn again (or put the password in PGPASSWORD or ~/.pgpass)", *resume)
+		}
 	}
 	logw, progress, stopProgress := startProgress(stderr)
 	o.Progress = progress

@@ -46,17 +46,32 @@ func recordRequest(f *results.File, o Options) error {
 	for _, s := range o.TroubleScenarios {
 		rq.TroubleScenarios = append(rq.TroubleScenarios, s.ID)
 	}
-	if o.DBDSN != "" {
-		if d, err := pgsql.ParseDSN(o.DBDSN); err == nil {
-			rq.DBDSN = d.Redacted()
-		}
-	}
+	rq.DBDSN = redactDSN(o.DBDSN)
 	b, err := json.Marshal(rq)
 	if err != nil {
 		return fmt.Errorf("recording the options: %w", err)
 	}
 	f.Request = b
 	return nil
+}
+
+// redactDSN leaves a DSN's password out of the record: a resumed run
+// needs it given again (or, better, in PGPASSWORD or ~/.pgpass).
+func redactDSN(dsn string) string {
+	if dsn == "" {
+		return ""
+	}
+	d, err := pgsql.ParseDSN(dsn)
+	if err != nil {
+		return ""
+	}
+	return d.Redacted()
+}
+
+// NeedsPassword says whether resumed options lack the password their DSN
+// had (see redactDSN).
+func (o Options) NeedsPassword() bool {
+	return strings.Contains(o.DBDSN, "password=***")
 }
 
 // ResumeOptions reads back the options an interrupted run was asked with.
@@ -108,6 +123,11 @@ func DiffOptions(a, b Options) []string {
 		name := va.Type().Field(i).Name
 		switch name {
 		case "Out", "Progress", "Resume":
+			continue
+		case "DBDSN":
+			if redactDSN(a.DBDSN) != redactDSN(b.DBDSN) {
+				out = append(out, name)
+			}
 			continue
 		case "ProbeCases":
 			if !slices.Equal(ap, bp) {
