@@ -111,9 +111,6 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if take("profile") {
 		o.Profile = *profile
 	}
-	if _, perr := rank.ParseProfile(o.Profile); perr != nil {
-		return perr
-	}
 	if *resume != "" {
 		if err := sameOptions(stored, o, *resume); err != nil {
 			return err
@@ -121,6 +118,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if o.NeedsPassword() {
 			return fmt.Errorf("--resume %s: the run's --db-dsn carried a password, which results.json does not keep; give --db-dsn again (or put the password in PGPASSWORD or ~/.pgpass)", *resume)
 		}
+	}
+	if o.Profile == "" { // a file recorded without one
+		o.Profile = rank.DefaultProfile
+	}
+	if _, perr := rank.ParseProfile(o.Profile); perr != nil {
+		return perr
 	}
 	logw, progress, stopProgress := startProgress(stderr)
 	o.Progress = progress

@@ -77,13 +77,16 @@ func (o Options) NeedsPassword() bool {
 // ResumeOptions reads back the options an interrupted run was asked with.
 func ResumeOptions(f *results.File, name string) (Options, error) {
 	if len(f.Request) == 0 {
-		return Options{}, fmt.Errorf("%s has no recorded options (written by an older wsgibench, or by probe or trouble): it cannot be resumed", name)
+		return Options{}, fmt.Errorf("%s has no recorded options (written by an older wsgibench): it cannot be resumed", name)
 	}
 	var rq request
 	if err := json.Unmarshal(f.Request, &rq); err != nil {
 		return Options{}, fmt.Errorf("%s: its recorded options do not read back: %v", name, err)
 	}
 	o := rq.Options
+	if o.SuitesOnly {
+		return Options{}, fmt.Errorf("%s is from wsgibench probe or trouble, not a comparison: run it again rather than resume it", name)
+	}
 	for _, id := range rq.ProbeCases {
 		i := slices.IndexFunc(probe.Cases(), func(c probe.Case) bool { return c.ID == id })
 		if i < 0 {

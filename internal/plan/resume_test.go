@@ -47,6 +47,10 @@ func TestRequestRoundTrip(t *testing.T) {
 	if _, err := ResumeOptions(&results.File{}, "old.json"); err == nil || !strings.Contains(err.Error(), "cannot be resumed") {
 		t.Errorf("no request: %v", err)
 	}
+	f.Request = []byte(`{"SuitesOnly":true}`)
+	if _, err := ResumeOptions(&f, "x.json"); err == nil || !strings.Contains(err.Error(), "probe or trouble") {
+		t.Errorf("a suites-only run: %v", err)
+	}
 	f.Request = []byte(`{"TroubleScenarios":["no-such"]}`)
 	if _, err := ResumeOptions(&f, "x.json"); err == nil || !strings.Contains(err.Error(), `"no-such"`) {
 		t.Errorf("unknown scenario: %v", err)
