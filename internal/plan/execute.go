@@ -149,6 +149,11 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 			run.Warnings = []string{"not for production: " + a.DevOnly}
 		}
 	}
+	unlock, err := lockOut(o.Out)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	if err := recordRequest(file, o); err != nil {
 		return nil, err
 	}
