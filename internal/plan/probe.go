@@ -169,7 +169,7 @@ func (r *runner) eachServer(ctx context.Context, suite string, servers []Cell, f
 		if ctx.Err() != nil {
 			return nil
 		}
-		r.progress().Step(StepEvent{Phase: suite, Index: n, Of: len(servers), Cell: c.Key()})
+		r.progress().Step(StepEvent{Phase: suite, Index: n, Of: len(servers), Cell: serverName(c)})
 		began := time.Now()
 		line, failed, keep := run(c)
 		if ctx.Err() != nil {

@@ -110,3 +110,12 @@ func (r *runner) announce(cells []Cell, steps []Step) {
 		p.Phase(PhaseTrials, len(steps))
 	}
 }
+
+// serverName names a suite's step: the server (and its front), as the
+// suites' log lines do; the suites serve their own app, not the workload.
+func serverName(c Cell) string {
+	if c.hasFront() {
+		return c.Status.Adapter.ID + " behind " + string(c.Front)
+	}
+	return c.Status.Adapter.ID
+}
