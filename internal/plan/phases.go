@@ -35,8 +35,23 @@ func seconds(d time.Duration) float64 { return d.Round(time.Millisecond).Seconds
 // removes, and a SIGKILL per trial would leak them until the kernel's
 // limits are reached.
 func (r *runner) stopAfterTrial(c Cell, g *proc.Group) error {
+	return stopMeasured(c, g)
+}
+
+func stopMeasured(c Cell, g *proc.Group) error {
 	if c.Status.Adapter.Family == "mod_wsgi" {
 		return g.Stop()
 	}
 	return g.Kill()
+}
+
+// finish is stop for a server whose measurement is over (a capacity
+// search): the front stops as ever, the server is ended as after a trial.
+func (s *started) finish(c Cell) {
+	if s.front != nil {
+		s.front.Stop()
+	}
+	if s.group != nil {
+		stopMeasured(c, s.group)
+	}
 }
