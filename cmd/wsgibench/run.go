@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -61,39 +62,92 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fronts := fs.String("front", "none", "proxy in front of each server: none, varnish or nginx; a comma list compares them (none,varnish)")
 	profile := fs.String("profile", rank.DefaultProfile, "ranking priorities: "+profileNames()+", or weights like capacity=3,p99=2,memory=1")
 	fs.StringVar(&o.Out, "out", "wsgibench-out", "output directory for results.json and summary.md")
+	resume := fs.String("resume", "", "continue the interrupted run whose output directory this is: its finished trials and suites are kept, the rest of its plan runs, and the verdict covers both. The plan comes from its results.json; other options given must agree with it")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	o.NoCapacity = *noCapacity
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var stored plan.Options
+	if *resume != "" {
+		var err error
+		if stored, err = resumeOptions(fs, args, *resume, &o, given); err != nil {
+			return err
+		}
+	}
+	// take says whether a flag's value goes into the options: always,
+	// except when resuming, where the file's value stands unless the flag
+	// was given (and is then checked against it).
+	take := func(names ...string) bool {
+		for _, n := range names {
+			if given[n] {
+				return true
+			}
+		}
+		return *resume == ""
+	}
 	var err error
-	if o.TroubleScenarios, err = pickScenarios(splitList(*troubleCases)); err != nil {
-		return fmt.Errorf("--trouble-cases: %w", err)
+	if take("no-capacity") {
+		o.NoCapacity = *noCapacity
 	}
-	o.Servers = splitList(*servers)
-	o.Named = o.Servers // measured in full whatever the race
-	o.Workloads = splitList(*workloads)
-	if *scenarioFile != "" {
-		if !workload.IsFile(*scenarioFile) {
-			return fmt.Errorf("--scenario %s: want a .yaml or .yml file", *scenarioFile)
+	if take("trouble-cases") {
+		if o.TroubleScenarios, err = pickScenarios(splitList(*troubleCases)); err != nil {
+			return fmt.Errorf("--trouble-cases: %w", err)
 		}
-		if _, err := workload.FromFile(*scenarioFile); err != nil {
-			return err // checked before any server starts
+	}
+	if take("servers") {
+		o.Servers = splitList(*servers)
+		o.Named = o.Servers // measured in full whatever the race
+	}
+	if take("workload", "scenario") {
+		o.Workloads = splitList(*workloads)
+		if *scenarioFile != "" {
+			if !workload.IsFile(*scenarioFile) {
+				return fmt.Errorf("--scenario %s: want a .yaml or .yml file", *scenarioFile)
+			}
+			if _, err := workload.FromFile(*scenarioFile); err != nil {
+				return err // checked before any server starts
+			}
+			o.Workloads = append(o.Workloads, *scenarioFile)
 		}
-		o.Workloads = append(o.Workloads, *scenarioFile)
 	}
-	if o.Shapes, err = parseShapes(*workers, *threads); err != nil {
-		return err
+	if take("workers", "threads") {
+		if o.Shapes, err = parseShapes(*workers, *threads); err != nil {
+			return err
+		}
 	}
-	if o.Fronts, err = front.ParseKinds(*fronts); err != nil {
-		return err
+	if take("front") {
+		if o.Fronts, err = front.ParseKinds(*fronts); err != nil {
+			return err
+		}
 	}
-
-	prof, perr := rank.ParseProfile(*profile)
+	if take("profile") {
+		o.Profile = *profile
+	}
+	if o.Profile == "" { // a file recorded without one
+		o.Profile = rank.DefaultProfile
+	}
+	prof, perr := rank.ParseProfile(o.Profile)
 	if perr != nil {
 		return perr
 	}
 	o.RaceMetric = rank.RaceMetric(prof)
-	file, err := plan.Execute(ctx, o, stderr, version)
+	if *resume != "" {
+		if err := sameOptions(stored, o, *resume); err != nil {
+			return err
+		}
+		if o.NeedsPassword() {
+			return fmt.Errorf("--resume %s: the run's --db-dsn carried a password, which results.json does not keep; give --db-dsn again (or put the password in PGPASSWORD or ~/.pgpass)", *resume)
+		}
+	}
+	logw, progress, stopProgress := startProgress(stderr)
+	o.Progress = progress
+	if f := o.Resume; f != nil {
+		fmt.Fprintf(logw, "wsgibench: resuming %s: %d of %d trials finished (started %s); the rest of the plan runs\n",
+			o.Out, len(f.Plan.Order), len(f.Runs)*f.Plan.Trials, f.Started.Local().Format(time.DateTime))
+	}
+	file, err := plan.Execute(ctx, o, logw, version)
+	stopProgress()
 	if err != nil && ctx.Err() != nil && !errors.Is(err, context.Canceled) {
 		// Whatever failed was cut short by Ctrl-C; say that, not the symptom.
 		err = fmt.Errorf("interrupted before any trial finished: %w", ctx.Err())
@@ -102,7 +156,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		// The verdict is derived from the trials and stored with them;
 		// an interrupted run is ranked on what finished (and says so).
 		goal := float64(o.LatencyGoal) / float64(time.Millisecond)
-		if rerr := rank.Apply(file, *profile, goal); rerr != nil {
+		if rerr := rank.Apply(file, o.Profile, goal); rerr != nil {
 			fmt.Fprintf(stderr, "wsgibench: warning: ranking: %v\n", rerr)
 		}
 		if werr := results.Write(filepath.Join(o.Out, plan.ResultsName), file); werr != nil && err == nil {

@@ -91,7 +91,10 @@ func cmdSuite(ctx context.Context, suite string, args []string, stdout, stderr i
 	}
 	o.Servers = splitList(*servers)
 	o.SuitesOnly, o.NoProbe, o.NoTrouble = true, suite != "probe", suite != "trouble"
-	file, err := plan.Execute(ctx, o, stderr, version)
+	logw, progress, stopProgress := startProgress(stderr)
+	o.Progress = progress
+	file, err := plan.Execute(ctx, o, logw, version)
+	stopProgress()
 	if file != nil {
 		if werr := results.Write(filepath.Join(o.Out, plan.ResultsName), file); werr != nil && err == nil {
 			err = werr

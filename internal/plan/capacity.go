@@ -138,7 +138,7 @@ func (r *runner) capacityOn(ctx context.Context, c Cell, hint float64, cpus []in
 	if err != nil {
 		return nil, err
 	}
-	defer s.stop()
+	defer s.finish(c) // the search is measured; its end is not
 	if c.hasFront() {
 		if s.front, err = r.startFront(ctx, c, s); err != nil {
 			return nil, err

@@ -51,17 +51,20 @@ func ceilingCells(cells []Cell, runs []results.Run) []Cell {
 // ceilings measures every server's ceiling at each of its shapes, writing
 // the results file after each.
 func (r *runner) ceilings(ctx context.Context, cells []Cell, file *results.File, outPath string) error {
-	var todo []Cell
+	var racing []Cell
 	full := r.fullShapes(cells, file.Runs)
 	for _, c := range ceilingCells(cells, file.Runs) {
 		if full[c.Status.Adapter.ID+" "+c.Shape.String()] {
-			todo = append(todo, c)
+			racing = append(racing, c)
 		}
 	}
+	todo := unfinishedCeilings(racing, file.Ceilings)
+	r.progress().Phase(PhaseCeiling, len(todo))
 	for n, c := range todo {
 		if ctx.Err() != nil {
 			return nil
 		}
+		r.progress().Step(StepEvent{Phase: PhaseCeiling, Index: n, Of: len(todo), Cell: c.Key()})
 		ce := r.ceiling(ctx, c)
 		if ctx.Err() != nil {
 			return nil // an interrupted measurement is not a result

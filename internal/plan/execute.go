@@ -156,6 +156,19 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 			run.Warnings = []string{"not for production: " + a.DevOnly}
 		}
 	}
+	unlock, err := lockOut(o.Out)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if err := recordRequest(file, o); err != nil {
+		return nil, err
+	}
+	if o.Resume != nil {
+		if file, err = resumeFrom(o.Resume, file); err != nil {
+			return nil, err
+		}
+	}
 	outPath := filepath.Join(o.Out, ResultsName)
 	if err := results.Write(outPath, file); err != nil {
 		return nil, err
@@ -165,6 +178,11 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 	} else {
 		fmt.Fprintf(log, "wsgibench: %d servers, %d cells, %s of %s (+%s warm-up); Python %s; server CPUs %v, generator CPUs %v\n",
 			len(chosen), len(cells), rules.describe(len(cells)), o.Duration, o.Warmup, det.Python.Executable, srvCPUs, genCPUs)
+	}
+	if !o.SuitesOnly {
+		r.announce(cells, expectedTrials(file.Runs, rules))
+	} else {
+		r.announce(cells, 0)
 	}
 
 	noStart := map[string]string{} // server → why it would not start
@@ -177,6 +195,7 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 			break
 		}
 		c, run := cells[st.Cell], &file.Runs[st.Cell]
+		r.progress().Step(StepEvent{Phase: PhaseTrials, Index: i, Of: steps.known(), Cell: c.Key(), Trial: st.Trial + 1, Trials: o.Trials})
 		if run.Error != "" {
 			continue // it failed before; do not keep trying
 		}
@@ -239,6 +258,8 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 			fmt.Fprintf(log, "%s  %8.0f req/s  p50 %7.2f ms  p99 %8.2f ms  errors %d%s\n", prefix,
 				trial.RPS, trial.LatencyMS.P50, trial.LatencyMS.P99, trial.Errors.Total, flags(trial))
 		}
+		r.progress().Step(StepEvent{Phase: PhaseTrials, Index: i, Of: steps.known(), Cell: c.Key(), Trial: st.Trial + 1, Trials: o.Trials,
+			Done: true, Failed: err != nil})
 		if err := results.Write(outPath, file); err != nil {
 			return file, err
 		}
@@ -251,12 +272,12 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 		}
 	}
 	if !o.NoProbe && ctx.Err() == nil {
-		if err := r.conformance(ctx, suiteCells, file, outPath); err != nil {
+		if err := r.conformance(ctx, unfinishedSuite(suiteCells, conformed(file)), file, outPath); err != nil {
 			return file, err
 		}
 	}
 	if !o.NoTrouble && ctx.Err() == nil {
-		if err := r.robustness(ctx, suiteCells, file, outPath); err != nil {
+		if err := r.robustness(ctx, unfinishedSuite(suiteCells, troubled(file)), file, outPath); err != nil {
 			return file, err
 		}
 	}
@@ -376,16 +397,18 @@ func (r *runner) capacities(ctx context.Context, cells []Cell, file *results.Fil
 	hints := capacityCells(file.Runs)
 	idx := make([]int, 0, len(hints))
 	for i := range hints {
-		if r.inFull(file.Runs[i]) {
+		if r.inFull(file.Runs[i]) && !capacityDone(file.Runs[i]) {
 			idx = append(idx, i)
 		}
 	}
 	slices.Sort(idx)
+	r.progress().Phase(PhaseCapacity, len(idx))
 	for n, i := range idx {
 		if ctx.Err() != nil {
 			return nil
 		}
 		c := cells[i]
+		r.progress().Step(StepEvent{Phase: PhaseCapacity, Index: n, Of: len(idx), Cell: c.Key()})
 		began := time.Now()
 		capy, err := r.capacity(ctx, c, hints[i])
 		if ctx.Err() != nil {
@@ -553,6 +576,7 @@ type started struct {
 	// upstream is the unix socket the server also listens on for nginx,
 	// when its experts connect nginx that way (see frontSocket).
 	upstream deploy.Upstream
+	phases   results.Phases // the database copy, start and readiness so far
 }
 
 // target is where the load goes: the front when there is one.
@@ -642,6 +666,7 @@ func (r *runner) launch(ctx context.Context, c Cell, as appSpec) (*started, erro
 	}
 	db := filepath.Join(dir, "db", "app.db")
 	appEnv := append([]string{"PYTHONUNBUFFERED=1"}, as.env...)
+	clock := newPhaseClock()
 	if as.db {
 		env, err := r.freshDB(ctx, db)
 		if err != nil {
@@ -649,6 +674,7 @@ func (r *runner) launch(ctx context.Context, c Cell, as appSpec) (*started, erro
 		}
 		appEnv = append(appEnv, env...)
 	}
+	dbTime := clock.lap()
 	target := server.Target{
 		Python: r.det.Python, App: as.app, AppDir: as.dir, Host: r.o.Host, Port: port, Dir: dir,
 		Env: appEnv, Tools: c.Status.Tools, Root: os.Geteuid() == 0,
@@ -660,6 +686,7 @@ func (r *runner) launch(ctx context.Context, c Cell, as appSpec) (*started, erro
 		return nil, fmt.Errorf("%s: %w", a.ID, err)
 	}
 	s := &started{addr: target.Addr(), launch: launch, upstream: up}
+	s.phases.DB = dbTime
 	for name, content := range launch.Files {
 		// Owner-only: a file may carry the app's environment, and with it
 		// a database password (mod_wsgi's app.wsgi does).
@@ -693,12 +720,14 @@ func (r *runner) launch(ctx context.Context, c Cell, as appSpec) (*started, erro
 		return s, fmt.Errorf("starting %s: %w", a.ID, err)
 	}
 	s.group = g
+	s.phases.Start = clock.lap()
 	if err := proc.WaitHTTP(ctx, g, s.addr, as.ready, r.o.ReadyTimeout); err != nil {
 		// Nothing was served, so nothing needs a graceful end.
 		g.Kill()
 		return s, err
 	}
 	waitWorkers(ctx, g, c.Shape.Workers, r.o.ReadyTimeout)
+	s.phases.Ready = clock.lap()
 	return s, nil
 }
 
@@ -717,6 +746,7 @@ const appSuspect = 3
 // sampling its process tree, and stops it.
 func (r *runner) trial(ctx context.Context, c Cell, index int) (results.Trial, server.Launch, error) {
 	a := c.Status.Adapter
+	clock := newPhaseClock()
 	s, err := r.start(ctx, c)
 	if s == nil {
 		return results.Trial{}, server.Launch{}, &startError{err}
@@ -726,10 +756,13 @@ func (r *runner) trial(ctx context.Context, c Cell, index int) (results.Trial, s
 	}
 	g := s.group
 	defer s.stop()
+	ph := s.phases
+	clock.lap()
 	if c.hasFront() {
 		if s.front, err = r.startFront(ctx, c, s); err != nil {
 			return results.Trial{}, s.launch, &frontError{err}
 		}
+		ph.Front = clock.lap()
 	}
 	if err := r.preflight(ctx, c, s); err != nil {
 		return results.Trial{}, s.launch, err
@@ -741,17 +774,20 @@ func (r *runner) trial(ctx context.Context, c Cell, index int) (results.Trial, s
 		if _, err := load.Run(ctx, cfg); err != nil {
 			return results.Trial{}, s.launch, fmt.Errorf("%s warm-up: %w", a.ID, err)
 		}
+		ph.Warmup = clock.lap()
 	}
 	meter, err := startMeter(ctx, s.front)
 	if err != nil {
 		return results.Trial{}, s.launch, fmt.Errorf("%s: reading %s's counters: %w", a.ID, c.Front, err)
 	}
 	startedAt := time.Now().UTC()
+	clock.lap()
 	sampler := g.StartSampling(200 * time.Millisecond)
 	cfg.Duration = r.o.Duration
 	res, err := load.Run(ctx, cfg)
 	usage := sampler.Stop()
 	frontUsage, interval := meter.stopSampling()
+	ph.Measure = clock.lap()
 	if err != nil {
 		return results.Trial{}, s.launch, fmt.Errorf("%s: load: %w", a.ID, err)
 	}
@@ -759,6 +795,7 @@ func (r *runner) trial(ctx context.Context, c Cell, index int) (results.Trial, s
 	if err != nil {
 		return results.Trial{}, s.launch, fmt.Errorf("%s: reading %s's counters: %w", a.ID, c.Front, err)
 	}
+	clock.lap() // reading the front's counters is bookkeeping
 	var warnings []string
 	select {
 	case <-g.Done():
@@ -773,10 +810,13 @@ func (r *runner) trial(ctx context.Context, c Cell, index int) (results.Trial, s
 		}
 		s.front.Stop()
 	}
-	if err := g.Stop(); err != nil {
+	if err := r.stopAfterTrial(c, g); err != nil {
 		warnings = append(warnings, "stopping the server: "+err.Error())
 	}
+	ph.Stop = clock.lap()
+	ph.Total = clock.total()
 	t := convert(res, usage)
+	t.Phases = &ph
 	t.Front = frontResult
 	if frontResult != nil {
 		warnings = append(warnings, front.Warnings(*frontResult)...)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/wsgibench/wsgibench/internal/front"
 	"github.com/wsgibench/wsgibench/internal/probe"
+	"github.com/wsgibench/wsgibench/internal/results"
 	"github.com/wsgibench/wsgibench/internal/server"
 	"github.com/wsgibench/wsgibench/internal/trouble"
 	"github.com/wsgibench/wsgibench/internal/workload"
@@ -96,6 +97,16 @@ type Options struct {
 	// RaceMetric is what racing judges on, a key of RaceMetrics (rank's
 	// metric names); default rps, the evidence behind capacity.
 	RaceMetric string
+
+	// Profile is the ranking profile the caller will rank with. The plan
+	// does not rank; it records the profile with the options so that a
+	// resumed run ranks alike.
+	Profile string
+	// Progress, if set, hears where the run is (see Progress).
+	Progress Progress `json:"-"`
+	// Resume continues the interrupted run in this results file (see
+	// resume.go): its finished trials and suites are kept, the rest run.
+	Resume *results.File `json:"-"`
 }
 
 // DefaultShapes sizes shapes to the target's cores (not this machine's):

@@ -192,10 +192,12 @@ func troubleCells(cells []Cell) []Cell {
 // not a result and is not kept.
 func (r *runner) eachServer(ctx context.Context, suite string, servers []Cell, file *results.File, outPath string,
 	run func(c Cell) (line, failed string, keep func())) error {
+	r.progress().Phase(suite, len(servers))
 	for n, c := range servers {
 		if ctx.Err() != nil {
 			return nil
 		}
+		r.progress().Step(StepEvent{Phase: suite, Index: n, Of: len(servers), Cell: serverName(c)})
 		began := time.Now()
 		line, failed, keep := run(c)
 		if ctx.Err() != nil {

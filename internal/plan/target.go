@@ -84,7 +84,7 @@ func waitWorkers(ctx context.Context, g *proc.Group, workers int, timeout time.D
 			return false
 		case <-ctx.Done():
 			return false
-		case <-time.After(50 * time.Millisecond):
+		case <-time.After(20 * time.Millisecond):
 		}
 	}
 }

@@ -24,6 +24,17 @@ func specName(s Spec) string {
 	return "server"
 }
 
+// Readiness polling: while nothing listens on the port a probe costs one
+// refused connect (no request reaches the server), so it is repeated every
+// refusedPoll and readiness is seen within that of the socket being bound;
+// once something listens, the probe's request waits for the answer
+// itself, and a refused answer (a 503 while the app loads) backs off to
+// answeredPoll.
+const (
+	refusedPoll  = 5 * time.Millisecond
+	answeredPoll = 100 * time.Millisecond
+)
+
 // WaitHTTP polls "GET path" on addr until the server answers with a 2xx
 // status, the server exits, timeout passes (if > 0) or ctx is done. Its
 // errors are one line; the whole output stays available through Output.
@@ -54,7 +65,13 @@ func WaitHTTP(ctx context.Context, g *Group, addr, path string, timeout time.Dur
 		if ctx.Err() == nil {
 			lastProbe = err
 		}
-		t := time.NewTimer(backoff)
+		wait := backoff
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			wait = refusedPoll // not listening yet: nothing to back off from
+		} else {
+			backoff = min(2*backoff, answeredPoll)
+		}
+		t := time.NewTimer(wait)
 		select {
 		case <-g.Done():
 			t.Stop()
@@ -68,7 +85,6 @@ func WaitHTTP(ctx context.Context, g *Group, addr, path string, timeout time.Dur
 			return fmt.Errorf("%s: waiting for readiness on %s: %w", g.name, addr, ctx.Err())
 		case <-t.C:
 		}
-		backoff = min(2*backoff, 250*time.Millisecond)
 	}
 }
 

@@ -336,7 +336,15 @@ func (r *reaper) killAll(why string) {
 		for _, pid := range m {
 			unix.Kill(pid, unix.SIGKILL)
 		}
-		time.Sleep(20 * time.Millisecond)
+		// A SIGCHLD says a child died: rescan then rather than after a
+		// fixed sleep (a server killed after its trial is gone in a few
+		// milliseconds; the sleep was most of the stop).
+		t := time.NewTimer(20 * time.Millisecond)
+		select {
+		case <-r.sigs:
+		case <-t.C:
+		}
+		t.Stop()
 	}
 	deadline := time.Now().Add(time.Second)
 	for time.Now().Before(deadline) {

@@ -71,9 +71,9 @@ func frontRows(f *results.File) []frontRow {
 		row := frontRow{Server: r.Server, Shape: r.Shape.String(), Workload: r.Workload, Front: r.Front,
 			DirectRPS: "-", DirectP99: "-", Hits: "-", Reuse: "-"}
 		if d, ok := direct[r.Server+"|"+r.Shape.String()+"|"+r.Workload]; ok && len(d.Trials) > 0 {
-			row.DirectRPS, row.DirectP99 = medianOf(d.Trials, rpsOf, "%.0f"), medianOf(d.Trials, p99Of, "%.1f")
+			row.DirectRPS, row.DirectP99 = trialMedian(d.Trials, rpsOf, "%.0f"), trialMedian(d.Trials, p99Of, "%.1f")
 		}
-		row.RPS, row.P99 = medianOf(r.Trials, rpsOf, "%.0f"), medianOf(r.Trials, p99Of, "%.1f")
+		row.RPS, row.P99 = trialMedian(r.Trials, rpsOf, "%.0f"), trialMedian(r.Trials, p99Of, "%.1f")
 		var srv, hit, reuse, cpu []float64
 		bound, refused := 0, int64(0)
 		for _, t := range r.Trials {
@@ -116,7 +116,7 @@ func frontRows(f *results.File) []frontRow {
 func rpsOf(t results.Trial) float64 { return t.RPS }
 func p99Of(t results.Trial) float64 { return t.LatencyMS.P99 }
 
-func medianOf(ts []results.Trial, v func(results.Trial) float64, format string) string {
+func trialMedian(ts []results.Trial, v func(results.Trial) float64, format string) string {
 	xs := make([]float64, len(ts))
 	for i, t := range ts {
 		xs[i] = v(t)

@@ -50,8 +50,9 @@ type htmlPage struct {
 	// Absorbed is which trouble each front absorbed; nil without one.
 	Absorbed        *dataTable
 	AbsorbedCaption string
-	ShowLoad        bool // runs differ in load model, connections or rate
-	RunColumns      int  // columns of the runs table
+	Phases          *phaseView // where the trials' time went; nil in older files
+	ShowLoad        bool       // runs differ in load model, connections or rate
+	RunColumns      int        // columns of the runs table
 	Failed          []failedRow
 	Setup           []keyValue
 	Order           string
@@ -538,6 +539,7 @@ func buildPage(f *results.File) *htmlPage {
 		}
 	}
 	p.Setup, p.Order = setupOf(f)
+	p.Phases = phasesOf(f)
 	for _, r := range f.Runs {
 		if len(r.Argv) == 0 && len(r.Settings) == 0 {
 			continue

@@ -360,6 +360,7 @@ func Markdown(w io.Writer, f *results.File) error {
 		}
 		p("\n")
 	}
+	mdPhases(p, f)
 	for _, w := range f.Warnings {
 		notes.ref(w)
 	}

@@ -54,6 +54,12 @@ type File struct {
 	// NotMeasured lists what the plan skipped on purpose (racing measures
 	// capacity and trouble for contenders only), with why.
 	NotMeasured []NotMeasured `json:"not_measured,omitempty"`
+	// Request is the options the run was asked with, as the runner
+	// records them so that an interrupted run can be resumed with the
+	// same plan (wsgibench run --resume); reports do not read it.
+	Request json.RawMessage `json:"request,omitempty"`
+	// Resumed lists when an interrupted run was continued.
+	Resumed []time.Time `json:"resumed,omitempty"`
 }
 
 // Conformance is how one server fared in the conformance probes: the
@@ -377,6 +383,8 @@ type Trial struct {
 	// Front is the proxy in front of the server and its counters for this
 	// trial; nil when the server was measured directly.
 	Front *Front `json:"front,omitempty"`
+	// Phases is where the trial's time went (see Phases).
+	Phases *Phases `json:"phases,omitempty"`
 }
 
 // Estimate is a median with a 95% confidence interval over trials.

@@ -36,6 +36,7 @@ func sample() *File {
 				RSSPeakBytes:  1 << 20, CPUSeconds: 1.5, Processes: 3,
 				Timeline: []Second{{Requests: 200, P99MS: 3}},
 				Warnings: []string{"w"},
+				Phases:   &Phases{DB: 0.002, Start: 0.01, Ready: 0.3, Front: 0.2, Warmup: 2, Measure: 5, Stop: 0.04, Total: 7.6},
 			}},
 			Projection: &Projection{Projected: true, TargetCPUs: 4, MeasuredCPUs: 1, Ceiling: 2, Factor: 2,
 				RPS: 400, CapacityRPS: 300, Assumption: "a"},
@@ -50,6 +51,27 @@ func sample() *File {
 		ProjectionChecks: []ProjectionCheck{{Server: "uwsgi", Shape: Shape{3, 1}, Workload: "crud", FromCPUs: 1, ToCPUs: 2,
 			Measured1: 500, Ceiling: 1.8, Predicted: 900, Measured: 850, Error: 0.0588, GeneratorCores: 0.3,
 			CPUMsPerKReqFrom: 280, CPUMsPerKReqTo: 300, Note: "n"}},
+		Resumed: []time.Time{at.Add(30 * time.Second)},
+	}
+}
+
+// TestRequestRoundTrip: the recorded options come back as the same JSON
+// value (the writer indents it, so not byte for byte).
+func TestRequestRoundTrip(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "results.json")
+	f := sample()
+	f.Request = json.RawMessage(`{"Trials":5,"Servers":["waitress"]}`)
+	if err := Write(path, f); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a, b any
+	json.Unmarshal(f.Request, &a)
+	if err := json.Unmarshal(got.Request, &b); err != nil || !reflect.DeepEqual(a, b) {
+		t.Errorf("request %s came back as %s (%v)", f.Request, got.Request, err)
 	}
 }
 
@@ -81,7 +103,8 @@ func TestReadRejects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	truncated := good[:len(good)*2/3]
+	// Cut at a line's end, so the JSON ends early rather than inside a number.
+	truncated := good[:bytes.LastIndexByte(good[:len(good)*2/3], '\n')]
 	for _, tc := range []struct {
 		name    string
 		content []byte
