@@ -257,6 +257,9 @@ type Run struct {
 	// start, or crashed); Trials then holds what finished before.
 	Error    string   `json:"error,omitempty"`
 	Warnings []string `json:"warnings,omitempty"`
+	// Balance is how evenly the worker processes shared the work, over
+	// the trials (see workers.go); nil for a single-process server.
+	Balance *Balance `json:"worker_balance,omitempty"`
 }
 
 // Key identifies a run within a file.
@@ -319,6 +322,9 @@ type Trial struct {
 	// Front is the proxy in front of the server and its counters for this
 	// trial; nil when the server was measured directly.
 	Front *Front `json:"front,omitempty"`
+	// WorkerLoad is each worker process's share of the CPU time; nil for
+	// a server that ran the app in one process.
+	WorkerLoad *WorkerLoad `json:"worker_load,omitempty"`
 }
 
 // Estimate is a median with a 95% confidence interval over trials.

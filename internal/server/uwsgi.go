@@ -42,6 +42,9 @@ var uwsgiFacts = Facts{
 	// connections alive.
 	Front:  []Reach{{UWSGI, false}, {HTTP, true}},
 	Reload: Reload{Signal: "SIGHUP", Other: "touch-reload=<file>, or \"r\" written to the master FIFO (master-fifo)"},
+	// Launch always runs --thunder-lock, uWSGI's own remedy, and the HTTP
+	// router hands out requests, not connections.
+	Workers: Workers{Unknown: "uWSGI's HTTP router has the same command line as its workers"},
 	Deploy: Deploy{Config: ConfigUWSGI, Stop: Stop{
 		SignalWhy: "with the hook-master-start line in uwsgi.ini, SIGTERM is a graceful stop (plain die-on-term would kill requests in progress)",
 		Main:      true, ModeWhy: "SIGTERM to the master only: a uWSGI worker that gets SIGTERM itself exits at once, dropping its request",
