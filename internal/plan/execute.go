@@ -229,6 +229,11 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 			return file, err
 		}
 	}
+	if !o.SuitesOnly && ctx.Err() == nil {
+		if err := r.balances(ctx, cells, file, outPath); err != nil {
+			return file, err
+		}
+	}
 	suiteCells := cells
 	if !o.SuitesOnly {
 		suiteCells = servedCells(cells, file.Runs)
@@ -409,6 +414,9 @@ func flags(t results.Trial) string {
 		if t.Front.Bound {
 			s = append(s, "FRONT-BOUND")
 		}
+	}
+	if t.WorkerLoad != nil && t.WorkerLoad.Uneven {
+		s = append(s, fmt.Sprintf("UNEVEN WORKERS %.1f× fair", t.WorkerLoad.MaxOverFair))
 	}
 	if len(t.Warnings) > 0 {
 		s = append(s, fmt.Sprintf("%d warnings", len(t.Warnings)))
@@ -633,6 +641,9 @@ func (r *runner) launch(ctx context.Context, c Cell, as appSpec) (*started, erro
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", a.ID, err)
 	}
+	if c.Remedy {
+		launch = withRemedy(launch, a.Facts.Workers.Remedy)
+	}
 	s := &started{addr: target.Addr(), launch: launch}
 	for name, content := range launch.Files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
@@ -742,6 +753,7 @@ func (r *runner) trial(ctx context.Context, c Cell, index int) (results.Trial, s
 		warnings = append(warnings, "stopping the server: "+err.Error())
 	}
 	t := convert(res, usage)
+	t.WorkerLoad = workerLoad(usage.PerProcess, a.Facts.Workers)
 	t.Front = frontResult
 	if frontResult != nil {
 		warnings = append(warnings, front.Warnings(*frontResult)...)

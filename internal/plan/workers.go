@@ -1,0 +1,290 @@
+package plan
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/wsgibench/wsgibench/internal/proc"
+	"github.com/wsgibench/wsgibench/internal/results"
+	"github.com/wsgibench/wsgibench/internal/server"
+	"github.com/wsgibench/wsgibench/internal/stats"
+)
+
+// Even load across workers.
+//
+// Every trial's sampler keeps each process's own CPU time over the
+// measured interval (proc.Stats.PerProcess). workerLoad turns that into
+// shares of the workers' CPU time; balances flags runs in which a worker
+// did far more than its fair share, and measures a flagged cell again with
+// the server's remedy (server.Facts.Workers.Remedy) when it has one.
+
+// helperCmds mark processes that run no app code whatever the server:
+// Python's multiprocessing helpers (uvicorn's workers are spawned with
+// multiprocessing and bring its resource tracker along).
+var helperCmds = []string{"multiprocessing.resource_tracker", "multiprocessing.semaphore_tracker", "multiprocessing.forkserver"}
+
+// Judging evenness needs enough clock ticks per worker: the kernel counts
+// CPU time in ticks of 10 ms (USER_HZ), and a share of a few ticks is
+// noise.
+const (
+	tick = 10 * time.Millisecond
+	// minTicksPerWorker is the least mean CPU time per worker that is
+	// judged: 0.3 s.
+	minTicksPerWorker = 30
+	// noiseSigmas: the busiest worker must exceed the mean by this many
+	// standard deviations of a Poisson count of ticks as well.
+	noiseSigmas = 4
+)
+
+// workerLoad reduces one trial's per-process CPU times; nil when the app
+// ran in a single process (or in one worker beside a master), where there
+// is nothing to spread.
+func workerLoad(procs []proc.ProcCPU, w server.Workers) *results.WorkerLoad {
+	var total, mainCPU, helperCPU time.Duration
+	var workers []time.Duration
+	for _, p := range procs {
+		total += p.CPU
+		switch {
+		case p.Main:
+			mainCPU += p.CPU
+		case isHelper(p.Cmd, w):
+			helperCPU += p.CPU
+		default:
+			workers = append(workers, p.CPU)
+		}
+	}
+	if len(workers) < 2 {
+		return nil
+	}
+	l := evenness(workers)
+	if total > 0 {
+		l.MainShare = float64(mainCPU) / float64(total)
+		l.HelperShare = float64(helperCPU) / float64(total)
+	}
+	switch {
+	case w.Unknown != "":
+		l.Note = "not judged: " + w.Unknown
+	case l.Note == "":
+		l.Uneven = unevenBeyondNoise(workers, l.MaxOverFair)
+	}
+	return l
+}
+
+func isHelper(cmd string, w server.Workers) bool {
+	for _, h := range helperCmds {
+		if strings.Contains(cmd, h) {
+			return true
+		}
+	}
+	return w.Cmd != "" && !strings.Contains(cmd, w.Cmd)
+}
+
+// evenness computes the shares and figures of a set of workers' CPU
+// times, and notes when there is too little CPU time to judge them.
+func evenness(cpu []time.Duration) *results.WorkerLoad {
+	n := len(cpu)
+	var sum time.Duration
+	for _, c := range cpu {
+		sum += c
+	}
+	l := &results.WorkerLoad{Workers: n, Shares: make([]float64, n), CPUSeconds: sum.Seconds()}
+	if sum <= 0 {
+		l.Note = "not judged: the workers used no CPU time"
+		return l
+	}
+	for i, c := range cpu {
+		l.Shares[i] = float64(c) / float64(sum)
+	}
+	slices.SortFunc(l.Shares, func(a, b float64) int { return cmp.Compare(b, a) })
+	fair := 1 / float64(n)
+	l.MaxOverFair = l.Shares[0] / fair
+	var ss float64
+	for _, s := range l.Shares {
+		ss += (s - fair) * (s - fair)
+		if s < fair/10 {
+			l.Idle++
+		}
+	}
+	l.CV = math.Sqrt(ss/float64(n)) / fair
+	if mean := float64(sum) / float64(n) / float64(tick); mean < minTicksPerWorker {
+		l.Note = fmt.Sprintf("not judged: %.2f CPU-seconds over %d workers is under %.1f s each", sum.Seconds(), n, float64(minTicksPerWorker*tick)/float64(time.Second))
+	}
+	return l
+}
+
+// unevenBeyondNoise: the busiest worker did at least
+// results.UnevenMaxOverFair times its fair share, and by more ticks than
+// chance would give it.
+func unevenBeyondNoise(cpu []time.Duration, maxOverFair float64) bool {
+	if maxOverFair < results.UnevenMaxOverFair {
+		return false
+	}
+	var sum, top time.Duration
+	for _, c := range cpu {
+		sum += c
+		top = max(top, c)
+	}
+	mean := float64(sum) / float64(len(cpu)) / float64(tick)
+	return float64(top)/float64(tick)-mean >= noiseSigmas*math.Sqrt(mean)
+}
+
+// balance summarizes a run's judged trials; nil when none was judged.
+func balance(trials []results.Trial) *results.Balance {
+	var ratios []float64
+	b := &results.Balance{}
+	for _, t := range trials {
+		l := t.WorkerLoad
+		if l == nil || l.Note != "" {
+			continue
+		}
+		b.Trials++
+		if l.Uneven {
+			b.Uneven++
+		}
+		ratios = append(ratios, l.MaxOverFair)
+		b.WorstMaxOverFair = max(b.WorstMaxOverFair, l.MaxOverFair)
+	}
+	if b.Trials == 0 {
+		return nil
+	}
+	b.MedianMaxOverFair = stats.Median(ratios)
+	return b
+}
+
+// unevenWarning is the run warning for a flagged run.
+func unevenWarning(b *results.Balance) string {
+	return fmt.Sprintf("workers unevenly loaded in %d of %d trials (busiest worker up to %.1f× its fair share): "+
+		"connections landed on some workers while others idled, so throughput depends on where they land",
+		b.Uneven, b.Trials, b.WorstMaxOverFair)
+}
+
+// remedyTrials bounds the extra trials a flagged cell gets with its remedy.
+const remedyTrials = 3
+
+// balances flags the runs whose workers were unevenly loaded and measures
+// each flagged cell again with the server's remedy, writing the results
+// file after each.
+func (r *runner) balances(ctx context.Context, cells []Cell, file *results.File, outPath string) error {
+	for i := range file.Runs {
+		if ctx.Err() != nil {
+			return nil
+		}
+		run := &file.Runs[i]
+		run.Balance = balance(run.Trials)
+		if !run.Balance.Flagged() {
+			continue
+		}
+		run.Warnings = append(run.Warnings, unevenWarning(run.Balance))
+		c := cells[i]
+		rem := c.Status.Adapter.Facts.Workers.Remedy
+		if !rem.Has() || run.Error != "" {
+			continue
+		}
+		c.Remedy = true
+		res := &results.RemedyResult{Argv: rem.Argv, What: rem.What}
+		var rps []float64
+		for k := range min(remedyTrials, r.o.Trials) {
+			t, _, err := r.trial(ctx, c, k)
+			if ctx.Err() != nil {
+				return nil // an interrupted measurement is not a result
+			}
+			if err != nil {
+				res.Error = oneLine(err.Error())
+				break
+			}
+			res.Trials++
+			rps = append(rps, t.RPS)
+			if t.WorkerLoad != nil {
+				res.Loads = append(res.Loads, *t.WorkerLoad)
+			}
+			fmt.Fprintf(r.log, "[remedy %s] %-18s %-6s %-9s trial %d  %8.0f req/s%s\n", strings.Join(rem.Argv, " "),
+				c.Status.Adapter.ID, c.Shape, c.Workload.Name, k+1, t.RPS, loadNote(t.WorkerLoad))
+		}
+		compareRemedy(res, run, rps)
+		run.Balance.Remedy = res
+		if err := results.Write(outPath, file); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// compareRemedy fills the comparison of the remedy trials with the run's.
+func compareRemedy(res *results.RemedyResult, run *results.Run, rps []float64) {
+	var base []float64
+	for _, t := range run.Trials {
+		base = append(base, t.RPS)
+	}
+	res.BaselineRPS = stats.Median(base)
+	res.BaselineMaxOverFair = run.Balance.MedianMaxOverFair
+	if len(rps) > 0 {
+		res.RPS = stats.Median(rps)
+	}
+	var ratios []float64
+	judged := 0
+	for _, l := range res.Loads {
+		if l.Note != "" {
+			continue
+		}
+		judged++
+		ratios = append(ratios, l.MaxOverFair)
+		if l.Uneven {
+			res.Uneven++
+		}
+	}
+	if len(ratios) > 0 {
+		res.MaxOverFair = stats.Median(ratios)
+	}
+	flag := strings.Join(res.Argv, " ")
+	switch {
+	case res.Trials == 0:
+		res.Verdict = fmt.Sprintf("%s could not be measured: %s", flag, res.Error)
+		return
+	case judged == 0:
+		res.Verdict = fmt.Sprintf("with %s: %.0f req/s (without: %.0f); evenness could not be judged", flag, res.RPS, res.BaselineRPS)
+		return
+	}
+	res.Helped = res.Uneven == 0 && res.RPS >= (1-results.RemedyRPSTolerance)*res.BaselineRPS
+	change := "did not help"
+	if res.Helped {
+		change = "helped"
+	}
+	res.Verdict = fmt.Sprintf("%s %s: uneven in %d of %d trials (without: %d of %d), busiest worker %.1f× its fair share (without: %.1f×), %.0f req/s (without: %.0f, %+.0f%%)",
+		flag, change, res.Uneven, judged, run.Balance.Uneven, run.Balance.Trials, res.MaxOverFair, res.BaselineMaxOverFair,
+		res.RPS, res.BaselineRPS, 100*(res.RPS/res.BaselineRPS-1))
+}
+
+// loadNote is the trial log's mention of the worker shares.
+func loadNote(l *results.WorkerLoad) string {
+	if l == nil {
+		return ""
+	}
+	parts := make([]string, len(l.Shares))
+	for i, s := range l.Shares {
+		parts[i] = fmt.Sprintf("%.0f", 100*s)
+	}
+	s := fmt.Sprintf("  workers %s%%", strings.Join(parts, "/"))
+	if l.Uneven {
+		s += " UNEVEN"
+	}
+	return s
+}
+
+// withRemedy adds the remedy to a launch's command line and settings.
+func withRemedy(l server.Launch, rem server.Remedy) server.Launch {
+	l.Argv = append(slices.Clip(l.Argv), rem.Argv...)
+	if rem.Setting != "" {
+		settings := make(map[string]string, len(l.Settings)+1)
+		for k, v := range l.Settings {
+			settings[k] = v
+		}
+		settings[rem.Setting] = rem.Value
+		l.Settings = settings
+	}
+	return l
+}
