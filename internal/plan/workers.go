@@ -243,7 +243,7 @@ func compareRemedy(res *results.RemedyResult, run *results.Run, rps []float64) {
 	flag := strings.Join(res.Argv, " ")
 	switch {
 	case res.Trials == 0:
-		res.Verdict = fmt.Sprintf("%s could not be measured: %s", flag, res.Error)
+		res.Verdict = fmt.Sprintf("with %s: could not be measured: %s", flag, res.Error)
 		return
 	case judged == 0:
 		res.Verdict = fmt.Sprintf("with %s: %.0f req/s (without: %.0f); evenness could not be judged", flag, res.RPS, res.BaselineRPS)
@@ -254,7 +254,7 @@ func compareRemedy(res *results.RemedyResult, run *results.Run, rps []float64) {
 	if res.Helped {
 		change = "helped"
 	}
-	res.Verdict = fmt.Sprintf("%s %s: uneven in %d of %d trials (without: %d of %d), busiest worker %.1f× its fair share (without: %.1f×), %.0f req/s (without: %.0f, %+.0f%%)",
+	res.Verdict = fmt.Sprintf("with %s: %s, uneven in %d of %d trials (without: %d of %d), busiest worker %.1f× its fair share (without: %.1f×), %.0f req/s (without: %.0f, %+.0f%%)",
 		flag, change, res.Uneven, judged, run.Balance.Uneven, run.Balance.Trials, res.MaxOverFair, res.BaselineMaxOverFair,
 		res.RPS, res.BaselineRPS, 100*(res.RPS/res.BaselineRPS-1))
 }

@@ -136,8 +136,8 @@ func TestBalanceAndRemedy(t *testing.T) {
 		want   string
 	}{
 		{"helped", []float64{990, 1010, 1000}, []results.WorkerLoad{*load(1.1, false), *load(1.0, false), *load(1.2, false)}, true,
-			"--reuse-port helped: uneven in 0 of 3 trials (without: 1 of 3), busiest worker 1.1× its fair share (without: 1.2×), 1000 req/s (without: 950, +5%)"},
-		{"still uneven", []float64{1000, 600}, []results.WorkerLoad{*load(1.1, false), *load(2.8, true)}, false, "did not help: uneven in 1 of 2"},
+			"with --reuse-port: helped, uneven in 0 of 3 trials (without: 1 of 3), busiest worker 1.1× its fair share (without: 1.2×), 1000 req/s (without: 950, +5%)"},
+		{"still uneven", []float64{1000, 600}, []results.WorkerLoad{*load(1.1, false), *load(2.8, true)}, false, "did not help, uneven in 1 of 2"},
 		{"slower", []float64{800, 810}, []results.WorkerLoad{*load(1.0, false), *load(1.0, false)}, false, "did not help"},
 		{"failed", nil, nil, false, "could not be measured"},
 	}

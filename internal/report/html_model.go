@@ -499,6 +499,7 @@ func buildPage(f *results.File) *htmlPage {
 	p.Memory = memoryPlot(views)
 	p.Timeline = timelinePlot(views)
 	p.Matrices = append(matricesOf(f, colorOf), robustnessMatrix(f, colorOf)...)
+	p.Matrices = append(p.Matrices, workersMatrix(f, colorOf)...)
 
 	for _, group := range [][]*plot{p.Throughput, p.Spectra, {p.Knee, p.Memory, p.Timeline}} {
 		for _, pl := range group {
