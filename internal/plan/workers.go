@@ -34,8 +34,8 @@ var helperCmds = []string{"multiprocessing.resource_tracker", "multiprocessing.s
 const (
 	tick = 10 * time.Millisecond
 	// minTicksPerWorker is the least mean CPU time per worker that is
-	// judged: 0.3 s.
-	minTicksPerWorker = 30
+	// judged: 0.2 s.
+	minTicksPerWorker = 20
 	// noiseSigmas: the busiest worker must exceed the mean by this many
 	// standard deviations of a Poisson count of ticks as well.
 	noiseSigmas = 4
