@@ -41,7 +41,13 @@ func TestEvenness(t *testing.T) {
 		// mean, under 4√30 ≈ 22 ticks of noise; 2× fair is 30 over it.
 		{"1.5× within noise", ticks(45, 30, 15), []float64{.5, 1. / 3, 1. / 6}, 1.5, math.Sqrt(1./54) * 3, 0, false, true},
 		{"2× beyond noise", ticks(60, 20, 10), []float64{2. / 3, 2. / 9, 1. / 9}, 2, math.Sqrt((1./9+1./81+4./81)/3) * 3, 0, true, true},
-		{"too little CPU", ticks(50, 0, 0), []float64{1, 0, 0}, 3, math.Sqrt2, 2, false, false},
+		{"too little CPU", ticks(25, 0, 0), []float64{1, 0, 0}, 3, math.Sqrt2, 2, false, false},
+		// tornado's forked workers on a busy machine: 0.53 CPU-s, all in
+		// one of six; 9 ticks each would be fair.
+		{"one of six, little CPU", ticks(0, 0, 53, 0, 0, 0), []float64{1, 0, 0, 0, 0, 0}, 6, math.Sqrt(5), 5, true, true},
+		// Five ticks each would be fair: the busiest at 2.4× (12 ticks) is
+		// within 4√5 ≈ 9 ticks of the mean.
+		{"little CPU, 2.4× within noise", ticks(12, 6, 6, 6, 0, 0), []float64{.4, .2, .2, .2, 0, 0}, 2.4, math.Sqrt((0.0544+3*0.0011+2*0.0278)/6) * 6, 2, false, true},
 		{"no CPU", ticks(0, 0), []float64{0, 0}, 0, 0, 0, false, false},
 	}
 	for _, tt := range tests {
