@@ -160,7 +160,8 @@ func balance(trials []results.Trial) *results.Balance {
 // unevenWarning is the run warning for a flagged run.
 func unevenWarning(b *results.Balance) string {
 	return fmt.Sprintf("workers unevenly loaded in %d of %d trials (busiest worker up to %.1f× its fair share): "+
-		"connections landed on some workers while others idled, so throughput depends on where they land",
+		"keep-alive connections stayed on the workers that accepted them while others idled, so throughput depends on where they landed; "+
+		"on more cores than busy workers the idle workers' cores go unused (a projection to more cores assumes an even spread)",
 		b.Uneven, b.Trials, b.WorstMaxOverFair)
 }
 
