@@ -59,21 +59,35 @@ func workerLoad(procs []proc.ProcCPU, w server.Workers) *results.WorkerLoad {
 			workers = append(workers, p.CPU)
 		}
 	}
+	slices.SortFunc(workers, func(a, b time.Duration) int { return cmp.Compare(b, a) })
+	assumed := ""
+	if w.Helpers > 0 && len(workers) > w.Helpers {
+		for _, c := range workers[:w.Helpers] {
+			helperCPU += c
+		}
+		workers = workers[w.Helpers:]
+		assumed = fmt.Sprintf("the busiest %s taken for %s", plural(w.Helpers, "process was", "processes were"), w.HelpersWhy)
+	}
 	if len(workers) < 2 {
 		return nil
 	}
 	l := evenness(workers)
+	l.Assumed = assumed
 	if total > 0 {
 		l.MainShare = float64(mainCPU) / float64(total)
 		l.HelperShare = float64(helperCPU) / float64(total)
 	}
-	switch {
-	case w.Unknown != "":
-		l.Note = "not judged: " + w.Unknown
-	case l.Note == "":
+	if l.Note == "" {
 		l.Uneven = unevenBeyondNoise(workers, l.MaxOverFair)
 	}
 	return l
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 func isHelper(cmd string, w server.Workers) bool {

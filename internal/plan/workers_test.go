@@ -106,9 +106,27 @@ func TestWorkerLoadWhoIsAWorker(t *testing.T) {
 			t.Errorf("%s: %+v, want nil", name, l)
 		}
 	}
-	l = workerLoad([]proc.ProcCPU{main, daemon(2, 300), daemon(3, 0)}, server.Workers{Unknown: "the router looks like a worker"})
-	if l == nil || l.Uneven || !strings.Contains(l.Note, "router") {
-		t.Errorf("unknown workers: %+v, want figures but no judgement", l)
+	// uWSGI: the router (busiest) is taken for the helper; the three
+	// workers behind it are even. When one worker does everything, the
+	// flag stands even though it is taken for the router.
+	router := server.Workers{Helpers: 1, HelpersWhy: "the HTTP router"}
+	uwsgi := func(n ...int) []proc.ProcCPU {
+		out := []proc.ProcCPU{{Pid: 1, Main: true, Cmd: "uwsgi --http"}}
+		for i, c := range n {
+			out = append(out, proc.ProcCPU{Pid: 2 + i, Cmd: "uwsgi --http", CPU: time.Duration(c) * tick})
+		}
+		return out
+	}
+	l = workerLoad(uwsgi(60, 46, 46, 44), router)
+	if l == nil || l.Workers != 3 || l.Uneven || l.MaxOverFair > 1.1 || !near(l.HelperShare, 60./196) || !strings.Contains(l.Assumed, "the busiest process was taken for the HTTP router") {
+		t.Errorf("uWSGI-like even tree: %+v", l)
+	}
+	l = workerLoad(uwsgi(140, 60, 0, 0), router)
+	if l == nil || l.Workers != 3 || !l.Uneven {
+		t.Errorf("uWSGI-like tree with one busy worker: %+v, want uneven", l)
+	}
+	if l := workerLoad(uwsgi(60, 46), router); l != nil {
+		t.Errorf("router and one worker: %+v, want nil", l)
 	}
 }
 

@@ -33,6 +33,9 @@ type WorkerLoad struct {
 	Uneven bool `json:"uneven,omitempty"`
 	// Note says why evenness was not judged, when it was not.
 	Note string `json:"note,omitempty"`
+	// Assumed says which processes were taken for helpers without being
+	// told apart (the busiest, for uWSGI's HTTP router).
+	Assumed string `json:"assumed,omitempty"`
 }
 
 // UnevenMaxOverFair is the busiest worker's share, as a multiple of the

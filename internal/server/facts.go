@@ -65,10 +65,13 @@ type Workers struct {
 	// beside Apache's own children. "" means every process but the main
 	// one is a worker (or the main one, when it is alone).
 	Cmd string
-	// Unknown, when set, says why workers cannot be told from helpers
-	// (uWSGI's HTTP router has the workers' command line), so evenness is
-	// not judged.
-	Unknown string
+	// Helpers is how many processes besides the main one run no app
+	// code but cannot be told from the workers by command line (uWSGI's
+	// HTTP router); HelpersWhy names them. The busiest processes are taken
+	// for them, which can only make the workers look more even: a flag
+	// then still means uneven.
+	Helpers    int
+	HelpersWhy string
 	// Remedy is the server's option against uneven load; zero when it
 	// has none (or launch always applies it, as uWSGI's --thunder-lock).
 	Remedy Remedy
