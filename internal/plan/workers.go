@@ -78,7 +78,7 @@ func workerLoad(procs []proc.ProcCPU, w server.Workers) *results.WorkerLoad {
 		l.HelperShare = float64(helperCPU) / float64(total)
 	}
 	if l.Note == "" {
-		l.Uneven = unevenBeyondNoise(workers, l.MaxOverFair)
+		l.Uneven = unevenBeyondNoise(workers, l.MaxOverFair, l.Idle)
 	}
 	return l
 }
@@ -133,19 +133,24 @@ func evenness(cpu []time.Duration) *results.WorkerLoad {
 }
 
 // unevenBeyondNoise: the busiest worker did at least
-// results.UnevenMaxOverFair times its fair share, and by more ticks than
-// chance would give it.
-func unevenBeyondNoise(cpu []time.Duration, maxOverFair float64) bool {
-	if maxOverFair < results.UnevenMaxOverFair {
+// results.UnevenMaxOverFair times its fair share, or a worker idled (under
+// a tenth of it), and some worker (the busiest, or an idle one) is further
+// from the mean than chance would put it: noiseSigmas standard deviations
+// of a Poisson count of ticks.
+func unevenBeyondNoise(cpu []time.Duration, maxOverFair float64, idle int) bool {
+	if maxOverFair < results.UnevenMaxOverFair && idle == 0 {
 		return false
 	}
-	var sum, top time.Duration
+	var sum time.Duration
 	for _, c := range cpu {
 		sum += c
-		top = max(top, c)
 	}
 	mean := float64(sum) / float64(len(cpu)) / float64(tick)
-	return float64(top)/float64(tick)-mean >= noiseSigmas*math.Sqrt(mean)
+	var dev float64
+	for _, c := range cpu {
+		dev = max(dev, math.Abs(float64(c)/float64(tick)-mean))
+	}
+	return dev >= noiseSigmas*math.Sqrt(mean)
 }
 
 // balance summarizes a run's judged trials; nil when none was judged.

@@ -39,7 +39,12 @@ func TestEvenness(t *testing.T) {
 		{"mild", ticks(120, 100, 80), []float64{.4, 1. / 3, 80. / 300}, 1.2, math.Sqrt(2./675) * 3, 0, false, true},
 		// 30 ticks a worker on average: 1.5× fair is 15 ticks over the
 		// mean, under 4√30 ≈ 22 ticks of noise; 2× fair is 30 over it.
+		// An idle worker beside two busy ones is 51 ticks under a mean
+		// of 51, beyond 4√51 ≈ 29 though the busiest is only 27 over.
+		{"an idle worker", ticks(100, 95, 5), []float64{.5, .475, .025}, 1.5, math.Sqrt((math.Pow(.5-1./3, 2)+math.Pow(.475-1./3, 2)+math.Pow(.025-1./3, 2))/3) * 3, 1, true, true},
+		{"an idle worker, just under 1.5×", ticks(98, 98, 4), []float64{.49, .49, .02}, 1.47, math.Sqrt((2*math.Pow(.49-1./3, 2)+math.Pow(.02-1./3, 2))/3) * 3, 1, true, true},
 		{"1.5× within noise", ticks(45, 30, 15), []float64{.5, 1. / 3, 1. / 6}, 1.5, math.Sqrt(1./54) * 3, 0, false, true},
+		{"idle beyond noise", ticks(78, 75, 0), []float64{78. / 153, 75. / 153, 0}, 78. / 51, math.Sqrt((math.Pow(78./153-1./3, 2)+math.Pow(75./153-1./3, 2)+1./9)/3) * 3, 1, true, true},
 		{"2× beyond noise", ticks(60, 20, 10), []float64{2. / 3, 2. / 9, 1. / 9}, 2, math.Sqrt((1./9+1./81+4./81)/3) * 3, 0, true, true},
 		{"too little CPU", ticks(25, 0, 0), []float64{1, 0, 0}, 3, math.Sqrt2, 2, false, false},
 		// tornado's forked workers on a busy machine: 0.53 CPU-s, all in

@@ -29,7 +29,8 @@ type WorkerLoad struct {
 	// little of it (the clock ticks in 10 ms) evenness is not judged.
 	CPUSeconds float64 `json:"worker_cpu_seconds"`
 	// Uneven marks a trial whose busiest worker did at least
-	// UnevenMaxOverFair times its fair share, beyond tick noise.
+	// UnevenMaxOverFair times its fair share, or in which a worker idled,
+	// beyond tick noise.
 	Uneven bool `json:"uneven,omitempty"`
 	// Note says why evenness was not judged, when it was not.
 	Note string `json:"note,omitempty"`
