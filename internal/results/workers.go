@@ -78,14 +78,16 @@ type RemedyResult struct {
 	BaselineMaxOverFair float64 `json:"baseline_median_max_over_fair"`
 	// Loads are the remedy trials' worker loads.
 	Loads []WorkerLoad `json:"worker_loads,omitempty"`
+	// RPSChange compares the remedy trials' req/s with the run's
+	// (Mann-Whitney, benchstat's notation: "~" is no significant change).
+	RPSChange string `json:"rps_change"`
+	// CPUs is how many CPUs the server had: on few CPUs a remedy meant for
+	// many cores cannot raise throughput.
+	CPUs int `json:"cpus"`
 	// Helped: the remedy trials were all even where the run had uneven
-	// ones, and throughput did not drop by more than RemedyRPSTolerance.
+	// ones, and not significantly slower.
 	Helped bool `json:"helped"`
 	// Verdict is one sentence on what changed.
 	Verdict string `json:"verdict"`
 	Error   string `json:"error,omitempty"`
 }
-
-// RemedyRPSTolerance is the throughput drop a remedy may cost and still
-// count as helping: noise on a shared machine.
-const RemedyRPSTolerance = 0.05
