@@ -47,7 +47,7 @@ func mdWorkers(p func(string, ...any), f *results.File) {
 		return
 	}
 	p("## Worker load\n\n")
-	p("How evenly each multi-process server's workers shared the CPU time of a trial. **max÷fair** is the busiest worker's share divided by the fair share (1/workers): 1 is even; the number of workers means one worker did everything while the others idled. A trial is uneven at ≥ %.1f× beyond clock-tick noise; such a server's throughput depends on where its connections landed.\n\n", results.UnevenMaxOverFair)
+	p("How evenly each multi-process server's workers shared the CPU time of a trial. **max÷fair** is the busiest worker's share divided by the fair share (1/workers): 1 is even; the number of workers means one worker did everything while the others idled. A trial is uneven at ≥ %.1f×, or when a worker idled, beyond clock-tick noise; such a server's throughput depends on where its connections landed, and on more cores than busy workers the idle workers' cores go unused.\n\n", results.UnevenMaxOverFair)
 	p("| server | shape | workload | uneven trials | max÷fair median (worst) | with the server's remedy |\n")
 	p("|---|---|---|--:|--:|---|\n")
 	for _, r := range runs {
@@ -69,7 +69,7 @@ func workersMatrix(f *results.File, colorOf map[string]int) []matrix {
 		return nil
 	}
 	m := matrix{ID: "matrix-workers", Title: "Worker load: the busiest worker's share ÷ the fair share",
-		Caption: fmt.Sprintf("1 is even; the number of workers means one worker did everything. A trial is uneven at ≥ %.1f× "+
+		Caption: fmt.Sprintf("1 is even; the number of workers means one worker did everything. A trial is uneven at ≥ %.1f× or with an idle worker "+
 			"(green: no uneven trial; amber: some; red: half or more). Hover for the shares.", results.UnevenMaxOverFair),
 		Columns: []string{"uneven trials", "median", "worst", "with remedy"}}
 	for _, r := range runs {
