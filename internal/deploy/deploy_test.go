@@ -3,6 +3,7 @@ package deploy
 import (
 	"flag"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -392,5 +393,74 @@ func TestProxyCapFromCapacity(t *testing.T) {
 	in.Evidence.Connections = 0
 	if p, _ = newPlan(in); p.Proxy.MaxConnections != 2*p.Capacity {
 		t.Errorf("max %d, want the floor %d", p.Proxy.MaxConnections, 2*p.Capacity)
+	}
+}
+
+// tornado's serve.py binds a socket per process only when that was
+// measured to help, and the script still compiles.
+func TestRemedyInTornadoScript(t *testing.T) {
+	a, _ := server.Lookup("tornado")
+	for _, helped := range []bool{false, true} {
+		in := goldenInput(t, a)
+		in.Balance = &results.Balance{Trials: 5, Uneven: 5, WorstMaxOverFair: 3, Remedy: &results.RemedyResult{
+			Argv: []string{"--reuse-port"}, Trials: 3, Helped: helped, Verdict: "with --reuse-port: helped"}}
+		dir := t.TempDir()
+		if _, err := Generate(dir, in); err != nil {
+			t.Fatal(err)
+		}
+		script := filepath.Join(dir, "serve.py")
+		b, err := os.ReadFile(script)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(string(b), "reuse_port=REUSE_PORT") && strings.Contains(string(b), "\nREUSE_PORT = True\n"); got != helped {
+			t.Errorf("helped %v: per-process sockets %v:\n%s", helped, got, b)
+		}
+		if !strings.Contains(string(b), "unevenly loaded in 5 of 5 trials") {
+			t.Errorf("no note on the uneven workers:\n%s", b)
+		}
+		if out, err := exec.Command("/usr/bin/python3", "-m", "py_compile", script).CombinedOutput(); err != nil {
+			t.Errorf("serve.py does not compile: %v\n%s", err, out)
+		}
+	}
+}
+
+// A run flagged for uneven workers gets the remedy in gunicorn.conf.py only
+// when it was measured to help, and a comment saying what was measured
+// either way; an even run gets neither.
+func TestRemedyInConfig(t *testing.T) {
+	a, _ := server.Lookup("gunicorn-gthread")
+	flagged := func(helped bool) *results.Balance {
+		return &results.Balance{Trials: 5, Uneven: 2, WorstMaxOverFair: 2.9, Remedy: &results.RemedyResult{
+			Argv: []string{"--reuse-port"}, Trials: 3, Helped: helped, Verdict: "with --reuse-port: helped, uneven in 0 of 3 trials"}}
+	}
+	for _, tc := range []struct {
+		name       string
+		balance    *results.Balance
+		note, line bool
+	}{
+		{"even", &results.Balance{Trials: 5}, false, false},
+		{"helped", flagged(true), true, true},
+		{"did not help", flagged(false), true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := goldenInput(t, a)
+			in.Balance = tc.balance
+			dir := t.TempDir()
+			if _, err := Generate(dir, in); err != nil {
+				t.Fatal(err)
+			}
+			b, err := os.ReadFile(filepath.Join(dir, "gunicorn.conf.py"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			conf := string(b)
+			if got := strings.Contains(conf, "unevenly loaded in 2 of 5 trials"); got != tc.note {
+				t.Errorf("note present %v, want %v:\n%s", got, tc.note, conf)
+			}
+			if got := strings.Contains(conf, "\nreuse_port = True\n"); got != tc.line {
+				t.Errorf("reuse_port set %v, want %v:\n%s", got, tc.line, conf)
+			}
+		})
 	}
 }

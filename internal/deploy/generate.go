@@ -209,6 +209,38 @@ func (p *plan) GunicornClass() string {
 
 // GunicornExtra lists measured gunicorn options the config does not set
 // explicitly, so a future adapter change shows up instead of vanishing.
+// RemedyHelped says whether the server's remedy for uneven worker load
+// was measured to help this run, so the config turns it on.
+func (p *plan) RemedyHelped() bool {
+	b := p.Balance
+	return b.Flagged() && b.Remedy != nil && b.Remedy.Helped && p.Facts.Workers.Remedy.Setting != ""
+}
+
+// BalanceNote is the config comment on uneven worker load: what was
+// measured, and what the remedy did; "" when the workers were even.
+func (p *plan) BalanceNote() string {
+	b := p.Balance
+	if !b.Flagged() {
+		return ""
+	}
+	s := fmt.Sprintf("Measured: workers were unevenly loaded in %d of %d trials (the busiest did up to %.1f× its fair share): keep-alive connections stay on the worker that accepted them.",
+		b.Uneven, b.Trials, b.WorstMaxOverFair)
+	switch {
+	case b.Remedy == nil:
+		return s
+	case p.RemedyHelped():
+		return s + " " + upperFirst(b.Remedy.Verdict) + ", so it is on."
+	}
+	return s + " " + upperFirst(b.Remedy.Verdict) + ", so it is left off."
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
 func (p *plan) GunicornExtra() []string {
 	known := map[string]bool{"--bind": true, "--workers": true, "--worker-class": true, "--chdir": true,
 		"--keep-alive": true, "--timeout": true, "--graceful-timeout": true, "--log-level": true,

@@ -66,6 +66,11 @@ type Input struct {
 
 	// Evidence is what the recommendation rests on, quoted in the README.
 	Evidence Evidence
+
+	// Balance is how evenly the measured workers shared the load
+	// (results.Run.Balance), and what the server's remedy did: the config
+	// turns the remedy on only when it was measured to help.
+	Balance *results.Balance
 }
 
 // Upstream is a unix socket nginx reaches the server on.
@@ -177,7 +182,7 @@ func FromResults(f *results.File, p results.Rank) (Input, error) {
 	}
 	in := Input{
 		Server: run.Server, Version: run.Version, Shape: run.Shape,
-		Settings: run.Settings, Argv: run.Argv,
+		Settings: run.Settings, Argv: run.Argv, Balance: run.Balance,
 		App: f.Plan.App, AppDir: f.Plan.AppDir,
 		Python: f.Python.Executable,
 		Evidence: Evidence{

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wsgibench/wsgibench/internal/results"
 	"github.com/wsgibench/wsgibench/internal/server"
 )
 
@@ -128,7 +129,13 @@ func TestRunnersMatchDeploy(t *testing.T) {
 				t.Fatalf("deployed through serve.py but has no runner: %v", err)
 			}
 			dir := t.TempDir()
-			if _, err := Generate(dir, goldenInput(t, a)); err != nil {
+			in := goldenInput(t, a)
+			if rem := a.Facts.Workers.Remedy; rem.Has() {
+				// The runner holds the remedy's code path too (tornado's
+				// per-process sockets); serve.py has it when it helped.
+				in.Balance = &results.Balance{Trials: 1, Uneven: 1, Remedy: &results.RemedyResult{Argv: rem.Argv, Trials: 1, Helped: true}}
+			}
+			if _, err := Generate(dir, in); err != nil {
 				t.Fatal(err)
 			}
 			runner := serverOptions(t, runnerPath, filepath.Join(runnerDir, "wsgibench_runner.py"))

@@ -264,6 +264,11 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 			return file, err
 		}
 	}
+	if !o.SuitesOnly && ctx.Err() == nil {
+		if err := r.balances(ctx, cells, file, outPath); err != nil {
+			return file, err
+		}
+	}
 	suiteCells := cells
 	if !o.SuitesOnly {
 		suiteCells = r.fullSuiteCells(cells, file.Runs)
@@ -452,6 +457,9 @@ func flags(t results.Trial) string {
 		if t.Front.Bound {
 			s = append(s, "FRONT-BOUND")
 		}
+	}
+	if t.WorkerLoad != nil && t.WorkerLoad.Uneven {
+		s = append(s, fmt.Sprintf("UNEVEN WORKERS %.1f× fair", t.WorkerLoad.MaxOverFair))
 	}
 	if len(t.Warnings) > 0 {
 		s = append(s, fmt.Sprintf("%d warnings", len(t.Warnings)))
@@ -685,6 +693,9 @@ func (r *runner) launch(ctx context.Context, c Cell, as appSpec) (*started, erro
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", a.ID, err)
 	}
+	if c.Remedy {
+		launch = withRemedy(launch, a.Facts.Workers.Remedy)
+	}
 	s := &started{addr: target.Addr(), launch: launch, upstream: up}
 	s.phases.DB = dbTime
 	for name, content := range launch.Files {
@@ -817,6 +828,7 @@ func (r *runner) trial(ctx context.Context, c Cell, index int) (results.Trial, s
 	ph.Total = clock.total()
 	t := convert(res, usage)
 	t.Phases = &ph
+	t.WorkerLoad = workerLoad(usage.PerProcess, a.Facts.Workers)
 	t.Front = frontResult
 	if frontResult != nil {
 		warnings = append(warnings, front.Warnings(*frontResult)...)

@@ -125,6 +125,9 @@ type Cell struct {
 	Shape    server.Shape
 	Workload workload.Workload
 	Front    front.Kind // "" or none: the server measured directly
+	// Remedy: launch with the server's remedy for uneven worker load
+	// (Facts.Workers.Remedy), for the measurement beside a flagged run.
+	Remedy bool
 }
 
 // Key names a cell in messages.

@@ -1,9 +1,11 @@
 package proc
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os/exec"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -126,6 +128,29 @@ type Usage struct {
 	// since the start (exited workers included). Only differences between two
 	// snapshots are meaningful for a trial.
 	CPU time.Duration
+
+	// perProc is each member's own CPU time (utime+stime, zombies
+	// included), for the Sampler's per-process shares.
+	perProc []procCPU
+}
+
+// procCPU is one member's own CPU time at a snapshot.
+type procCPU struct {
+	pid int
+	cpu time.Duration
+}
+
+// ProcCPU is one process's own CPU time over a sampling period: how the
+// tree's work was spread over its processes (a master that only
+// supervises, workers that serve, a router that forwards).
+type ProcCPU struct {
+	Pid  int
+	Main bool // the server's main process (a master, an arbiter, or the only process)
+	// Cmd is its command line when first seen, arguments joined by spaces
+	// and cut at 256 bytes: servers rename their processes there ("uWSGI
+	// worker 1", "(wsgi:wsgibench)"), which tells workers from helpers.
+	Cmd string
+	CPU time.Duration
 }
 
 // Stats summarize a sampling period.
@@ -135,6 +160,10 @@ type Stats struct {
 	CPU          time.Duration // CPU time of the whole tree between start and stop
 	MaxProcs     int
 	Samples      int
+	// PerProcess is every process seen, busiest first. A process that
+	// exited keeps the time of its last sample; one that appeared after
+	// the first sample counts from zero.
+	PerProcess []ProcCPU
 }
 
 // Sampler polls a Group's Usage until stopped.
@@ -143,11 +172,12 @@ type Sampler struct {
 	quit chan struct{}
 	done chan struct{}
 
-	mu      sync.Mutex // guards base, last, stats
+	mu      sync.Mutex // guards base, last, haveCPU, stats, procs
 	base    time.Duration
 	last    time.Duration
 	haveCPU bool
 	stats   Stats
+	procs   map[int]*procWindow
 
 	stopOnce sync.Once
 }
@@ -158,7 +188,7 @@ func (g *Group) StartSampling(interval time.Duration) *Sampler {
 	if interval <= 0 {
 		interval = 100 * time.Millisecond
 	}
-	s := &Sampler{g: g, quit: make(chan struct{}), done: make(chan struct{})}
+	s := &Sampler{g: g, quit: make(chan struct{}), done: make(chan struct{}), procs: map[int]*procWindow{}}
 	s.sample()
 	go func() {
 		defer close(s.done)
@@ -183,10 +213,24 @@ func (s *Sampler) sample() {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.haveCPU {
+	baseline := !s.haveCPU
+	if baseline {
 		s.base, s.haveCPU = u.CPU, true
 	}
 	s.last = u.CPU
+	for _, p := range u.perProc {
+		w := s.procs[p.pid]
+		if w == nil {
+			// Its command line once, when first seen: a few hundred
+			// bytes per new process, never per sample.
+			w = &procWindow{cmd: cmdline(p.pid)}
+			if baseline {
+				w.first = p.cpu
+			}
+			s.procs[p.pid] = w
+		}
+		w.last = p.cpu
+	}
 	st := &s.stats
 	st.Samples++
 	st.PeakRSSBytes = max(st.PeakRSSBytes, u.RSSBytes)
@@ -205,7 +249,20 @@ func (s *Sampler) Stop() Stats {
 	defer s.mu.Unlock()
 	st := s.stats
 	st.CPU = max(0, s.last-s.base)
+	st.PerProcess = make([]ProcCPU, 0, len(s.procs))
+	for pid, w := range s.procs {
+		st.PerProcess = append(st.PerProcess, ProcCPU{Pid: pid, Main: pid == s.g.pid, Cmd: w.cmd, CPU: max(0, w.last-w.first)})
+	}
+	slices.SortFunc(st.PerProcess, func(a, b ProcCPU) int {
+		return cmp.Or(cmp.Compare(b.CPU, a.CPU), cmp.Compare(a.Pid, b.Pid))
+	})
 	return st
+}
+
+// procWindow is one process's CPU time at its first and latest sample.
+type procWindow struct {
+	first, last time.Duration
+	cmd         string
 }
 
 // mainCalled records that Main ran, so Start knows re-executing is safe.

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -420,10 +421,55 @@ func TestUsage(t *testing.T) {
 		if st.Samples < 3 || st.MaxProcs != 1 || st.PeakRSSBytes <= 0 {
 			t.Errorf("Stats = %+v", st)
 		}
-		if st2 := s.Stop(); st2 != st {
+		if len(st.PerProcess) != 1 || !st.PerProcess[0].Main || st.PerProcess[0].CPU != st.CPU || !strings.Contains(st.PerProcess[0].Cmd, "while True") {
+			t.Errorf("PerProcess = %+v, want the one busy main process with all %v", st.PerProcess, st.CPU)
+		}
+		if st2 := s.Stop(); !reflect.DeepEqual(st2, st) {
 			t.Errorf("second Stop = %+v, want %+v", st2, st)
 		}
 	})
+}
+
+// PerProcess tells a busy worker from an idle one and from the main
+// process, and names them by command line.
+func TestSamplerPerProcess(t *testing.T) {
+	t.Parallel()
+	g := startT(t, Spec{Argv: sh(python + " -c 'while True: pass' & sleep 1000 & wait")})
+	waitFor(t, 10*time.Second, "3 processes", func() bool { return len(g.Pids()) == 3 })
+	s := g.StartSampling(50 * time.Millisecond)
+	time.Sleep(600 * time.Millisecond)
+	st := s.Stop()
+	if len(st.PerProcess) != 3 {
+		t.Fatalf("PerProcess = %+v, want 3 processes", st.PerProcess)
+	}
+	busy, idle := st.PerProcess[0], st.PerProcess[1:]
+	// The busy loop gets at least a tenth of a CPU even with both cores
+	// taken; sleep and sh get no more than a few ticks.
+	if busy.Main || !strings.Contains(busy.Cmd, "while True") || busy.CPU < 60*time.Millisecond {
+		t.Errorf("busiest = %+v, want the python busy loop with ≥ 60ms", busy)
+	}
+	var sum time.Duration
+	for _, p := range st.PerProcess {
+		sum += p.CPU
+	}
+	if sum > st.CPU+20*time.Millisecond || sum < st.CPU-20*time.Millisecond {
+		t.Errorf("per-process sum %v, tree %v: want equal within two ticks", sum, st.CPU)
+	}
+	mains := 0
+	for _, p := range idle {
+		if p.CPU > 30*time.Millisecond {
+			t.Errorf("idle process %+v used CPU", p)
+		}
+		if p.Main {
+			mains++
+			if !strings.HasPrefix(p.Cmd, "/bin/sh -c") {
+				t.Errorf("main = %+v, want the sh -c script", p)
+			}
+		}
+	}
+	if mains != 1 {
+		t.Errorf("PerProcess = %+v, want one main", st.PerProcess)
+	}
 }
 
 // A worker that burns CPU and exits during sampling is still counted, whether
@@ -699,5 +745,20 @@ func BenchmarkUsage(b *testing.B) {
 		if _, err := g.Usage(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkSample is one sampler tick: a Usage plus the per-process
+// bookkeeping, the cost the server's CPUs pay every 200 ms of a trial.
+func BenchmarkSample(b *testing.B) {
+	g, err := Start(context.Background(), Spec{Argv: sh("sleep 1000 & sleep 1000 & sleep 1000 & wait")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer g.Stop()
+	s := g.StartSampling(time.Hour)
+	defer s.Stop()
+	for b.Loop() {
+		s.sample()
 	}
 }

@@ -33,3 +33,5 @@ func Tagged(tag string) []int { return nil }
 
 // KillTagged does nothing on this platform.
 func KillTagged(tag string) int { return 0 }
+
+func cmdline(int) string { return "" }

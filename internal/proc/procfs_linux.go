@@ -103,6 +103,18 @@ func parseStat(b []byte) (procStat, error) {
 	return p, nil
 }
 
+// cmdline is a process's arguments joined by spaces, cut at 256 bytes; ""
+// when unreadable.
+func cmdline(pid int) string {
+	var buf [256]byte
+	b, err := readProcFile("/proc/"+strconv.Itoa(pid)+"/cmdline", buf[:0])
+	if err != nil {
+		return ""
+	}
+	b = bytes.TrimRight(b[:min(len(b), len(buf))], "\x00")
+	return string(bytes.ReplaceAll(b, []byte{0}, []byte{' '}))
+}
+
 // pidsInProc lists the numeric entries of /proc (processes, not threads).
 func pidsInProc() ([]int, error) {
 	d, err := os.Open("/proc")

@@ -559,6 +559,7 @@ func (g *Group) usage() (Usage, bool, error) {
 	for _, pid := range tree {
 		p := procs[pid]
 		ticks += p.cpuTicks() // zombies too: their time is in no cutime yet
+		u.perProc = append(u.perProc, procCPU{pid, time.Duration(p.utime+p.stime) * clockTick})
 		if p.zombie() {
 			continue
 		}

@@ -521,6 +521,7 @@ func buildPage(f *results.File) *htmlPage {
 	p.Matrices = append(matricesOf(f, colorOf), robustnessMatrix(f, colorOf)...)
 	p.Fronts, p.FrontsCaption = frontTable(f), strings.NewReplacer("*", "").Replace(frontExplain)
 	p.Absorbed, p.AbsorbedCaption = absorbedTable(f), absorbedExplain
+	p.Matrices = append(p.Matrices, workersMatrix(f, colorOf)...)
 
 	for _, group := range [][]*plot{p.Throughput, p.Spectra, {p.Knee, p.Memory, p.Timeline}} {
 		for _, pl := range group {

@@ -341,6 +341,7 @@ func Markdown(w io.Writer, f *results.File) error {
 		p("\n")
 	}
 	mdFronts(p, f)
+	mdWorkers(p, f)
 	mdConformance(p, f)
 	mdRobustness(p, f)
 	if !probesOnly {

@@ -315,6 +315,9 @@ type Run struct {
 	// Stopped says why a racing plan gave this run no more trials (it
 	// keeps those it has); nil when it got all it was due.
 	Stopped *Stop `json:"stopped,omitempty"`
+	// Balance is how evenly the worker processes shared the work, over
+	// the trials (see workers.go); nil for a single-process server.
+	Balance *Balance `json:"worker_balance,omitempty"`
 }
 
 // Key identifies a run within a file.
@@ -385,6 +388,9 @@ type Trial struct {
 	Front *Front `json:"front,omitempty"`
 	// Phases is where the trial's time went (see Phases).
 	Phases *Phases `json:"phases,omitempty"`
+	// WorkerLoad is each worker process's share of the CPU time; nil for
+	// a server that ran the app in one process.
+	WorkerLoad *WorkerLoad `json:"worker_load,omitempty"`
 }
 
 // Estimate is a median with a 95% confidence interval over trials.

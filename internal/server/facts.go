@@ -50,7 +50,49 @@ type Facts struct {
 
 	// Deploy is what the deploy generator needs beyond the limits above.
 	Deploy Deploy
+
+	// Workers says which processes of the tree run the app, and what the
+	// server offers when they are unevenly loaded.
+	Workers Workers
 }
+
+// Workers tells the processes that run the app (whose CPU shares show
+// whether load is spread evenly) from the main process and helpers, and
+// names the server's remedy for uneven load.
+type Workers struct {
+	// Cmd, when set, is a substring of a worker's command line
+	// (/proc/PID/cmdline): mod_wsgi's daemon processes are "(wsgi:…)"
+	// beside Apache's own children. "" means every process but the main
+	// one is a worker (or the main one, when it is alone).
+	Cmd string
+	// Helpers is how many processes besides the main one run no app
+	// code but cannot be told from the workers by command line (uWSGI's
+	// HTTP router); HelpersWhy names them. The busiest processes are taken
+	// for them, which can only make the workers look more even: a flag
+	// then still means uneven.
+	Helpers    int
+	HelpersWhy string
+	// Remedy is the server's option against uneven load; zero when it
+	// has none (or launch always applies it, as uWSGI's --thunder-lock).
+	Remedy Remedy
+}
+
+// Remedy is a server option meant to spread connections more evenly over
+// worker processes. wsgibench measures a cell flagged uneven again with it
+// and records what changed; deploy recommends it only when that
+// measurement shows it helped.
+type Remedy struct {
+	// Argv is appended to the launch command line ("--reuse-port").
+	Argv []string
+	// Setting and Value are how a config file spells it (gunicorn.conf.py
+	// reuse_port = True).
+	Setting, Value string
+	// What says what it does, for the report.
+	What string
+}
+
+// Has says whether the server offers a remedy.
+func (r Remedy) Has() bool { return len(r.Argv) > 0 }
 
 // Scale is which dimensions of a requested shape a server honours.
 type Scale int

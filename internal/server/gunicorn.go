@@ -41,6 +41,11 @@ func gunicornFacts(class string) Facts {
 		f.Idle.Note = "the sync worker closes the connection after every response (keep-alive does not apply)"
 	case "gthread":
 		f.Scale = ScaleBoth
+		// A gthread worker accepts every connection it sees while awake,
+		// and keeps it: a burst of keep-alive clients can land on one
+		// worker while the others idle for the connections' lifetime.
+		f.Workers.Remedy = Remedy{Argv: []string{"--reuse-port"}, Setting: "reuse_port", Value: "True",
+			What: "SO_REUSEPORT on the listening socket (gunicorn binds it once in the arbiter, so the kernel still sees one socket)"}
 	case "gevent", "eventlet":
 		// worker_connections: the most simultaneous clients per worker.
 		f.Pool = Pool{Size: 1000, Unit: "greenlets", Setting: "worker_connections"}

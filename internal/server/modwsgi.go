@@ -34,6 +34,9 @@ var modWSGIFacts = Facts{
 	Graceful: Limit{Set: 5 * time.Second},
 	Front:    httpOnly(true),
 	Reload:   Reload{Signal: "SIGUSR1", Other: "apachectl graceful"},
+	// display-name=%{GROUP} names the daemon processes; Apache's own
+	// children only pass requests on.
+	Workers: Workers{Cmd: "(wsgi:"},
 	Deploy: Deploy{Config: ConfigApache, Notes: []string{
 		"mod_wsgi resolves the daemon user (`user=` on WSGIDaemonProcess) when Apache reads its configuration: create the user before `apache2ctl configtest`."}},
 }

@@ -19,6 +19,9 @@ def parse(description):
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--chdir", default="")
+    # Each forked process binds its own SO_REUSEPORT socket (servers that
+    # fork themselves and support it: tornado).
+    p.add_argument("--reuse-port", action="store_true")
     p.add_argument("app", help="module:callable")
     return p.parse_args()
 
