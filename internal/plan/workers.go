@@ -200,6 +200,9 @@ func (r *runner) balances(ctx context.Context, cells []Cell, file *results.File,
 			return nil
 		}
 		run := &file.Runs[i]
+		if run.Balance != nil {
+			continue // judged before the run was interrupted and resumed
+		}
 		run.Balance = balance(run.Trials)
 		if !run.Balance.Flagged() {
 			continue
@@ -207,7 +210,9 @@ func (r *runner) balances(ctx context.Context, cells []Cell, file *results.File,
 		run.Warnings = append(run.Warnings, unevenWarning(run.Balance))
 		c := cells[i]
 		rem := c.Status.Adapter.Facts.Workers.Remedy
-		if !rem.Has() || run.Error != "" {
+		// A run that left the race is not measured further, with or
+		// without the remedy.
+		if !rem.Has() || run.Error != "" || run.Stopped != nil {
 			continue
 		}
 		c.Remedy = true
