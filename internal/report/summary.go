@@ -335,6 +335,7 @@ func Markdown(w io.Writer, f *results.File) error {
 		}
 		p("\n")
 	}
+	mdCheck(p, f)
 	mdConformance(p, f)
 	mdRobustness(p, f)
 	var failed []results.Run

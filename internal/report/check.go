@@ -1,0 +1,87 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/wsgibench/wsgibench/internal/results"
+)
+
+// checkLabels name the check's rows for a reader.
+var checkLabels = map[string]string{
+	results.CheckPEP3333:  "PEP 3333",
+	results.CheckProcess:  "process servers",
+	results.CheckThread:   "thread servers",
+	results.CheckGreenlet: "greenlet servers",
+}
+
+func checkLabel(m string) string {
+	if l, ok := checkLabels[m]; ok {
+		return l
+	}
+	return m
+}
+
+func checkVerdict(v string) string {
+	if v == results.CheckUnsafe {
+		return "UNSAFE"
+	}
+	return v
+}
+
+// CheckTable prints the portability check (for stdout): one row per
+// model with its verdict and how it was judged, then each finding under
+// the row it belongs to.
+func CheckTable(w io.Writer, c *results.Check) {
+	if c == nil {
+		return
+	}
+	fmt.Fprintf(w, "Is %s portable across WSGI servers? (requests: %s)\n", plain(c.App), plain(c.RequestsFrom))
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SAFE UNDER\tVERDICT\tHOW")
+	for _, m := range c.Models {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", checkLabel(m.Model), checkVerdict(m.Verdict), plain(m.How))
+	}
+	tw.Flush()
+	for _, m := range c.Models {
+		for _, e := range m.Evidence {
+			req := ""
+			if e.Request != "" {
+				req = plain(e.Request) + ": "
+			}
+			fmt.Fprintf(w, "  %s: %s%s\n", checkLabel(m.Model), req, plain(e.What))
+		}
+	}
+	for _, s := range c.Warnings {
+		fmt.Fprintf(w, "  warning: %s\n", plain(s))
+	}
+}
+
+// mdCheck writes the portability section of summary.md.
+func mdCheck(p func(string, ...any), f *results.File) {
+	c := f.Check
+	if c == nil {
+		return
+	}
+	p("## Portability: is the app safe under process, thread and greenlet servers?\n\n")
+	p("`wsgibench check` ran the app's requests (%s) through each model; a server whose model the app is unsafe under is not recommended.\n\n", mdText(c.RequestsFrom))
+	p("| safe under | verdict | how | evidence |\n|---|---|---|---|\n")
+	for _, m := range c.Models {
+		ev := "–"
+		if len(m.Evidence) > 0 {
+			ev = ""
+			for i, e := range m.Evidence {
+				if i > 0 {
+					ev += "<br>"
+				}
+				if e.Request != "" {
+					ev += mdText(e.Request) + ": "
+				}
+				ev += mdText(e.What)
+			}
+		}
+		p("| %s | %s | %s | %s |\n", checkLabel(m.Model), checkVerdict(m.Verdict), mdText(m.How), ev)
+	}
+	p("\n")
+}
