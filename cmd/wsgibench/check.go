@@ -72,10 +72,10 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		var bad []string
 		for _, m := range res.Models {
 			if m.Verdict != "safe" {
-				bad = append(bad, m.Model+" "+m.Verdict)
+				bad = append(bad, m.Verdict+" under "+m.Model)
 			}
 		}
-		return fmt.Errorf("%s is not shown portable: %s", res.App, strings.Join(bad, ", "))
+		return fmt.Errorf("%s is not portable across WSGI servers: %s", res.App, strings.Join(bad, ", "))
 	}
 	return nil
 }

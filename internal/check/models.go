@@ -109,9 +109,11 @@ func round(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
 // process, and records what differs. It returns the stall measurement.
 func (c *checker) concurrency(ctx context.Context, s *running, ev *evidence) stall {
 	reqs, to := c.o.Requests, c.o.Timeout
+	failedAlone := map[string]bool{}
 	for _, r := range reqs {
 		if rp := send(ctx, s.addr, r, to); rp.Err != nil || rp.Status >= 500 {
 			ev.add(r.String(), "alone: "+rp.String())
+			failedAlone[r.String()] = true
 		}
 	}
 	// Each safe request twice, alone: the answer it must keep, and whether
@@ -134,6 +136,9 @@ func (c *checker) concurrency(ctx context.Context, s *running, ev *evidence) sta
 		for j, rp := range got {
 			k := j % len(safe)
 			base, stable := first[k], first[k].same(second[k])
+			if base.Err != nil || base.Status >= 500 {
+				continue // it failed alone already: nothing to compare with
+			}
 			if rp.Err != nil || rp.Status != base.Status || (stable && !rp.same(base)) {
 				differs[k]++
 				example[k] = rp
@@ -161,8 +166,7 @@ func (c *checker) concurrency(ctx context.Context, s *running, ev *evidence) sta
 	var failedOrder []string
 	examples := map[string]reply{}
 	for j, rp := range together(ctx, s.addr, all, c.o.Threads, to) {
-		if rp.Err != nil || rp.Status >= 500 {
-			k := all[j].String()
+		if k := all[j].String(); (rp.Err != nil || rp.Status >= 500) && !failedAlone[k] {
 			if failed[k] == 0 {
 				failedOrder = append(failedOrder, k)
 			}
@@ -368,7 +372,7 @@ func sharedFDs(dir string) []string {
 			}
 			if len(holders) >= 2 {
 				slices.Sort(holders)
-				out = append(out, fmt.Sprintf("%s (fd %d) was opened at import time, before fork, and is shared by %d workers (pids %s): one connection or file position used by several processes",
+				out = append(out, fmt.Sprintf("%s (fd %d) was opened at import time, before fork, and is held by %d workers (pids %s): one connection or file handle shared by several processes",
 					describeFD(fd.What), fd.FD, len(holders), strings.Join(holders, ", ")))
 			}
 		}

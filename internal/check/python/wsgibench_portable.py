@@ -210,10 +210,19 @@ def _fd_info(fd):
 
 
 def _fds():
+    """The open fds, less the one listdir used to read the directory."""
     try:
-        return set(int(n) for n in os.listdir("/proc/self/fd"))
+        listed = [int(n) for n in os.listdir("/proc/self/fd")]
     except OSError:
         return set()
+    out = set()
+    for fd in listed:
+        try:
+            os.fstat(fd)
+            out.add(fd)
+        except OSError:
+            pass
+    return out
 
 
 def _shareable(what, flags):
