@@ -160,6 +160,12 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 			len(chosen), len(cells), len(steps), o.Duration, o.Warmup, det.Python.Executable, srvCPUs, genCPUs)
 	}
 
+	if !o.NoCheck && !o.SuitesOnly && ctx.Err() == nil {
+		if err := r.portability(ctx, file, outPath); err != nil {
+			return file, err
+		}
+	}
+
 	noStart := map[string]string{} // server → why it would not start
 	noFront := map[string]string{} // server and front → why the front would not start
 	triedServers := map[string]bool{}

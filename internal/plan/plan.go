@@ -82,6 +82,9 @@ type Options struct {
 	// CheckProjection measures capacity on every CPU this machine allows
 	// and records how far the projection from the server's CPUs missed it.
 	CheckProjection bool
+	// NoCheck skips the app portability check (package check; see
+	// check.go), which otherwise runs once before the trials.
+	NoCheck bool
 }
 
 // DefaultShapes sizes shapes to the target's cores (not this machine's):
