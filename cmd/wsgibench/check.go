@@ -25,6 +25,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	n := fs.Int("requests", check.DefaultRequests, "requests rendered from each workload")
 	seed := fs.Int64("seed", 1, "seed for the request variables")
 	threads := fs.Int("threads", 16, "threads in the thread server, and requests sent at once")
+	timeout := fs.Duration("timeout", 10*time.Second, "per-request timeout")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -40,7 +41,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	o := check.Options{Python: py, App: *app, Dir: *chdir, Requests: reqs, RequestsFrom: from,
-		Threads: *threads, Log: stderr}
+		Threads: *threads, Timeout: *timeout, Log: stderr}
 	if *app == "" {
 		work, err := os.MkdirTemp("", "wsgibench-check-app-")
 		if err != nil {

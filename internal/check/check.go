@@ -42,6 +42,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -254,9 +255,12 @@ func (c *checker) validate(ctx context.Context) (results.CheckModel, []answer, e
 	if err != nil {
 		return row, nil, err
 	}
-	tctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	// Each call has o.Timeout in Python; this bounds imports and the rest.
+	limit := time.Minute + time.Duration(len(c.o.Requests))*c.o.Timeout
+	tctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	cmd := exec.CommandContext(tctx, c.o.Python, filepath.Join(c.helperDir(), helper), "validate", c.o.App)
+	cmd := exec.CommandContext(tctx, c.o.Python, filepath.Join(c.helperDir(), helper), "validate", c.o.App,
+		strconv.FormatFloat(c.o.Timeout.Seconds(), 'f', -1, 64))
 	cmd.Dir, cmd.Env, cmd.Stdin = c.o.Dir, env, bytes.NewReader(in)
 	setProcessGroup(cmd)
 	cmd.WaitDelay = 2 * time.Second
@@ -273,7 +277,7 @@ func (c *checker) validate(ctx context.Context) (results.CheckModel, []answer, e
 			return row, nil, &AppError{Msg: fmt.Sprintf("--app %s: %s", c.o.App, lastLine(stderr.String()))}
 		}
 		if tctx.Err() != nil {
-			return row, nil, &AppError{Msg: fmt.Sprintf("--app %s: %d requests called in one process took longer than a minute", c.o.App, len(c.o.Requests))}
+			return row, nil, &AppError{Msg: fmt.Sprintf("--app %s: %d requests called in one process took longer than %s", c.o.App, len(c.o.Requests), limit)}
 		}
 		return row, nil, fmt.Errorf("--app %s: the in-process run failed: %w: %s", c.o.App, err, lastLine(stderr.String()))
 	}

@@ -10,8 +10,9 @@ import (
 	"github.com/wsgibench/wsgibench/internal/results"
 )
 
-// portability runs the app portability check (package check) once, before
-// the trials, with requests rendered from the plan's workloads, and
+// portability runs the app portability check (package check) once, after
+// the trials (an app no server could start fails there first, as before),
+// with requests rendered from the plan's workloads, and
 // records it: the ranking keeps servers whose concurrency model breaks the
 // app out of the verdict. An app that fails alone (an exception or a 5xx
 // for one of the workload's requests) ends the run here, in one line: no

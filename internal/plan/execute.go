@@ -160,12 +160,6 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 			len(chosen), len(cells), len(steps), o.Duration, o.Warmup, det.Python.Executable, srvCPUs, genCPUs)
 	}
 
-	if !o.NoCheck && !o.SuitesOnly && ctx.Err() == nil {
-		if err := r.portability(ctx, file, outPath); err != nil {
-			return file, err
-		}
-	}
-
 	noStart := map[string]string{} // server → why it would not start
 	noFront := map[string]string{} // server and front → why the front would not start
 	triedServers := map[string]bool{}
@@ -232,6 +226,11 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 				trial.RPS, trial.LatencyMS.P50, trial.LatencyMS.P99, trial.Errors.Total, flags(trial))
 		}
 		if err := results.Write(outPath, file); err != nil {
+			return file, err
+		}
+	}
+	if !o.NoCheck && anyStarted && ctx.Err() == nil {
+		if err := r.portability(ctx, file, outPath); err != nil {
 			return file, err
 		}
 	}

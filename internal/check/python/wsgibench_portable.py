@@ -2,7 +2,7 @@
 
 Two uses, both stdlib-only (Python >= 3.8):
 
-    python wsgibench_portable.py validate module:callable < requests.json
+    python wsgibench_portable.py validate module:callable TIMEOUT_S < requests.json
 
 imports the app the way a server would (the working directory first on
 sys.path) and calls it once per request, serially, through
@@ -10,7 +10,8 @@ wsgiref.validate, which asserts PEP 3333 at every step (status, headers,
 the iterable, close(), write(), reading wsgi.input). It prints one JSON
 object: per request its status, a body digest and sample, any exception the
 app raised (with its traceback's last line), and each PEP 3333 violation.
-If the module cannot be imported it exits 2 with one line on stderr.
+If the module cannot be imported, or a request takes longer than
+TIMEOUT_S, it exits 2 with one line on stderr.
 
     gunicorn ... wsgibench_portable:application
 
@@ -163,6 +164,8 @@ def call(app, req):
             else:
                 out["traceback"] = traceback.format_exc()
                 out["error"] = _last_line(out["traceback"])
+        except _Timeout:
+            raise
         except BaseException:
             out["traceback"] = traceback.format_exc()
             out["error"] = _last_line(out["traceback"])
@@ -182,10 +185,29 @@ def call(app, req):
     return out
 
 
-def validate(spec):
+class _Timeout(BaseException):
+    pass
+
+
+def _alarm(signum, frame):
+    raise _Timeout()
+
+
+def validate(spec, timeout):
+    import signal
+
     reqs = json.load(sys.stdin)
     app = load(spec, _fail)
-    results = [call(app, r) for r in reqs]
+    signal.signal(signal.SIGALRM, _alarm)
+    results = []
+    for r in reqs:
+        signal.setitimer(signal.ITIMER_REAL, timeout)
+        try:
+            results.append(call(app, r))
+        except _Timeout:
+            _fail("%s %s did not answer within %gs in a plain serial call" % (r["method"], r["target"], timeout))
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
     sys.stdout.write(json.dumps({"results": results}))
     sys.stdout.flush()
     os._exit(0)  # no atexit handlers or threads of the app's keep us
@@ -302,6 +324,6 @@ if __name__ != "__main__":
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[1] != "validate":
-        _fail("usage: wsgibench_portable.py validate module:callable < requests.json")
-    validate(sys.argv[2])
+    if len(sys.argv) != 4 or sys.argv[1] != "validate":
+        _fail("usage: wsgibench_portable.py validate module:callable TIMEOUT_S < requests.json")
+    validate(sys.argv[2], float(sys.argv[3]))
