@@ -135,6 +135,7 @@ func Run(ctx context.Context, o Options) (*results.Check, error) {
 		return nil, err
 	}
 	res.Models = append(res.Models, pep)
+	defer func() { res.Warnings = c.warnings }()
 	c.ready = readyTarget(o.Requests, serial)
 	if c.ready == "" {
 		return nil, &AppError{Msg: "no GET request of the check answered 2xx in a plain serial call, so no server can be seen to be ready; give a --workload with a path your app answers"}
@@ -175,8 +176,9 @@ func Run(ctx context.Context, o Options) (*results.Check, error) {
 type checker struct {
 	o     Options
 	work  string
-	ready string // the readiness path: a GET that answered 2xx alone
-	n     int    // servers started, to name their directories
+	ready    string   // the readiness path: a GET that answered 2xx alone
+	n        int      // servers started, to name their directories
+	warnings []string // oddities worth a line that judge no model
 }
 
 func (c *checker) helperDir() string { return filepath.Join(c.work, "py") }
@@ -303,11 +305,23 @@ func (c *checker) validate(ctx context.Context) (results.CheckModel, []answer, e
 				continue // one line per kind of violation, with the first request that showed it
 			}
 			seen[v] = true
+			if harmless(v) {
+				c.warnings = append(c.warnings, fmt.Sprintf("%s: %s (wsgiref.validate is stricter than HTTP here, and Flask and Django both do it: no server rejects it)", req, oneLine(v)))
+				continue
+			}
 			row.Evidence = append(row.Evidence, results.CheckEvidence{Request: req.String(), What: oneLine(v)})
 		}
 	}
 	row.Verdict = verdict(row.Evidence)
 	return row, out.Results, nil
+}
+
+// harmless says whether a wsgiref.validate complaint is one no server acts
+// on: a Content-Type on a 204 or 304 response, which HTTP allows a server
+// to drop and which the common frameworks send by default.
+func harmless(v string) bool {
+	return strings.HasPrefix(v, "Content-Type header found in a 204 response") ||
+		strings.HasPrefix(v, "Content-Type header found in a 304 response")
 }
 
 // readyTarget is the first GET that answered 2xx in process.
