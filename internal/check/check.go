@@ -174,8 +174,8 @@ func Run(ctx context.Context, o Options) (*results.Check, error) {
 }
 
 type checker struct {
-	o     Options
-	work  string
+	o        Options
+	work     string
 	ready    string   // the readiness path: a GET that answered 2xx alone
 	n        int      // servers started, to name their directories
 	warnings []string // oddities worth a line that judge no model

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/wsgibench/wsgibench/internal/results"
@@ -84,4 +85,40 @@ func mdCheck(p func(string, ...any), f *results.File) {
 		p("| %s | %s | %s | %s |\n", checkLabel(m.Model), checkVerdict(m.Verdict), mdText(m.How), ev)
 	}
 	p("\n")
+}
+
+// checkMatrix shows the portability check in the report's suites: one row
+// (the app), a column per model, the evidence on hover and in the caption.
+func checkMatrix(c *results.Check) *matrix {
+	if c == nil || len(c.Models) == 0 {
+		return nil
+	}
+	m := &matrix{ID: "matrix-check", Title: "Portability: is the app safe under process, thread and greenlet servers?"}
+	row := matrixRow{Label: c.App}
+	var words []string
+	for _, cm := range c.Models {
+		m.Columns = append(m.Columns, checkLabel(cm.Model))
+		cell := matrixCell{Text: "·", Class: "na", Title: cm.How}
+		switch cm.Verdict {
+		case results.CheckSafe:
+			cell.Text, cell.Class = "✓", "pass"
+		case results.CheckUnsafe:
+			cell.Text, cell.Class = "✗", "fail"
+		}
+		for _, e := range cm.Evidence {
+			w := e.What
+			if e.Request != "" {
+				w = e.Request + ": " + w
+			}
+			cell.Title += "\n" + w
+			words = append(words, checkLabel(cm.Model)+": "+w)
+		}
+		row.Cells = append(row.Cells, cell)
+	}
+	m.Rows = []matrixRow{row}
+	m.Caption = "✓ safe, ✗ unsafe, · not checked (requests: " + c.RequestsFrom + "). A server whose model the app is unsafe under is not recommended."
+	if len(words) > 0 {
+		m.Caption += " Evidence: " + strings.Join(words, "; ")
+	}
+	return m
 }
