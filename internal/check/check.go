@@ -110,7 +110,7 @@ func Run(ctx context.Context, o Options) (*results.Check, error) {
 		o.Log = io.Discard
 	}
 	if o.Tag == "" {
-		o.Tag = fmt.Sprintf("wsgibench-check-%d-%x", os.Getpid(), rand.Uint32())
+		o.Tag = fmt.Sprintf("wsgibench-%d-check-%x", os.Getpid(), rand.Uint32())
 	}
 	if !strings.Contains(o.App, ":") {
 		o.App += ":application"
