@@ -52,7 +52,7 @@ func (c *checker) threads(ctx context.Context) (results.CheckModel, stall) {
 	}
 	defer s.stop()
 	var ev evidence
-	st := c.concurrency(ctx, s, &ev)
+	st := c.concurrency(ctx, s, &ev, "")
 	row.Evidence, row.Verdict = ev.list, verdict(ev.list)
 	return row, st
 }
@@ -67,7 +67,7 @@ func (c *checker) greenlets(ctx context.Context, threaded stall) results.CheckMo
 	}
 	defer s.stop()
 	var ev evidence
-	st := c.concurrency(ctx, s, &ev)
+	st := c.concurrency(ctx, s, &ev, threaded.req) // the same request as under threads
 	if why, how := judgeStall(threaded, st); why != "" {
 		ev.add(st.req, why)
 	} else if how != "" {
@@ -106,8 +106,9 @@ func judgeStall(threaded, green stall) (why, how string) {
 func round(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
 
 // concurrency sends the requests alone, then at once, on a server of one
-// process, and records what differs. It returns the stall measurement.
-func (c *checker) concurrency(ctx context.Context, s *running, ev *evidence) stall {
+// process, and records what differs. It returns the stall measurement of
+// stallReq, or of the slowest safe request when that is "".
+func (c *checker) concurrency(ctx context.Context, s *running, ev *evidence, stallReq string) stall {
 	reqs, to := c.o.Requests, c.o.Timeout
 	failedAlone := map[string]bool{}
 	for _, r := range reqs {
@@ -184,7 +185,8 @@ func (c *checker) concurrency(ctx context.Context, s *running, ev *evidence) sta
 	st := stall{}
 	for i, r := range safe {
 		alone := min(first[i].Dur, second[i].Dur)
-		if first[i].Err == nil && first[i].Status < 400 && alone > st.alone {
+		ok := first[i].Err == nil && first[i].Status < 400
+		if ok && (r.String() == stallReq || stallReq == "" && alone > st.alone) {
 			st.req, st.alone = r.String(), alone
 		}
 	}
