@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/wsgibench/wsgibench/internal/check"
+	"github.com/wsgibench/wsgibench/internal/pgsql"
 	"github.com/wsgibench/wsgibench/internal/proc"
 	"github.com/wsgibench/wsgibench/internal/results"
 )
@@ -205,59 +206,91 @@ func TestExamplesCRUDFlow(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			port, err := proc.FreePort("127.0.0.1")
-			if err != nil {
-				t.Fatal(err)
-			}
-			addr := fmt.Sprintf("127.0.0.1:%d", port)
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			g, err := proc.Start(ctx, proc.Spec{Argv: []string{python, "-m", "gunicorn", "-b", addr, "-w", "2", ex.app},
-				Env: append(os.Environ(), env...), Dir: ex.dir})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer g.Stop()
-			if err := proc.WaitHTTP(ctx, g, addr, "/", 20*time.Second); err != nil {
-				t.Fatal(err)
-			}
-			base := "http://" + addr
-			do := func(method, path, body string, want int) map[string]any {
-				t.Helper()
-				req, _ := http.NewRequestWithContext(ctx, method, base+path, strings.NewReader(body))
-				if body != "" {
-					req.Header.Set("Content-Type", "application/json")
-				}
-				resp, err := http.DefaultClient.Do(req)
-				if err != nil {
-					t.Fatalf("%s %s: %v", method, path, err)
-				}
-				defer resp.Body.Close()
-				data, _ := io.ReadAll(resp.Body)
-				if resp.StatusCode != want {
-					t.Fatalf("%s %s: %d %s, want %d", method, path, resp.StatusCode, data, want)
-				}
-				var obj map[string]any
-				json.Unmarshal(data, &obj)
-				return obj
-			}
-			created := do("POST", "/items", `{"name":"flow","price_cents":250,"qty":4}`, 201)
-			id, ok := created["id"].(float64)
-			if !ok || id < 51 {
-				t.Fatalf("create returned %v, want an id after the 50 seeded", created)
-			}
-			path := fmt.Sprintf("/items/%d", int(id))
-			if got := do("GET", path, "", 200); got["name"] != "flow" || got["qty"] != 4.0 {
-				t.Errorf("read after create: %v", got)
-			}
-			do("PUT", path, `{"name":"renamed","price_cents":1,"qty":2}`, 200)
-			if got := do("GET", path, "", 200); got["name"] != "renamed" || got["price_cents"] != 1.0 {
-				t.Errorf("read after update: %v", got)
-			}
-			do("DELETE", path, "", 204)
-			do("GET", path, "", 404)
-			do("DELETE", path, "", 404)
-			do("POST", "/items", `{"name":"no price"}`, 400)
+			crudFlow(t, ex, env)
 		})
 	}
+}
+
+// TestDjangoOnPostgres: the Django example migrates into and serves from
+// PostgreSQL (a private cluster) given ITEMS_PG_DSN.
+func TestDjangoOnPostgres(t *testing.T) {
+	ex := examples[1]
+	needFramework(t, "django, psycopg2")
+	if _, err := pgsql.FindBin(); err != nil {
+		t.Skipf("no PostgreSQL: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c, err := pgsql.StartCluster(ctx, pgsql.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+	env := []string{"ITEMS_PG_DSN=" + c.Admin().String()}
+	cmd := exec.CommandContext(ctx, python, "manage.py", "migrate", "--noinput")
+	cmd.Dir = ex.dir
+	cmd.Env = append(os.Environ(), append(env, "PYTHONDONTWRITEBYTECODE=1")...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("manage.py migrate on PostgreSQL: %v\n%s", err, out)
+	}
+	crudFlow(t, ex, env)
+}
+
+// crudFlow serves ex under gunicorn (2 workers) with env and follows the
+// create → read → update → delete flow with the created id.
+func crudFlow(t *testing.T, ex example, env []string) {
+	t.Helper()
+	port, err := proc.FreePort("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	g, err := proc.Start(ctx, proc.Spec{Argv: []string{python, "-m", "gunicorn", "-b", addr, "-w", "2", ex.app},
+		Env: append(os.Environ(), env...), Dir: ex.dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Stop()
+	if err := proc.WaitHTTP(ctx, g, addr, "/", 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + addr
+	do := func(method, path, body string, want int) map[string]any {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(ctx, method, base+path, strings.NewReader(body))
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != want {
+			t.Fatalf("%s %s: %d %s, want %d", method, path, resp.StatusCode, data, want)
+		}
+		var obj map[string]any
+		json.Unmarshal(data, &obj)
+		return obj
+	}
+	created := do("POST", "/items", `{"name":"flow","price_cents":250,"qty":4}`, 201)
+	id, ok := created["id"].(float64)
+	if !ok || id < 51 {
+		t.Fatalf("create returned %v, want an id after the 50 seeded", created)
+	}
+	path := fmt.Sprintf("/items/%d", int(id))
+	if got := do("GET", path, "", 200); got["name"] != "flow" || got["qty"] != 4.0 {
+		t.Errorf("read after create: %v", got)
+	}
+	do("PUT", path, `{"name":"renamed","price_cents":1,"qty":2}`, 200)
+	if got := do("GET", path, "", 200); got["name"] != "renamed" || got["price_cents"] != 1.0 {
+		t.Errorf("read after update: %v", got)
+	}
+	do("DELETE", path, "", 204)
+	do("GET", path, "", 404)
+	do("DELETE", path, "", 404)
+	do("POST", "/items", `{"name":"no price"}`, 400)
 }
