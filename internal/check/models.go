@@ -237,7 +237,7 @@ func (c *checker) processes(ctx context.Context) results.CheckModel {
 	to := c.o.Timeout
 	lastWrite := ""
 	asked := map[string]bool{} // safe requests both workers answered since the last write
-	oneWorker := 0
+	oneWorker, compared := 0, 0
 	for _, r := range c.o.Requests {
 		if ctx.Err() != nil {
 			break
@@ -269,7 +269,9 @@ func (c *checker) processes(ctx context.Context) results.CheckModel {
 		case a.Pid == b.Pid:
 			oneWorker++
 			continue
-		case a.same(b):
+		}
+		compared++
+		if a.same(b) {
 			continue
 		}
 		// They differ. Ask both again: a worker that changes its own
@@ -298,6 +300,11 @@ func (c *checker) processes(ctx context.Context) results.CheckModel {
 		row.How += fmt.Sprintf(" (%d reads reached one worker only)", oneWorker)
 	}
 	row.Evidence, row.Verdict = ev.list, verdict(ev.list)
+	if compared == 0 && len(ev.list) == 0 {
+		// Nothing read by both workers: no evidence either way on state.
+		row.Verdict = results.CheckSkipped
+		row.How += "; no GET was answered by both workers, so there was nothing to compare (give --workload a GET)"
+	}
 	return row
 }
 

@@ -53,6 +53,9 @@ func TestCheckBreaks(t *testing.T) {
 		{"process+thread", results.Shape{Workers: 2, Threads: 8}, "processes"},
 		{"greenlet", results.Shape{Workers: 1, Threads: 1}, "greenlets"},
 		{"single", results.Shape{Workers: 1, Threads: 1}, ""},
+		{"process", results.Shape{Workers: 1, Threads: 1}, ""},
+		{"event-loop", results.Shape{Workers: 2, Threads: 1}, "processes"},
+		{"thread", results.Shape{Workers: 1, Threads: 0}, ""}, // threads are safe in c
 	} {
 		got := c.Breaks(tc.model, tc.shape)
 		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {

@@ -82,7 +82,10 @@ func (c *Check) Portable() bool {
 // Breaks says why a server of this model and shape would break the app
 // the check judged, or "" when nothing the check found stands in its way:
 // several processes need process safety, several threads (or a thread per
-// connection) thread safety, and greenlet servers greenlet safety.
+// connection, Threads 0) thread safety, and greenlet servers greenlet
+// safety. The shape is the effective one, so an event loop that runs WSGI
+// inline (tornado: 1 thread) needs no thread safety and one that hands it
+// to a pool (uvicorn: 10) does.
 func (c *Check) Breaks(model string, s Shape) string {
 	if c == nil {
 		return ""
@@ -94,10 +97,10 @@ func (c *Check) Breaks(model string, s Shape) string {
 		}
 		return nil
 	}
-	if m := unsafe(CheckProcess); m != nil && (s.Workers > 1 || model == "process" || model == "process+thread") {
+	if m := unsafe(CheckProcess); m != nil && s.Workers > 1 {
 		why = append(why, "the app is not safe under several processes ("+firstEvidence(m)+")")
 	}
-	if m := unsafe(CheckThread); m != nil && (s.Threads != 1 || model == "thread" || model == "process+thread" || model == "event-loop") {
+	if m := unsafe(CheckThread); m != nil && s.Threads != 1 {
 		why = append(why, "the app is not safe under threads ("+firstEvidence(m)+")")
 	}
 	if m := unsafe(CheckGreenlet); m != nil && model == "greenlet" {
