@@ -68,6 +68,10 @@ func TestFromWorkloads(t *testing.T) {
 	if err != nil || len(reqs) == 0 || reqs[0].String() != "GET /" || !strings.Contains(from, "default") {
 		t.Errorf("an app with no workload: %v %q %v, want GET / said to be the default", reqs, from, err)
 	}
+	reqs, _, err = FromWorkloads([]string{"POST /items", "GET /items"}, false, 24, 1)
+	if err != nil || len(reqs) != 8 || reqs[0].String() != "POST /items" || reqs[1].String() != "GET /items" || reqs[2].String() != "POST /items" {
+		t.Errorf("two workloads are not interleaved: %v %v", reqs, err)
+	}
 	if _, _, err := FromWorkloads([]string{"crud"}, false, 24, 1); err == nil {
 		t.Error("the bundled crud workload was accepted for a user's app")
 	}

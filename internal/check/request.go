@@ -93,8 +93,8 @@ func FromMix(mix []load.Template, n int, seed int64) ([]Request, error) {
 const DefaultRequests = 24
 
 // FromWorkloads renders n requests from each workload spec (a built-in
-// name, or "METHOD /path" for the user's app), and says where they came
-// from. With no spec, a user's app gets "GET /", the one request every
+// name, or "METHOD /path" for the user's app), interleaved, and says where
+// they came from. With no spec, a user's app gets "GET /", the one request every
 // web app answers, and the bundled app its crud mix.
 func FromWorkloads(specs []string, bundled bool, n int, seed int64) ([]Request, string, error) {
 	from := "workload " + strings.Join(specs, ", ")
@@ -104,7 +104,7 @@ func FromWorkloads(specs []string, bundled bool, n int, seed int64) ([]Request, 
 			specs, from = []string{workload.Default}, "workload "+workload.Default
 		}
 	}
-	var out []Request
+	var lists [][]Request
 	for _, spec := range specs {
 		w, err := workload.Parse(spec)
 		if err != nil {
@@ -121,9 +121,28 @@ func FromWorkloads(specs []string, bundled bool, n int, seed int64) ([]Request, 
 		if err != nil {
 			return nil, "", fmt.Errorf("workload %s: %w", w.Name, err)
 		}
-		out = append(out, reqs...)
+		lists = append(lists, reqs)
 	}
-	return out, from, nil
+	return interleave(lists), from, nil
+}
+
+// interleave deals the workloads' requests in turn, as a mix would, so a
+// write from one is followed by reads from another: the process check
+// needs a read right after a write to see which worker kept it.
+func interleave(lists [][]Request) []Request {
+	var out []Request
+	for i := 0; ; i++ {
+		added := false
+		for _, l := range lists {
+			if i < len(l) {
+				out = append(out, l[i])
+				added = true
+			}
+		}
+		if !added {
+			return out
+		}
+	}
 }
 
 func varies(t load.Template) bool {

@@ -113,8 +113,8 @@ def environ_for(req):
         "wsgi.multiprocess": False,
         "wsgi.run_once": False,
     }
-    if body:
-        env["CONTENT_LENGTH"] = str(len(body))
+    if body or req["method"] in ("POST", "PUT", "PATCH"):
+        env["CONTENT_LENGTH"] = str(len(body))  # as the request on the wire says
     for name, value in req.get("headers", []):
         key = name.upper().replace("-", "_")
         if key == "CONTENT_TYPE":
@@ -197,6 +197,9 @@ def validate(spec, timeout):
     import signal
 
     reqs = json.load(sys.stdin)
+    # What the app prints must not mix with the results on stdout.
+    out = sys.stdout
+    sys.stdout = sys.stderr
     app = load(spec, _fail)
     signal.signal(signal.SIGALRM, _alarm)
     results = []
@@ -208,8 +211,9 @@ def validate(spec, timeout):
             _fail("%s %s did not answer within %gs in a plain serial call" % (r["method"], r["target"], timeout))
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
-    sys.stdout.write(json.dumps({"results": results}))
-    sys.stdout.flush()
+    sys.stderr.flush()
+    out.write(json.dumps({"results": results}))
+    out.flush()
     os._exit(0)  # no atexit handlers or threads of the app's keep us
 
 

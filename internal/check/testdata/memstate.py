@@ -7,6 +7,7 @@ import threading
 
 items = {}
 lock = threading.Lock()
+print("memstate: loaded")  # apps print; the check's own output must survive it
 
 
 def application(environ, start_response):
