@@ -347,7 +347,8 @@ type fdReport struct {
 }
 
 // sharedFDs names the descriptors the app opened at import time in the
-// master that more than one forked worker went on holding.
+// master that forked workers went on holding: the master and every worker
+// share each one.
 func sharedFDs(dir string) []string {
 	read := func(pattern string) []fdReport {
 		paths, _ := filepath.Glob(filepath.Join(dir, pattern))
@@ -379,9 +380,9 @@ func sharedFDs(dir string) []string {
 					}
 				}
 			}
-			if len(holders) >= 2 {
+			if len(holders) > 0 {
 				slices.Sort(holders)
-				out = append(out, fmt.Sprintf("%s (fd %d) was opened at import time, before fork, and is held by %d workers (pids %s): one connection or file handle shared by several processes",
+				out = append(out, fmt.Sprintf("%s (fd %d) was opened at import time, before fork, and is still held by %d forked workers (pids %s): one connection or file handle shared by several processes",
 					describeFD(fd.What), fd.FD, len(holders), strings.Join(holders, ", ")))
 			}
 		}
