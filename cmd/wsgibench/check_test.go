@@ -36,6 +36,7 @@ func TestCheckCommand(t *testing.T) {
 	for _, tc := range []struct{ app, want string }{
 		{"raises:application", "RuntimeError: DATABASE_URL is not set"},
 		{"fails:application", "GET / raised in a plain serial call: ZeroDivisionError"},
+		{"fivehundred:application", "GET / answered 500 in a plain serial call"},
 	} {
 		r := runBinary(t, time.Minute, "check", "--app", tc.app, "--chdir", checkApps)
 		if last := lastLine(r.stderr); r.code != 1 || !strings.HasPrefix(last, "wsgibench: ") || !strings.Contains(last, tc.want) {

@@ -290,15 +290,18 @@ func (c *checker) validate(ctx context.Context) (results.CheckModel, []answer, e
 	seen := map[string]bool{}
 	for i, a := range out.Results {
 		req := c.o.Requests[i]
-		if a.Error != "" && len(a.Violations) == 0 {
-			return row, nil, &AppError{Msg: fmt.Sprintf("--app %s: %s raised in a plain serial call: %s", c.o.App, req, a.Error)}
-		}
 		if a.Status >= 500 {
 			msg := fmt.Sprintf("--app %s: %s answered %d in a plain serial call", c.o.App, req, a.Status)
-			if line := lastLine(stderr.String()); strings.Contains(stderr.String(), "Traceback") {
-				msg += ": " + line
+			switch {
+			case a.Error != "":
+				msg += " (" + a.Error + ")"
+			case strings.Contains(stderr.String(), "Traceback"):
+				msg += " (" + lastLine(stderr.String()) + ")"
 			}
 			return row, nil, &AppError{Msg: msg + "; the check needs requests the app answers"}
+		}
+		if a.Error != "" && len(a.Violations) == 0 {
+			return row, nil, &AppError{Msg: fmt.Sprintf("--app %s: %s raised in a plain serial call: %s", c.o.App, req, a.Error)}
 		}
 		for _, v := range a.Violations {
 			if seen[v] {

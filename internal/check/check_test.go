@@ -222,6 +222,7 @@ func TestBadAppsOneLine(t *testing.T) {
 		{"raises:application", "RuntimeError: DATABASE_URL is not set"},
 		{"fails:application", "GET / raised in a plain serial call: ZeroDivisionError"},
 		{"nosuchmodule:application", "cannot import module 'nosuchmodule'"},
+		{"fivehundred:application", "GET / answered 500 in a plain serial call (logged to wsgi.errors: KeyError: 'user')"},
 	} {
 		t.Run(tc.app, func(t *testing.T) {
 			_, err := tryApp(t, tc.app, nil)
