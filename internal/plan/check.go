@@ -24,7 +24,7 @@ func (r *runner) portability(ctx context.Context, file *results.File, outPath st
 	}
 	n := 0
 	o := check.Options{Python: r.det.Python.Executable, App: r.app, Dir: r.appDir, Requests: reqs, RequestsFrom: from,
-		Host: r.o.Host, Tag: r.tag, Log: r.log}
+		Host: r.o.Host, Tag: r.tag + "-check", Log: r.log}
 	if r.o.App == "" {
 		o.Env = func(ctx context.Context) ([]string, error) {
 			n++
