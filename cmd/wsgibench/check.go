@@ -32,6 +32,9 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *n < 1 || *n > 1000 {
 		return fmt.Errorf("--requests: %d is not from 1 to 1000", *n)
 	}
+	if *threads < 2 || *threads > 256 {
+		return fmt.Errorf("--threads: %d is not from 2 to 256", *threads)
+	}
 	py, err := server.ResolvePython(*python)
 	if err != nil {
 		return err
