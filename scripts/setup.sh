@@ -10,6 +10,7 @@ PACKAGES=(
   python3-gunicorn python3-waitress python3-cheroot python3-twisted
   python3-gevent python3-eventlet python3-uvicorn python3-hypercorn python3-asgiref
   python3-tornado python3-werkzeug python3-paste
+  python3-flask python3-django  # examples/: the same CRUD API in Flask and Django
   uwsgi-core uwsgi-plugin-python3
   apache2 libapache2-mod-wsgi-py3
   nginx varnish wrk time

@@ -52,6 +52,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.DurationVar(&o.LatencyGoal, "latency-goal", 100*time.Millisecond, "p99 goal for the capacity search")
 	noCapacity := fs.Bool("no-capacity", false, "skip the capacity search (highest open-model rate meeting --latency-goal)")
 	fs.BoolVar(&o.NoProbe, "no-probe", false, "skip the HTTP/1.1 and PEP 3333 conformance probes (about 5 s per server)")
+	fs.BoolVar(&o.NoCheck, "no-check", false, "skip the app portability check (PEP 3333, and safe under processes, threads and greenlets: see wsgibench check; about 10 s)")
 	fs.BoolVar(&o.NoTrouble, "no-trouble", false, "skip the trouble scenarios: slow clients, a hung request, a killed worker, overload, reload (about a minute per server)")
 	fs.IntVar(&o.TroubleRepeat, "trouble-repeat", 0, "run each trouble scenario this many times and keep the median (default 3 for a race's contenders, else 1)")
 	troubleCases := fs.String("trouble-cases", "", "comma-separated trouble scenarios to run (default: all; see wsgibench trouble --list)")
@@ -220,6 +221,10 @@ func firstLine(s string) string {
 
 // suiteTables prints the suites' tables, each after a blank line.
 func suiteTables(w io.Writer, f *results.File) {
+	if f.Check != nil {
+		fmt.Fprintln(w)
+		report.CheckTable(w, f.Check)
+	}
 	if len(f.Conformance) > 0 {
 		fmt.Fprintln(w)
 		report.ConformanceTable(w, f)

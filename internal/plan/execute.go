@@ -269,6 +269,11 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 			return file, err
 		}
 	}
+	if !o.NoCheck && anyStarted && ctx.Err() == nil {
+		if err := r.portability(ctx, file, outPath); err != nil {
+			return file, err
+		}
+	}
 	suiteCells := cells
 	if !o.SuitesOnly {
 		suiteCells = r.fullSuiteCells(cells, file.Runs)

@@ -107,6 +107,9 @@ type Options struct {
 	// Resume continues the interrupted run in this results file (see
 	// resume.go): its finished trials and suites are kept, the rest run.
 	Resume *results.File `json:"-"`
+	// NoCheck skips the app portability check (package check; see
+	// check.go), which otherwise runs once before the trials.
+	NoCheck bool
 }
 
 // DefaultShapes sizes shapes to the target's cores (not this machine's):

@@ -237,6 +237,10 @@ func (r *ranker) collect(wl string) (cands []*cand, failed []results.Run) {
 			if !slices.Contains(unranked, run.Server) {
 				unranked = append(unranked, run.Server)
 			}
+		case r.f.Check.Breaks(run.Model, run.Shape) != "" && len(run.Trials) > 0:
+			// Measured and shown, never recommended: its concurrency
+			// model breaks the app (package check found how).
+			r.note(fmt.Sprintf("not recommended: %s %s, because %s", run.Server, run.Shape, r.f.Check.Breaks(run.Model, run.Shape)))
 		case run.Error != "":
 			failed = append(failed, run)
 		case run.Stopped != nil:

@@ -217,8 +217,17 @@ func naRow(label string, color, n int, why string) matrixRow {
 	return row
 }
 
-// matricesOf returns the suite matrices in f: the conformance probes.
+// matricesOf returns the suite matrices in f: the conformance probes, and
+// the portability check when it ran.
 func matricesOf(f *results.File, colorOf map[string]int) []matrix {
+	out := conformanceMatrix(f, colorOf)
+	if m := checkMatrix(f.Check); m != nil {
+		out = append(out, *m)
+	}
+	return out
+}
+
+func conformanceMatrix(f *results.File, colorOf map[string]int) []matrix {
 	if len(f.Conformance) == 0 {
 		return nil
 	}

@@ -342,6 +342,7 @@ func Markdown(w io.Writer, f *results.File) error {
 	}
 	mdFronts(p, f)
 	mdWorkers(p, f)
+	mdCheck(p, f)
 	mdConformance(p, f)
 	mdRobustness(p, f)
 	if !probesOnly {

@@ -41,7 +41,9 @@ type File struct {
 	// Robustness holds the trouble scenarios' results, one entry per
 	// server (package trouble).
 	Robustness []Robustness `json:"robustness,omitempty"`
-	Warnings   []string     `json:"warnings,omitempty"`
+	// Check is the app portability check (package check), when it ran.
+	Check    *Check   `json:"check,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
 	// Target, Ceilings and ProjectionChecks: the machine the verdict is
 	// for and what carries the measurements there (see machine.go).
 	Target           *Target           `json:"target,omitempty"`

@@ -1,0 +1,8 @@
+"""The WSGI entry point: itemsite.wsgi:application."""
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "itemsite.settings")
+
+application = get_wsgi_application()
