@@ -92,12 +92,10 @@ func freshDB(t *testing.T, ex example) func(context.Context) ([]string, error) {
 }
 
 // TestExamplesRun runs each example through wsgibench run under five
-// server modes (process, process+thread, greenlet, thread), its check
-// included, and wants every server to serve every request.
-//
-// The workload is a read of one seeded item; once scenario files are
-// merged the test should run each example's scenario.yaml (create → read
-// → update → delete with the captured id) with --scenario instead.
+// server modes (process, process+thread, greenlet, thread) from its
+// scenario file (reads, lists, and create → read → update → delete on the
+// id the create returned), its check included, and wants every server to
+// answer every request with the status the scenario expects.
 func TestExamplesRun(t *testing.T) {
 	servers := []string{"gunicorn-sync", "gunicorn-gthread", "gunicorn-gevent", "waitress", "uwsgi"}
 	for _, ex := range examples {
@@ -111,7 +109,7 @@ func TestExamplesRun(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 			defer cancel()
 			cmd := exec.CommandContext(ctx, binary, "run", "--app", ex.app, "--chdir", ex.dir,
-				"--workload", "GET /items/{rand:1:50}", "--servers", strings.Join(servers, ","),
+				"--scenario", filepath.Join(ex.dir, "scenario.yaml"), "--servers", strings.Join(servers, ","),
 				"--workers", "2", "--threads", "2", "--connections", "4", "--duration", "1s", "--warmup", "200ms",
 				"--trials", "1", "--no-capacity", "--no-probe", "--no-trouble", "--no-ceiling", "--out", out)
 			cmd.Env = append(os.Environ(), env...)
@@ -131,8 +129,14 @@ func TestExamplesRun(t *testing.T) {
 					continue
 				}
 				for _, tr := range r.Trials {
-					if tr.Requests == 0 || tr.Errors.Total != 0 {
-						t.Errorf("%s %s: %d requests, errors %+v", r.Server, r.Shape, tr.Requests, tr.Errors)
+					if tr.Requests == 0 || tr.Errors.Total != 0 || tr.Errors.Unexpected != 0 || len(tr.CaptureMisses) > 0 {
+						t.Errorf("%s %s: %d requests, errors %+v, unexpected %v, capture misses %v",
+							r.Server, r.Shape, tr.Requests, tr.Errors, tr.UnexpectedByRequest, tr.CaptureMisses)
+					}
+					// The flows ran whole: the captured id was read,
+					// updated and deleted.
+					if fl := tr.Flows; fl == nil || fl.Completed == 0 {
+						t.Errorf("%s %s: no lifecycle flow completed: %+v", r.Server, r.Shape, fl)
 					}
 				}
 				served[r.Server] = true
