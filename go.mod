@@ -9,7 +9,10 @@ require (
 	golang.org/x/sys v0.50.0
 )
 
-require github.com/yuin/goldmark v1.8.7
+require (
+	github.com/goccy/go-yaml v1.19.2
+	github.com/yuin/goldmark v1.8.7
+)
 
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
