@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/wsgibench/wsgibench/internal/deploy"
 	"github.com/wsgibench/wsgibench/internal/front"
 	"github.com/wsgibench/wsgibench/internal/plan"
+	"github.com/wsgibench/wsgibench/internal/planfile"
 	"github.com/wsgibench/wsgibench/internal/rank"
 	"github.com/wsgibench/wsgibench/internal/report"
 	"github.com/wsgibench/wsgibench/internal/results"
@@ -22,6 +25,23 @@ import (
 )
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, options := runFlagSet(stderr)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	o, profile, budget, err := options()
+	if err != nil {
+		return err
+	}
+	_ = budget
+	return runPlan(ctx, o, profile, stdout, stderr)
+}
+
+// runFlagSet defines run's flags. A plan file (--plan) sets the same flags
+// (package planfile), so options merges it: flags given on the command
+// line win over the file, the file over the defaults. It returns the
+// options, the ranking profile and the time budget (0 = none).
+func runFlagSet(stderr io.Writer) (*flag.FlagSet, func() (plan.Options, string, time.Duration, error)) {
 	fs := newFlagSet("run", stderr)
 	var o plan.Options
 	fs.StringVar(&o.Python, "python", "", "Python interpreter the app runs in (default: $VIRTUAL_ENV's python, else /usr/bin/python3)")
@@ -58,26 +78,61 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fronts := fs.String("front", "none", "proxy in front of each server: none, varnish or nginx; a comma list compares them (none,varnish)")
 	profile := fs.String("profile", rank.DefaultProfile, "ranking priorities: "+profileNames()+", or weights like capacity=3,p99=2,memory=1")
 	fs.StringVar(&o.Out, "out", "wsgibench-out", "output directory for results.json and summary.md")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+	shapes := fs.String("shapes", "", "comma-separated shapes as processes x threads, e.g. 5x1,2x8 (overrides the default shapes; --workers and --threads cross two lists instead)")
+	planPath := fs.String("plan", "", "plan file (YAML) fixing everything a run needs; flags given here override it (see 'wsgibench plan --example')")
+	budget := fs.Duration("budget", 0, "the time the run may take, e.g. 10m: the plan is cut to fit and says so before it starts (0 = no limit)")
+	return fs, func() (plan.Options, string, time.Duration, error) {
+		given := planfile.Given(fs)
+		schema := runSchema(fs)
+		for name := range given {
+			if err := schema.Check(name, fs.Lookup(name).Value.String()); err != nil {
+				return o, "", 0, fmt.Errorf("--%s: %w", name, err)
+			}
+		}
+		var planFile string
+		if *planPath != "" {
+			pf, err := planfile.Load(*planPath)
+			if err != nil {
+				return o, "", 0, err
+			}
+			if err := schema.Apply(pf, given); err != nil {
+				return o, "", 0, err
+			}
+			planFile = *planPath
+		}
+		o.NoCapacity = *noCapacity
+		var err error
+		if o.TroubleScenarios, err = pickScenarios(splitList(*troubleCases)); err != nil {
+			return o, "", 0, fmt.Errorf("--trouble-cases: %w", err)
+		}
+		o.Servers = splitList(*servers)
+		o.Workloads = splitList(*workloads)
+		if *shapes != "" && (*workers != "" || *threads != "") {
+			return o, "", 0, fmt.Errorf("--shapes and --workers/--threads both set: give one")
+		}
+		if o.Shapes, err = parseShapes(*workers, *threads); err != nil {
+			return o, "", 0, err
+		}
+		if *shapes != "" {
+			o.Shapes, _ = parseShapeList(*shapes) // checked above
+		}
+		if o.Fronts, err = front.ParseKinds(*fronts); err != nil {
+			return o, "", 0, err
+		}
+		if _, perr := rank.ParseProfile(*profile); perr != nil {
+			return o, "", 0, perr
+		}
+		o.AsRun = &results.AsRun{PlanFile: planFile, Settings: schema.Settings()}
+		for name := range given {
+			o.AsRun.Flags = append(o.AsRun.Flags, name)
+		}
+		slices.Sort(o.AsRun.Flags)
+		return o, *profile, *budget, nil
 	}
-	o.NoCapacity = *noCapacity
-	var err error
-	if o.TroubleScenarios, err = pickScenarios(splitList(*troubleCases)); err != nil {
-		return fmt.Errorf("--trouble-cases: %w", err)
-	}
-	o.Servers = splitList(*servers)
-	o.Workloads = splitList(*workloads)
-	if o.Shapes, err = parseShapes(*workers, *threads); err != nil {
-		return err
-	}
-	if o.Fronts, err = front.ParseKinds(*fronts); err != nil {
-		return err
-	}
+}
 
-	if _, perr := rank.ParseProfile(*profile); perr != nil {
-		return perr
-	}
+// runPlan runs the merged plan and writes the results and reports.
+func runPlan(ctx context.Context, o plan.Options, profile string, stdout, stderr io.Writer) error {
 	file, err := plan.Execute(ctx, o, stderr, version)
 	if err != nil && ctx.Err() != nil && !errors.Is(err, context.Canceled) {
 		// Whatever failed was cut short by Ctrl-C; say that, not the symptom.
@@ -87,7 +142,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		// The verdict is derived from the trials and stored with them;
 		// an interrupted run is ranked on what finished (and says so).
 		goal := float64(o.LatencyGoal) / float64(time.Millisecond)
-		if rerr := rank.Apply(file, *profile, goal); rerr != nil {
+		if rerr := rank.Apply(file, profile, goal); rerr != nil {
 			fmt.Fprintf(stderr, "wsgibench: warning: ranking: %v\n", rerr)
 		}
 		if werr := results.Write(filepath.Join(o.Out, plan.ResultsName), file); werr != nil && err == nil {

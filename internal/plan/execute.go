@@ -125,6 +125,7 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 		Database: r.dbInfo,
 	}
 	file.Machine.ServerCPUs, file.Machine.GeneratorCPUs, file.Machine.SharedCPUs = srvCPUs, genCPUs, shared
+	file.Plan.AsRun = o.AsRun
 	file.Target = r.target.record()
 	if shared {
 		file.Warnings = append(file.Warnings, "server and load generator share one CPU: they compete, and absolute numbers understate the server")

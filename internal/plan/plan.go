@@ -14,6 +14,7 @@ import (
 
 	"github.com/wsgibench/wsgibench/internal/front"
 	"github.com/wsgibench/wsgibench/internal/probe"
+	"github.com/wsgibench/wsgibench/internal/results"
 	"github.com/wsgibench/wsgibench/internal/server"
 	"github.com/wsgibench/wsgibench/internal/trouble"
 	"github.com/wsgibench/wsgibench/internal/workload"
@@ -82,6 +83,10 @@ type Options struct {
 	// CheckProjection measures capacity on every CPU this machine allows
 	// and records how far the projection from the server's CPUs missed it.
 	CheckProjection bool
+
+	// AsRun is recorded in the results file as the plan as run (the
+	// merged plan file, flags and budget; see package planfile).
+	AsRun *results.AsRun
 }
 
 // DefaultShapes sizes shapes to the target's cores (not this machine's):

@@ -69,8 +69,8 @@ func (s Schema) Format(w io.Writer, header string, settings map[string]any, secs
 		var lines []string
 		for _, key := range sec.Keys {
 			v, ok := settings[key]
-			if !ok {
-				continue
+			if !ok || isEmpty(v) {
+				continue // empty is the default: every server, the bundled app
 			}
 			f, _ := s.flagOf(key)
 			if f == nil {
@@ -119,6 +119,8 @@ func isEmpty(v any) bool {
 	case string:
 		return t == ""
 	case []string:
+		return len(t) == 0
+	case []any:
 		return len(t) == 0
 	}
 	return false

@@ -191,6 +191,7 @@ type Plan struct {
 	Trials      int      `json:"trials"`
 	Seed        int64    `json:"seed"`
 	Order       []string `json:"order,omitempty"` // the order trials ran in: run index/trial
+	AsRun       *AsRun   `json:"as_run,omitempty"`
 }
 
 // Duration is a time.Duration that reads and writes as "10s".
