@@ -362,6 +362,7 @@ func (r *runner) capacities(ctx context.Context, cells []Cell, file *results.Fil
 		idx = append(idx, i)
 	}
 	slices.Sort(idx)
+	idx = topCells(idx, hints, r.o.CapacityTop)
 	for n, i := range idx {
 		if ctx.Err() != nil {
 			return nil

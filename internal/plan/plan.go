@@ -46,6 +46,7 @@ type Options struct {
 	LatencyGoal    time.Duration // p99 goal; default 100ms
 	CapacityProbe  time.Duration // measured time per probed rate; default 2s
 	CapacityProbes int           // probes per search; default 8
+	CapacityTop    int           // search only the top cells by throughput (0 = all; set by --budget)
 	// Conformance probes (package probe), once per server: off with
 	// NoProbe; ProbeCases narrows them (nil = every case).
 	NoProbe    bool
