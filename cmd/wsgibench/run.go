@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wsgibench/wsgibench/internal/budget"
 	"github.com/wsgibench/wsgibench/internal/deploy"
 	"github.com/wsgibench/wsgibench/internal/front"
 	"github.com/wsgibench/wsgibench/internal/plan"
@@ -29,12 +30,63 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	o, profile, budget, err := options()
+	o, profile, limit, err := options()
 	if err != nil {
 		return err
 	}
-	_ = budget
+	if o, err = fitPlan(ctx, o, limit, stderr); err != nil {
+		return err
+	}
 	return runPlan(ctx, o, profile, stdout, stderr)
+}
+
+// fitPlan prints the run's estimated wall time before anything starts and,
+// with a budget, cuts the plan to fit it (package budget), saying what it
+// will and will not measure; the plan as run records the cuts.
+func fitPlan(ctx context.Context, o plan.Options, limit time.Duration, stderr io.Writer) (plan.Options, error) {
+	m, err := plan.PreviewCells(ctx, o)
+	if err != nil {
+		return o, err
+	}
+	est := budget.Of(o, m, budget.Measured)
+	if limit > 0 {
+		fit, err := budget.FitTo(limit, o, m, budget.Measured)
+		if err != nil {
+			return o, err
+		}
+		fit.Describe(stderr)
+		o, est = fit.Options, fit.Estimate
+		o.AsRun.Budget, o.AsRun.Cuts = results.Duration(limit), fit.Cuts
+		recordCuts(o.AsRun.Settings, o, len(fit.Cuts) > 0)
+	} else {
+		fmt.Fprintf(stderr, "wsgibench: %s (--budget fits the plan to the time you have)\n", est.Line())
+	}
+	o.AsRun.Estimate = results.Duration(est.Total().Round(time.Second))
+	return o, nil
+}
+
+// recordCuts writes what a budget cut into the plan as run, in plan-file
+// keys, so that 'plan --from' gives the plan that ran.
+func recordCuts(settings map[string]any, o plan.Options, cut bool) {
+	if !cut {
+		return
+	}
+	settings["trials"] = int64(o.Trials)
+	settings["trouble-repeat"] = int64(o.TroubleRepeat)
+	if len(o.Shapes) > 0 {
+		var shapes []string
+		for _, s := range o.Shapes {
+			shapes = append(shapes, s.String())
+		}
+		settings["shapes"], settings["workers"], settings["threads"] = shapes, []string{}, []string{}
+	}
+	if o.TroubleScenarios != nil {
+		ids := []string{}
+		for _, sc := range o.TroubleScenarios {
+			ids = append(ids, sc.ID)
+		}
+		settings["trouble-cases"] = ids
+	}
 }
 
 // runFlagSet defines run's flags. A plan file (--plan) sets the same flags

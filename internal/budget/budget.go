@@ -294,7 +294,7 @@ func cuts(u, e Estimate, m Matrix) []string {
 }
 
 func smallest(e Estimate) string {
-	s := fmt.Sprintf("%d servers, %d trials per cell, %s", e.Servers, e.TrialsPerCell, plural(e.Shapes, "shape"))
+	s := fmt.Sprintf("%s, %d trials per cell, %s", plural(e.Servers, "server"), e.TrialsPerCell, plural(e.Shapes, "shape"))
 	if e.CapacityCells > 0 {
 		s += fmt.Sprintf(", capacity of %s", plural(e.CapacityCells, "cell"))
 	}
@@ -311,9 +311,17 @@ func plural(n int, what string) string {
 	return fmt.Sprintf("%d %ss", n, what)
 }
 
-// short prints a duration to the second ("9m41s", not "9m41.25s").
+// short prints a duration to the second, without empty units ("9m41s",
+// "12m", not "9m41.25s" or "12m0s").
 func short(d time.Duration) string {
-	return d.Round(time.Second).String()
+	s := d.Round(time.Second).String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // roundUp rounds a duration up to a whole minute, for advice.

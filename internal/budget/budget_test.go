@@ -233,7 +233,7 @@ func TestFitRefuses(t *testing.T) {
 		t.Errorf("smallest plan %v fits in 5m, so why refuse", ts.Smallest)
 	}
 	msg := err.Error()
-	for _, want := range []string{"--budget 5m0s is too short", "20 servers, 3 trials per cell, 1 shape, capacity of 1 cell, 1 trouble scenario",
+	for _, want := range []string{"--budget 5m is too short", "20 servers, 3 trials per cell, 1 shape, capacity of 1 cell, 1 trouble scenario",
 		"give --budget"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("%q lacks %q", msg, want)
@@ -259,4 +259,3 @@ func pick(t *testing.T, ids ...string) []trouble.Scenario {
 	}
 	return out
 }
-

@@ -297,7 +297,7 @@ func prepare(ctx context.Context, o Options, log io.Writer) (*runner, []Cell, er
 			return nil, nil, err
 		}
 	}
-	det, statuses, err := server.Detect(ctx, o.Python)
+	det, statuses, err := detect(ctx, o.Python) // the preview's, if there was one
 	if err != nil {
 		return nil, nil, err
 	}
