@@ -176,7 +176,9 @@ func runFlagSet(stderr io.Writer) (*flag.FlagSet, func() (plan.Options, string, 
 		}
 		o.AsRun = &results.AsRun{PlanFile: planFile, Settings: schema.Settings()}
 		for name := range given {
-			o.AsRun.Flags = append(o.AsRun.Flags, name)
+			if !schema.Omit[name] {
+				o.AsRun.Flags = append(o.AsRun.Flags, name)
+			}
 		}
 		slices.Sort(o.AsRun.Flags)
 		return o, *profile, *budget, nil
