@@ -47,7 +47,7 @@ type Entry struct {
 	Key             string
 	Scalar          string // the value, unless it is a list
 	List            []Item // the value when it is a YAML list
-	IsList          bool   //
+	IsList          bool   // (an empty list is still a list: servers: [])
 	Kind            string // the scalar's YAML type: string, int, float, bool or null
 	Line, Col       int    // where the value starts
 	KeyLine, KeyCol int    // where the key starts
