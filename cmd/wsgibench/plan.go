@@ -112,7 +112,7 @@ func checkRunFlag(name, v string) error {
 		return err
 	case "db":
 		if v != "" && v != plan.DBSQLite && v != plan.DBPostgres {
-			return fmt.Errorf("unknown database %q (known: %s, %s)", v, plan.DBSQLite, plan.DBPostgres)
+			return fmt.Errorf("unknown --db %q (known: %s, %s)", v, plan.DBSQLite, plan.DBPostgres)
 		}
 	}
 	return nil

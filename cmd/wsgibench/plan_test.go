@@ -103,7 +103,7 @@ func TestRunPlanErrors(t *testing.T) {
 		{"unknown profile", "profile: fastest\n", ":1:10: profile: unknown profile"},
 		{"bad shape", "shapes: [4x1, 4]\n", ":1:15: shapes: \"4\" is not a shape such as 4x1"},
 		{"unknown trouble case", "trouble-cases: [slowloris]\n", ":1:17: trouble-cases: no trouble scenario \"slowloris\""},
-		{"unknown database", "db: mysql\n", ":1:5: db: unknown database \"mysql\""},
+		{"unknown database", "db: mysql\n", ":1:5: db: unknown --db \"mysql\""},
 		{"negative budget", "budget: -10m\n", ":1:9: budget: -10m0s: cannot be negative"},
 		{"negative spelling", "no-trouble: true\n", ":1:1: no-trouble: write \"trouble: false\""},
 		{"rate with a unit", "rate: 100/s\n", ":1:7: rate: \"100/s\" is not a number"},

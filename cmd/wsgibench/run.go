@@ -35,6 +35,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	if o, err = fitPlan(ctx, o, limit, stderr); err != nil {
+		if ctx.Err() != nil && !errors.Is(err, context.Canceled) {
+			// Ctrl-C while detecting the servers: say that, not the symptom.
+			err = fmt.Errorf("interrupted before any trial finished: %w", ctx.Err())
+		}
 		return err
 	}
 	return runPlan(ctx, o, profile, stdout, stderr)
@@ -138,6 +142,9 @@ func runFlagSet(stderr io.Writer) (*flag.FlagSet, func() (plan.Options, string, 
 		schema := runSchema(fs)
 		for name := range given {
 			if err := schema.Check(name, fs.Lookup(name).Value.String()); err != nil {
+				if strings.Contains(err.Error(), "--"+name) {
+					return o, "", 0, err // it names the flag already
+				}
 				return o, "", 0, fmt.Errorf("--%s: %w", name, err)
 			}
 		}
