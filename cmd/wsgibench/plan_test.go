@@ -218,3 +218,36 @@ func TestBudgetTooShort(t *testing.T) {
 		t.Errorf("the refused run created %s", out)
 	}
 }
+
+// TestRecordCuts: what a budget cut is what the plan as run says, in keys
+// that read back.
+func TestRecordCuts(t *testing.T) {
+	settings, err := mergedPlan(t, "--workers", "3", "--threads", "1,8", "--trouble-repeat", "3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, options := runFlagSet(io.Discard)
+	if err := fs.Parse([]string{"--trials", "3", "--shapes", "3x1", "--trouble-cases", "worker-killed,overload"}); err != nil {
+		t.Fatal(err)
+	}
+	cut, _, _, err := options()
+	if err != nil {
+		t.Fatal(err)
+	}
+	recordCuts(settings, cut, true)
+	want := map[string]any{"trials": int64(3), "shapes": []string{"3x1"}, "workers": []string{}, "threads": []string{},
+		"trouble-repeat": int64(1), "trouble-cases": []string{"worker-killed", "overload"}}
+	for k, v := range want {
+		if !reflect.DeepEqual(settings[k], v) {
+			t.Errorf("%s = %v, want %v", k, settings[k], v)
+		}
+	}
+	var buf bytes.Buffer
+	fs2, _ := runFlagSet(io.Discard)
+	if err := runSchema(fs2).Format(&buf, "cut", settings, planDoc.Sections); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mergedPlan(t, "--plan", writePlan(t, buf.String())); err != nil {
+		t.Errorf("the cut plan does not read back: %v\n%s", err, buf.String())
+	}
+}
