@@ -61,6 +61,7 @@ func commands() []command {
 		{"servers", "list the WSGI servers wsgibench knows and which are installed", cmdServers},
 		{"run", "benchmark servers around an app and write results.json + summary.md", cmdRun},
 		{"check", "is an app portable across WSGI servers: PEP 3333, and safe under processes, threads and greenlets (also part of run)", cmdCheck},
+		{"plan", "write, check or recover a plan file: everything one run needs (run --plan FILE)", cmdPlan},
 		{"probe", "check servers' HTTP/1.1 and PEP 3333 conformance (also part of run)", cmdProbe},
 		{"trouble", "make trouble (slow clients, a hung request, a killed worker) and measure who copes (also part of run)", cmdTrouble},
 		{"load", "load-test one URL on loopback, wrk-style", cmdLoad},

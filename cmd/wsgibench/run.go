@@ -9,13 +9,16 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/wsgibench/wsgibench/internal/budget"
 	"github.com/wsgibench/wsgibench/internal/deploy"
 	"github.com/wsgibench/wsgibench/internal/front"
 	"github.com/wsgibench/wsgibench/internal/plan"
+	"github.com/wsgibench/wsgibench/internal/planfile"
 	"github.com/wsgibench/wsgibench/internal/rank"
 	"github.com/wsgibench/wsgibench/internal/report"
 	"github.com/wsgibench/wsgibench/internal/results"
@@ -24,6 +27,95 @@ import (
 )
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, fo, options := runFlagSet(stderr)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	resume := fs.Lookup("resume").Value.String()
+	var stored plan.Options
+	if resume != "" {
+		var err error
+		if stored, err = resumeOptions(fs, args, resume, fo, planfile.Given(fs)); err != nil {
+			return err
+		}
+	}
+	o, profile, limit, err := options(resume != "")
+	if err != nil {
+		return err
+	}
+	if resume != "" {
+		if err := sameOptions(stored, o, resume); err != nil {
+			return err
+		}
+		if o.NeedsPassword() {
+			return fmt.Errorf("--resume %s: the run's --db-dsn carried a password, which results.json does not keep; give --db-dsn again (or put the password in PGPASSWORD or ~/.pgpass)", resume)
+		}
+		return runPlan(ctx, o, profile, stdout, stderr)
+	}
+	if o, err = fitPlan(ctx, o, limit, stderr); err != nil {
+		if ctx.Err() != nil && !errors.Is(err, context.Canceled) {
+			// Ctrl-C while detecting the servers: say that, not the symptom.
+			err = fmt.Errorf("interrupted before any trial finished: %w", ctx.Err())
+		}
+		return err
+	}
+	return runPlan(ctx, o, profile, stdout, stderr)
+}
+
+// fitPlan prints the run's estimated wall time before anything starts and,
+// with a budget, cuts the plan to fit it (package budget), saying what it
+// will and will not measure; the plan as run records the cuts.
+func fitPlan(ctx context.Context, o plan.Options, limit time.Duration, stderr io.Writer) (plan.Options, error) {
+	m, err := plan.PreviewCells(ctx, o)
+	if err != nil {
+		return o, err
+	}
+	est := budget.Of(o, m, budget.Measured)
+	if limit > 0 {
+		fit, err := budget.FitTo(limit, o, m, budget.Measured)
+		if err != nil {
+			return o, err
+		}
+		fit.Describe(stderr)
+		o, est = fit.Options, fit.Estimate
+		o.AsRun.Budget, o.AsRun.Cuts = results.Duration(limit), fit.Cuts
+		recordCuts(o.AsRun.Settings, o, len(fit.Cuts) > 0)
+	} else {
+		fmt.Fprintf(stderr, "wsgibench: %s (--budget fits the plan to the time you have)\n", est.Line())
+	}
+	o.AsRun.Estimate = results.Duration(est.Total().Round(time.Second))
+	return o, nil
+}
+
+// recordCuts writes what a budget cut into the plan as run, in plan-file
+// keys, so that 'plan --from' gives the plan that ran.
+func recordCuts(settings map[string]any, o plan.Options, cut bool) {
+	if !cut {
+		return
+	}
+	settings["trials"] = int64(o.Trials)
+	settings["trouble-repeat"] = int64(o.TroubleRepeat)
+	if len(o.Shapes) > 0 {
+		var shapes []string
+		for _, s := range o.Shapes {
+			shapes = append(shapes, s.String())
+		}
+		settings["shapes"], settings["workers"], settings["threads"] = shapes, []string{}, []string{}
+	}
+	if o.TroubleScenarios != nil {
+		ids := []string{}
+		for _, sc := range o.TroubleScenarios {
+			ids = append(ids, sc.ID)
+		}
+		settings["trouble-cases"] = ids
+	}
+}
+
+// runFlagSet defines run's flags. A plan file (--plan) sets the same flags
+// (package planfile), so options merges it: flags given on the command
+// line win over the file, the file over the defaults. It returns the
+// options, the ranking profile and the time budget (0 = none).
+func runFlagSet(stderr io.Writer) (*flag.FlagSet, *plan.Options, func(resuming bool) (plan.Options, string, time.Duration, error)) {
 	fs := newFlagSet("run", stderr)
 	var o plan.Options
 	fs.StringVar(&o.Python, "python", "", "Python interpreter the app runs in (default: $VIRTUAL_ENV's python, else /usr/bin/python3)")
@@ -63,84 +155,120 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fronts := fs.String("front", "none", "proxy in front of each server: none, varnish or nginx; a comma list compares them (none,varnish)")
 	profile := fs.String("profile", rank.DefaultProfile, "ranking priorities: "+profileNames()+", or weights like capacity=3,p99=2,memory=1")
 	fs.StringVar(&o.Out, "out", "wsgibench-out", "output directory for results.json and summary.md")
-	resume := fs.String("resume", "", "continue the interrupted run whose output directory this is: its finished trials and suites are kept, the rest of its plan runs, and the verdict covers both. The plan comes from its results.json; other options given must agree with it")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	var stored plan.Options
-	if *resume != "" {
+	fs.String("resume", "", "continue the interrupted run whose output directory this is: its finished trials and suites are kept, the rest of its plan runs, and the verdict covers both. The plan comes from its results.json; other options given must agree with it")
+	shapes := fs.String("shapes", "", "comma-separated shapes as processes x threads, e.g. 5x1,2x8 (overrides the default shapes; --workers and --threads cross two lists instead)")
+	planPath := fs.String("plan", "", "plan file (YAML) fixing everything a run needs; flags given here override it (see 'wsgibench plan --example')")
+	budget := fs.Duration("budget", 0, "the time the run may take, e.g. 10m: the plan is cut to fit and says so before it starts (0 = no limit)")
+	// resuming: the options were loaded from the interrupted run's file
+	// into o (see resumeOptions), and only the flags given on the command
+	// line are laid over them, to be checked against it; no plan file or
+	// budget applies.
+	return fs, &o, func(resuming bool) (plan.Options, string, time.Duration, error) {
+		given := planfile.Given(fs)
+		// take says whether a flag's value goes into the options: always,
+		// except when resuming, where the file's value stands unless the
+		// flag was given.
+		take := func(names ...string) bool {
+			for _, n := range names {
+				if given[n] {
+					return true
+				}
+			}
+			return !resuming
+		}
+		schema := runSchema(fs)
+		for name := range given {
+			if err := schema.Check(name, fs.Lookup(name).Value.String()); err != nil {
+				if strings.Contains(err.Error(), "--"+name) {
+					return o, "", 0, err // it names the flag already
+				}
+				return o, "", 0, fmt.Errorf("--%s: %w", name, err)
+			}
+		}
+		var planFile string
+		if *planPath != "" {
+			if resuming {
+				return o, "", 0, fmt.Errorf("--plan and --resume: a resumed run keeps the plan it started with")
+			}
+			pf, err := planfile.Load(*planPath)
+			if err != nil {
+				return o, "", 0, err
+			}
+			if err := schema.Apply(pf, given); err != nil {
+				return o, "", 0, err
+			}
+			planFile = *planPath
+		}
+		if resuming && *budget > 0 {
+			return o, "", 0, fmt.Errorf("--budget and --resume: a resumed run keeps the plan it started with")
+		}
 		var err error
-		if stored, err = resumeOptions(fs, args, *resume, &o, given); err != nil {
-			return err
+		if take("no-capacity") {
+			o.NoCapacity = *noCapacity
 		}
-	}
-	// take says whether a flag's value goes into the options: always,
-	// except when resuming, where the file's value stands unless the flag
-	// was given (and is then checked against it).
-	take := func(names ...string) bool {
-		for _, n := range names {
-			if given[n] {
-				return true
+		if take("trouble-cases") {
+			if o.TroubleScenarios, err = pickScenarios(splitList(*troubleCases)); err != nil {
+				return o, "", 0, fmt.Errorf("--trouble-cases: %w", err)
 			}
 		}
-		return *resume == ""
-	}
-	var err error
-	if take("no-capacity") {
-		o.NoCapacity = *noCapacity
-	}
-	if take("trouble-cases") {
-		if o.TroubleScenarios, err = pickScenarios(splitList(*troubleCases)); err != nil {
-			return fmt.Errorf("--trouble-cases: %w", err)
+		if take("servers") {
+			o.Servers = splitList(*servers)
+			o.Named = o.Servers // measured in full whatever the race
 		}
-	}
-	if take("servers") {
-		o.Servers = splitList(*servers)
-		o.Named = o.Servers // measured in full whatever the race
-	}
-	if take("workload", "scenario") {
-		o.Workloads = splitList(*workloads)
-		if *scenarioFile != "" {
-			if !workload.IsFile(*scenarioFile) {
-				return fmt.Errorf("--scenario %s: want a .yaml or .yml file", *scenarioFile)
+		if take("workload", "scenario") {
+			o.Workloads = splitList(*workloads)
+			if *scenarioFile != "" {
+				if !workload.IsFile(*scenarioFile) {
+					return o, "", 0, fmt.Errorf("--scenario %s: want a .yaml or .yml file", *scenarioFile)
+				}
+				if _, err := workload.FromFile(*scenarioFile); err != nil {
+					return o, "", 0, err // checked before any server starts
+				}
+				o.Workloads = append(o.Workloads, *scenarioFile)
 			}
-			if _, err := workload.FromFile(*scenarioFile); err != nil {
-				return err // checked before any server starts
+		}
+		if *shapes != "" && (*workers != "" || *threads != "") {
+			return o, "", 0, fmt.Errorf("--shapes and --workers/--threads both set: give one")
+		}
+		if take("workers", "threads", "shapes") {
+			if o.Shapes, err = parseShapes(*workers, *threads); err != nil {
+				return o, "", 0, err
 			}
-			o.Workloads = append(o.Workloads, *scenarioFile)
+			if *shapes != "" {
+				o.Shapes, _ = parseShapeList(*shapes) // checked above
+			}
 		}
-	}
-	if take("workers", "threads") {
-		if o.Shapes, err = parseShapes(*workers, *threads); err != nil {
-			return err
+		if take("front") {
+			if o.Fronts, err = front.ParseKinds(*fronts); err != nil {
+				return o, "", 0, err
+			}
 		}
-	}
-	if take("front") {
-		if o.Fronts, err = front.ParseKinds(*fronts); err != nil {
-			return err
+		if take("profile") {
+			o.Profile = *profile
 		}
-	}
-	if take("profile") {
-		o.Profile = *profile
-	}
-	if o.Profile == "" { // a file recorded without one
-		o.Profile = rank.DefaultProfile
-	}
-	prof, perr := rank.ParseProfile(o.Profile)
-	if perr != nil {
-		return perr
-	}
-	o.RaceMetric = rank.RaceMetric(prof)
-	if *resume != "" {
-		if err := sameOptions(stored, o, *resume); err != nil {
-			return err
+		if o.Profile == "" { // a file recorded without one
+			o.Profile = rank.DefaultProfile
 		}
-		if o.NeedsPassword() {
-			return fmt.Errorf("--resume %s: the run's --db-dsn carried a password, which results.json does not keep; give --db-dsn again (or put the password in PGPASSWORD or ~/.pgpass)", *resume)
+		prof, perr := rank.ParseProfile(o.Profile)
+		if perr != nil {
+			return o, "", 0, perr
 		}
+		o.RaceMetric = rank.RaceMetric(prof)
+		if !resuming {
+			o.AsRun = &results.AsRun{PlanFile: planFile, Settings: schema.Settings()}
+			for name := range given {
+				if !schema.Omit[name] {
+					o.AsRun.Flags = append(o.AsRun.Flags, name)
+				}
+			}
+			slices.Sort(o.AsRun.Flags)
+		}
+		return o, o.Profile, *budget, nil
 	}
+}
+
+// runPlan runs the merged plan and writes the results and reports.
+func runPlan(ctx context.Context, o plan.Options, profile string, stdout, stderr io.Writer) error {
 	logw, progress, stopProgress := startProgress(stderr)
 	o.Progress = progress
 	if f := o.Resume; f != nil {
@@ -157,7 +285,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		// The verdict is derived from the trials and stored with them;
 		// an interrupted run is ranked on what finished (and says so).
 		goal := float64(o.LatencyGoal) / float64(time.Millisecond)
-		if rerr := rank.Apply(file, o.Profile, goal); rerr != nil {
+		if rerr := rank.Apply(file, profile, goal); rerr != nil {
 			fmt.Fprintf(stderr, "wsgibench: warning: ranking: %v\n", rerr)
 		}
 		if werr := results.Write(filepath.Join(o.Out, plan.ResultsName), file); werr != nil && err == nil {

@@ -132,6 +132,7 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 	}
 	file.Plan.Scenarios = scenarioRecords(cells)
 	file.Machine.ServerCPUs, file.Machine.GeneratorCPUs, file.Machine.SharedCPUs = srvCPUs, genCPUs, shared
+	file.Plan.AsRun = o.AsRun
 	file.Target = r.target.record()
 	if shared {
 		file.Warnings = append(file.Warnings, "server and load generator share one CPU: they compete, and absolute numbers understate the server")
@@ -345,7 +346,7 @@ func prepare(ctx context.Context, o Options, log io.Writer) (*runner, []Cell, er
 			return nil, nil, err
 		}
 	}
-	det, statuses, err := server.Detect(ctx, o.Python)
+	det, statuses, err := detect(ctx, o.Python) // the preview's, if there was one
 	if err != nil {
 		return nil, nil, err
 	}
@@ -412,6 +413,7 @@ func (r *runner) capacities(ctx context.Context, cells []Cell, file *results.Fil
 		}
 	}
 	slices.Sort(idx)
+	idx = topCells(idx, hints, r.o.CapacityTop)
 	r.progress().Phase(PhaseCapacity, len(idx))
 	for n, i := range idx {
 		if ctx.Err() != nil {

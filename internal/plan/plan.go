@@ -49,6 +49,7 @@ type Options struct {
 	LatencyGoal    time.Duration // p99 goal; default 100ms
 	CapacityProbe  time.Duration // measured time per probed rate; default 2s
 	CapacityProbes int           // probes per search; default 8
+	CapacityTop    int           // search only the top cells by throughput (0 = all; set by --budget)
 	// Conformance probes (package probe), once per server: off with
 	// NoProbe; ProbeCases narrows them (nil = every case).
 	NoProbe    bool
@@ -110,6 +111,10 @@ type Options struct {
 	// NoCheck skips the app portability check (package check; see
 	// check.go), which otherwise runs once before the trials.
 	NoCheck bool
+
+	// AsRun is recorded in the results file as the plan as run (the
+	// merged plan file, flags and budget; see package planfile).
+	AsRun *results.AsRun `json:"-"`
 }
 
 // DefaultShapes sizes shapes to the target's cores (not this machine's):

@@ -231,6 +231,7 @@ type Plan struct {
 	Racing *Racing `json:"racing,omitempty"`
 	// Scenarios are the scenario files among the workloads, as run.
 	Scenarios []Scenario `json:"scenarios,omitempty"`
+	AsRun     *AsRun     `json:"as_run,omitempty"`
 }
 
 // Scenario is a scenario file as it was run: its text, so the run can be

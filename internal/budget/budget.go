@@ -1,0 +1,330 @@
+// Package budget estimates how long a run will take, from a cost model of
+// its phases, and fits a plan into the time the user has (--budget): it
+// cuts the plan in a stated order until the estimate fits, and says what
+// will and will not be measured before anything starts.
+//
+// The estimate is built from fixed costs measured per phase (Measured) and
+// the plan's own durations: each trial costs its warm-up and measured time
+// plus a server start, readiness and stop (and a front's start when the cell
+// has one); each server costs its conformance probes and its trouble
+// scenarios (per front); each cell its capacity search and its parallelism
+// ceiling. With racing, Trials is the per-cell maximum, so the trials phase
+// is an upper bound.
+//
+// The cuts, in order, each taken only as far as needed:
+//
+//  1. fewer trials per cell, down to 3 (the least a rank-sum verdict rests on);
+//  2. one shape instead of several (the first: all processes);
+//  3. the capacity search only for the top cells by throughput, down to one;
+//  4. each trouble scenario once, then fewer scenarios (see DropOrder), down to one.
+//
+// After cutting, what was cut last (most valued) is given back first while
+// the plan still fits: capacity cells, then trials. Suites the user turned on
+// are never turned off by a budget; when even the smallest plan does not fit,
+// Fit refuses and says how long that plan would take.
+package budget
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/wsgibench/wsgibench/internal/plan"
+	"github.com/wsgibench/wsgibench/internal/trouble"
+)
+
+// Costs are the fixed costs of a run's phases, beyond the durations the
+// plan itself states (warm-up, measured time, capacity probe time).
+type Costs struct {
+	Setup           time.Duration // detect servers, write and seed the app, once
+	TrialFixed      time.Duration // a trial's server start, readiness and stop
+	FrontStart      time.Duration // starting and stopping a front, per trial behind one
+	ProbeServer     time.Duration // the conformance probes, per server
+	TroubleScenario time.Duration // one trouble scenario run once, per server and front
+	CapacityFixed   time.Duration // a capacity search's start and stop, beyond its probes
+	CapacityProbes  float64       // probes a capacity search typically takes
+	Ceiling         time.Duration // a parallelism ceiling, per cell
+}
+
+// Measured are the costs measured on a 2-core machine shared with other
+// jobs (load average 7), 2026-12-03, waitress and gunicorn-gthread at the
+// default shapes, 2 trials: setup 2.7 s; a trial 4.9 s of which 4 s warm-up
+// and measurement (0.9 s fixed; the issue's 17-server run saw ~2 s, with
+// slower starters such as mod_wsgi and uwsgi, hence 1.5 s); probes 4.8 and
+// 11.8 s per server; trouble 63 and 79 s for 7 scenarios (9 s each);
+// capacity 16–20 s per cell at 6–7 probes of 2 s; ceilings 4–6.5 s per
+// cell. A front adds ~2 s per trial (issue 11). The whole run took 4m51s;
+// this model predicts 4m37s for it.
+var Measured = Costs{
+	Setup:           3 * time.Second,
+	TrialFixed:      1500 * time.Millisecond,
+	FrontStart:      2 * time.Second,
+	ProbeServer:     8 * time.Second,
+	TroubleScenario: 9 * time.Second,
+	CapacityFixed:   4 * time.Second,
+	CapacityProbes:  6.5,
+	Ceiling:         5 * time.Second,
+}
+
+// MinTrials is the fewest trials per cell a budget cuts to (fewer if the
+// user asked for fewer).
+const MinTrials = 3
+
+// DropOrder is the order a budget drops trouble scenarios in: the unscored
+// threshold search first, then the longest, keeping what a server behind a
+// cache still meets (a killed worker, an overload) to the last.
+var DropOrder = []string{"slow-threshold", "reload", "hung-request", "slow-body", "slow-headers", "overload", "worker-killed"}
+
+// Estimate is a run's predicted wall time, phase by phase.
+type Estimate struct {
+	Setup, Trials, Probes, Trouble, Capacity, Ceilings time.Duration
+
+	Servers, Cells, Shapes int
+	TrialCount             int // trials in all
+	TrialsPerCell          int
+	Probed                 int      // servers probed
+	TroubleTargets         int      // servers × fronts the scenarios run on
+	Scenarios              []string // trouble scenarios, each run Repeat times
+	Repeat                 int
+	CapacityCells          int
+	CeilingCells           int
+}
+
+// Total is the whole run.
+func (e Estimate) Total() time.Duration {
+	return e.Setup + e.Trials + e.Probes + e.Trouble + e.Capacity + e.Ceilings
+}
+
+// Matrix is what the plan expands to on this machine (plan.PreviewCells).
+type Matrix = plan.Preview
+
+// oneShape reports whether o runs only the first of several shapes.
+func oneShape(o plan.Options, m Matrix) bool {
+	return len(m.Shapes) > 1 && len(o.Shapes) == 1 && o.Shapes[0] == m.Shapes[0]
+}
+
+// Of estimates the run o would make on matrix m.
+func Of(o plan.Options, m Matrix, c Costs) Estimate {
+	cells := m.Cells
+	e := Estimate{Setup: c.Setup, TrialsPerCell: max(o.Trials, 1), Shapes: len(m.Shapes)}
+	if oneShape(o, m) {
+		cells, e.Shapes = m.FirstShape, 1
+	}
+	servers, targets := map[string]bool{}, map[string]bool{}
+	for _, cell := range cells {
+		servers[cell.Status.Adapter.ID] = true
+		targets[cell.Status.Adapter.ID+"|"+string(cell.Front)] = true
+		per := o.Warmup + o.Duration + c.TrialFixed
+		if cell.Front != "" && cell.Front != "none" {
+			per += c.FrontStart
+		}
+		e.Trials += time.Duration(e.TrialsPerCell) * per
+	}
+	e.Servers, e.Cells, e.TrialCount = len(servers), len(cells), len(cells)*e.TrialsPerCell
+	if !o.NoProbe {
+		e.Probed = len(servers)
+		e.Probes = time.Duration(e.Probed) * c.ProbeServer
+	}
+	if !o.NoTrouble {
+		e.Scenarios, e.Repeat, e.TroubleTargets = scenarioIDs(o), max(o.TroubleRepeat, 1), len(targets)
+		e.Trouble = time.Duration(e.TroubleTargets*len(e.Scenarios)*e.Repeat) * c.TroubleScenario
+	}
+	if !o.NoCapacity && o.Rate == 0 {
+		e.CapacityCells = len(cells)
+		if o.CapacityTop > 0 {
+			e.CapacityCells = min(o.CapacityTop, len(cells))
+		}
+		probe := o.CapacityProbe
+		if probe <= 0 {
+			probe = 2 * time.Second
+		}
+		search := c.CapacityFixed + time.Duration(c.CapacityProbes*float64(probe))
+		e.Capacity = time.Duration(e.CapacityCells) * search
+		if o.CheckProjection {
+			e.Capacity *= 2
+		}
+	}
+	if !o.NoCeiling {
+		e.CeilingCells = len(cells)
+		e.Ceilings = time.Duration(e.CeilingCells) * c.Ceiling
+	}
+	return e
+}
+
+func scenarioIDs(o plan.Options) []string {
+	var ids []string
+	scs := o.TroubleScenarios
+	if scs == nil {
+		scs = trouble.Scenarios()
+	}
+	for _, s := range scs {
+		ids = append(ids, s.ID)
+	}
+	return ids
+}
+
+// Fit is a plan cut to a budget.
+type Fit struct {
+	Options  plan.Options // the cut options: run these
+	Estimate Estimate     // of the cut plan
+	Uncut    Estimate     // of the plan as asked
+	Budget   time.Duration
+	Cuts     []string // what was cut, in words, in the order cut
+}
+
+// TooShort is a budget that even the smallest plan does not fit.
+type TooShort struct {
+	Budget, Smallest time.Duration
+	What             string // the smallest plan, in words
+}
+
+func (e *TooShort) Error() string {
+	return fmt.Sprintf("--budget %s is too short: even the smallest plan (%s) takes about %s; give --budget %s or more, name fewer --servers, or turn suites off",
+		short(e.Budget), e.What, short(e.Smallest), short(roundUp(e.Smallest)))
+}
+
+// FitTo cuts o until its estimate fits budget (see the package doc for
+// the order), or refuses with a *TooShort.
+func FitTo(budget time.Duration, o plan.Options, m Matrix, c Costs) (Fit, error) {
+	f := Fit{Options: o, Budget: budget, Uncut: Of(o, m, c)}
+	fits := func(o plan.Options) bool { return Of(o, m, c).Total() <= budget }
+	if fits(o) {
+		f.Estimate = f.Uncut
+		return f, nil
+	}
+	// 1. Trials, down to MinTrials.
+	asked := max(o.Trials, 1)
+	for o.Trials > min(MinTrials, asked) && !fits(o) {
+		o.Trials--
+	}
+	// 2. One shape.
+	if !fits(o) && len(m.Shapes) > 1 {
+		o.Shapes = m.Shapes[:1]
+	}
+	// 3. Capacity only for the top cells.
+	if e := Of(o, m, c); !fits(o) && e.CapacityCells > 1 {
+		o.CapacityTop = e.CapacityCells - 1
+		for o.CapacityTop > 1 && !fits(o) {
+			o.CapacityTop--
+		}
+	}
+	// 4. Each trouble scenario once, then fewer scenarios.
+	if !fits(o) && !o.NoTrouble && o.TroubleRepeat > 1 {
+		o.TroubleRepeat = 1
+	}
+	if !fits(o) && !o.NoTrouble {
+		scs := o.TroubleScenarios
+		if scs == nil {
+			scs = trouble.Scenarios()
+		}
+		scs = slices.Clone(scs)
+		for _, id := range DropOrder {
+			if len(scs) <= 1 || fits(o) {
+				break
+			}
+			if i := slices.IndexFunc(scs, func(s trouble.Scenario) bool { return s.ID == id }); i >= 0 {
+				scs = slices.Delete(scs, i, i+1)
+				o.TroubleScenarios = scs
+			}
+		}
+		for len(scs) > 1 && !fits(o) { // scenarios DropOrder does not name
+			scs = scs[:len(scs)-1]
+			o.TroubleScenarios = scs
+		}
+	}
+	if !fits(o) {
+		e := Of(o, m, c)
+		return f, &TooShort{Budget: budget, Smallest: e.Total(), What: smallest(e)}
+	}
+	// Give back what was cut last, while it fits.
+	for top := o.CapacityTop; top > 0 && top < Of(o, m, c).Cells; top++ {
+		try := o
+		try.CapacityTop = top + 1
+		if !fits(try) {
+			break
+		}
+		o = try
+	}
+	if o.CapacityTop >= Of(o, m, c).Cells {
+		o.CapacityTop = 0
+	}
+	for o.Trials < asked {
+		try := o
+		try.Trials++
+		if !fits(try) {
+			break
+		}
+		o = try
+	}
+	f.Options, f.Estimate = o, Of(o, m, c)
+	f.Cuts = cuts(f.Uncut, f.Estimate, m)
+	return f, nil
+}
+
+// cuts says what the fitted plan leaves out, in the order cut.
+func cuts(u, e Estimate, m Matrix) []string {
+	var out []string
+	if e.TrialsPerCell < u.TrialsPerCell {
+		out = append(out, fmt.Sprintf("%d trials per cell instead of %d", e.TrialsPerCell, u.TrialsPerCell))
+	}
+	if e.Shapes < u.Shapes {
+		var rest []string
+		for _, s := range m.Shapes[1:] {
+			rest = append(rest, s.String())
+		}
+		out = append(out, fmt.Sprintf("one shape (%s), not %s", m.Shapes[0], strings.Join(rest, ", ")))
+	}
+	if e.CapacityCells < e.Cells && u.CapacityCells > 0 {
+		out = append(out, fmt.Sprintf("capacity searched for the top %d of %d cells by throughput, not the other %d", e.CapacityCells, e.Cells, e.Cells-e.CapacityCells))
+	}
+	if e.Repeat < u.Repeat {
+		out = append(out, fmt.Sprintf("each trouble scenario once, not %d times", u.Repeat))
+	}
+	if len(e.Scenarios) < len(u.Scenarios) {
+		var dropped []string
+		for _, id := range u.Scenarios {
+			if !slices.Contains(e.Scenarios, id) {
+				dropped = append(dropped, id)
+			}
+		}
+		out = append(out, "no trouble scenario "+strings.Join(dropped, ", "))
+	}
+	return out
+}
+
+func smallest(e Estimate) string {
+	s := fmt.Sprintf("%s, %d trials per cell, %s", plural(e.Servers, "server"), e.TrialsPerCell, plural(e.Shapes, "shape"))
+	if e.CapacityCells > 0 {
+		s += fmt.Sprintf(", capacity of %s", plural(e.CapacityCells, "cell"))
+	}
+	if len(e.Scenarios) > 0 {
+		s += fmt.Sprintf(", %s", plural(len(e.Scenarios), "trouble scenario"))
+	}
+	return s
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// short prints a duration to the second, without empty units ("9m41s",
+// "12m", not "9m41.25s" or "12m0s").
+func short(d time.Duration) string {
+	s := d.Round(time.Second).String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// roundUp rounds a duration up to a whole minute, for advice.
+func roundUp(d time.Duration) time.Duration {
+	return (d + time.Minute - 1).Truncate(time.Minute)
+}
