@@ -89,6 +89,12 @@ type Estimate struct {
 	Repeat                 int
 	CapacityCells          int
 	CeilingCells           int
+	// Racing: trials, capacity searches, ceilings and trouble scenarios
+	// are estimated for the race a plan usually runs (every cell's first
+	// round, then two contenders to the most trials and measured in full)
+	// plus the servers named; the run may take less, or more when more
+	// cells stay in the race.
+	Racing bool
 }
 
 // Total is the whole run.
@@ -107,33 +113,60 @@ func oneShape(o plan.Options, m Matrix) bool {
 // Of estimates the run o would make on matrix m.
 func Of(o plan.Options, m Matrix, c Costs) Estimate {
 	cells := m.Cells
-	e := Estimate{Setup: c.Setup, TrialsPerCell: max(o.Trials, 1), Shapes: len(m.Shapes)}
+	most := o.Trials
+	if most <= 0 { // the plan's default
+		most = 5
+		if !o.NoRacing {
+			most = plan.RaceTrials
+		}
+	}
+	e := Estimate{Setup: c.Setup, TrialsPerCell: most, Shapes: len(m.Shapes), Racing: !o.NoRacing}
 	if oneShape(o, m) {
 		cells, e.Shapes = m.FirstShape, 1
 	}
+	// Racing: every cell gets the first round; contenders (two, as races
+	// usually end, plus the servers named) get the rest and are measured
+	// in full.
+	first, contenders := most, len(cells)
+	if e.Racing {
+		first = min(plan.RaceFirst, most)
+		contenders = min(len(cells), 2+len(o.Named))
+		e.TrialsPerCell = first
+	}
 	servers, targets := map[string]bool{}, map[string]bool{}
+	var per time.Duration
 	for _, cell := range cells {
 		servers[cell.Status.Adapter.ID] = true
 		targets[cell.Status.Adapter.ID+"|"+string(cell.Front)] = true
-		per := o.Warmup + o.Duration + c.TrialFixed
+		per = o.Warmup + o.Duration + c.TrialFixed
 		if cell.Front != "" && cell.Front != "none" {
 			per += c.FrontStart
 		}
-		e.Trials += time.Duration(e.TrialsPerCell) * per
+		e.Trials += time.Duration(first) * per
 	}
-	e.Servers, e.Cells, e.TrialCount = len(servers), len(cells), len(cells)*e.TrialsPerCell
+	e.Servers, e.Cells, e.TrialCount = len(servers), len(cells), len(cells)*first
+	if e.Racing {
+		e.TrialCount += contenders * (most - first)
+		e.Trials += time.Duration(contenders*(most-first)) * per
+	}
 	if !o.NoProbe {
 		e.Probed = len(servers)
 		e.Probes = time.Duration(e.Probed) * c.ProbeServer
 	}
 	if !o.NoTrouble {
 		e.Scenarios, e.Repeat, e.TroubleTargets = scenarioIDs(o), max(o.TroubleRepeat, 1), len(targets)
+		if e.Racing {
+			e.TroubleTargets = min(len(targets), contenders)
+			if o.TroubleRepeat <= 0 {
+				e.Repeat = 3 // the plan's default for a race's contenders
+			}
+		}
 		e.Trouble = time.Duration(e.TroubleTargets*len(e.Scenarios)*e.Repeat) * c.TroubleScenario
 	}
 	if !o.NoCapacity && o.Rate == 0 {
-		e.CapacityCells = len(cells)
+		e.CapacityCells = contenders
 		if o.CapacityTop > 0 {
-			e.CapacityCells = min(o.CapacityTop, len(cells))
+			e.CapacityCells = min(o.CapacityTop, e.CapacityCells)
 		}
 		probe := o.CapacityProbe
 		if probe <= 0 {
@@ -146,7 +179,7 @@ func Of(o plan.Options, m Matrix, c Costs) Estimate {
 		}
 	}
 	if !o.NoCeiling {
-		e.CeilingCells = len(cells)
+		e.CeilingCells = contenders
 		e.Ceilings = time.Duration(e.CeilingCells) * c.Ceiling
 	}
 	return e

@@ -48,10 +48,36 @@ func matrix(t *testing.T, ids []string, shapes []server.Shape, fronts ...front.K
 		FirstShape: withFronts(plan.Cells(sts, shapes[:1], wls))}
 }
 
-// defaults are run's defaults.
+// defaults are run's defaults for an exhaustive plan (--no-racing), the
+// plan these costs were measured and the cuts designed on; a racing plan's
+// estimate is TestEstimateRacing's.
 func defaults() plan.Options {
 	return plan.Options{Trials: 5, Duration: 3 * time.Second, Warmup: time.Second, TroubleRepeat: 1,
-		CapacityProbe: 2 * time.Second}
+		CapacityProbe: 2 * time.Second, NoRacing: true}
+}
+
+// TestEstimateRacing: a racing plan is estimated for the race it usually
+// runs: every cell's first round, two contenders to the most trials, and
+// capacity, ceilings and trouble (3 times) for those two only.
+func TestEstimateRacing(t *testing.T) {
+	m := matrix(t, []string{"waitress", "gunicorn-sync", "gunicorn-gthread", "uwsgi", "tornado"}, twoCPUShapes)
+	o := defaults()
+	o.NoRacing, o.Trials, o.TroubleRepeat = false, 0, 0
+	e := Of(o, m, Measured)
+	per := o.Warmup + o.Duration + Measured.TrialFixed
+	if want := len(m.Cells)*plan.RaceFirst + 2*(plan.RaceTrials-plan.RaceFirst); e.TrialCount != want {
+		t.Errorf("%d trials, want %d", e.TrialCount, want)
+	}
+	if want := time.Duration(e.TrialCount) * per; e.Trials != want {
+		t.Errorf("trials take %v, want %v", e.Trials, want)
+	}
+	if e.CapacityCells != 2 || e.CeilingCells != 2 || e.TroubleTargets != 2 || e.Repeat != 3 {
+		t.Errorf("capacity %d, ceilings %d, trouble on %d ×%d; want 2, 2, 2 ×3", e.CapacityCells, e.CeilingCells, e.TroubleTargets, e.Repeat)
+	}
+	o.Named = []string{"waitress"}
+	if e := Of(o, m, Measured); e.CapacityCells != 3 {
+		t.Errorf("with a server named, capacity for %d cells, want 3", e.CapacityCells)
+	}
 }
 
 var twoCPUShapes = plan.DefaultShapes(1) // 3x1 and 1x8: one server CPU of two

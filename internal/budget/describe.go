@@ -10,6 +10,9 @@ import (
 // Line is the estimate in one line, printed at the start of every run.
 func (e Estimate) Line() string {
 	parts := []string{fmt.Sprintf("%d trials %s", e.TrialCount, short(e.Trials))}
+	if e.Racing {
+		parts[0] = fmt.Sprintf("about %d trials as races usually go %s", e.TrialCount, short(e.Trials))
+	}
 	add := func(d time.Duration, what string) {
 		if d > 0 {
 			parts = append(parts, what+" "+short(d))
@@ -33,8 +36,13 @@ func (f Fit) Describe(w io.Writer) {
 	fmt.Fprintf(w, "wsgibench: budget %s: the plan is cut to fit, estimated %s (as asked it would take about %s).\n",
 		short(f.Budget), short(e.Total()), short(f.Uncut.Total()))
 	fmt.Fprintln(w, "  will measure:")
-	fmt.Fprintf(w, "    %d servers, %s, %d trials per cell: %d trials (%s)\n", e.Servers, plural(e.Cells, "cell"),
-		e.TrialsPerCell, e.TrialCount, short(e.Trials))
+	if e.Racing {
+		fmt.Fprintf(w, "    %d servers, %s, racing: %d trials per cell, then contenders to the most: about %d trials (%s)\n",
+			e.Servers, plural(e.Cells, "cell"), e.TrialsPerCell, e.TrialCount, short(e.Trials))
+	} else {
+		fmt.Fprintf(w, "    %d servers, %s, %d trials per cell: %d trials (%s)\n", e.Servers, plural(e.Cells, "cell"),
+			e.TrialsPerCell, e.TrialCount, short(e.Trials))
+	}
 	if e.Probed > 0 {
 		fmt.Fprintf(w, "    conformance probes of %d servers (%s)\n", e.Probed, short(e.Probes))
 	}
