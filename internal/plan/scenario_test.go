@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -14,7 +15,9 @@ import (
 	"github.com/wsgibench/wsgibench/internal/server"
 )
 
-// TestScenarioEveryServer runs the bundled crud scenario, whose lifecycle
+// TestScenarioEveryServer starts every available server mode around the
+// bundled app through the path a run uses; each serves /plaintext and /db,
+// then the bundled crud scenario, whose lifecycle
 // flow creates an item and reads, updates and deletes it by the id its
 // create returned, against every available server mode: the preflight
 // passes, and a short load gets no status the scenario did not expect.
@@ -44,6 +47,29 @@ func TestScenarioEveryServer(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.stop()
+			// It serves the bundled app's plain endpoints, through the
+			// path a run uses (folded in from what was
+			// TestEveryServerServes: one start per server for both).
+			client := &http.Client{Timeout: 10 * time.Second}
+			for _, tc := range []struct{ method, path, body, want string }{
+				{"GET", "/plaintext", "", "Hello, World!"},
+				{"GET", "/db", "", `"randomNumber"`},
+			} {
+				req, _ := http.NewRequest(tc.method, "http://"+s.addr+tc.path, strings.NewReader(tc.body))
+				resp, err := client.Do(req)
+				if err != nil {
+					t.Errorf("%s %s: %v", tc.method, tc.path, err)
+					continue
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode/100 != 2 || !strings.Contains(strings.ReplaceAll(string(body), `":"`, `": "`), tc.want) {
+					t.Errorf("%s %s: %d %q", tc.method, tc.path, resp.StatusCode, body)
+				}
+			}
+			if u, err := s.group.Usage(); err != nil || u.RSSBytes <= 0 || u.Procs < 1 {
+				t.Errorf("usage = %+v, %v", u, err)
+			}
 			if err := r.preflight(ctx, c, s); err != nil {
 				t.Fatal(err)
 			}
@@ -96,6 +122,9 @@ func TestScenarioEveryServer(t *testing.T) {
 			}
 			if err := s.group.Stop(); err != nil {
 				t.Errorf("stop: %v", err)
+			}
+			if left := s.group.Pids(); len(left) > 0 {
+				t.Errorf("processes left after stop: %v", left)
 			}
 			if left := proc.Tagged(r.tag); len(left) > 0 {
 				t.Errorf("tagged processes left after stop: %v", left)
