@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wsgibench/wsgibench/internal/probe"
 	"github.com/wsgibench/wsgibench/internal/proc"
 	"github.com/wsgibench/wsgibench/internal/results"
 	"github.com/wsgibench/wsgibench/internal/server"
@@ -38,10 +39,16 @@ func TestExecuteTwoServers(t *testing.T) {
 	o := Options{Python: "/usr/bin/python3", Servers: []string{"gunicorn-gthread", "waitress"},
 		Duration: 1500 * time.Millisecond, Warmup: 300 * time.Millisecond, Trials: 2, Connections: 8, Out: out,
 		CapacityProbe: 500 * time.Millisecond, CapacityProbes: 4, NoRacing: true}
-	// One quick scenario: TestTroubleServers runs them all.
+	// One quick scenario: TestTroubleServers runs them all; a few probes:
+	// TestProbeEveryServer runs them all.
 	for _, sc := range trouble.Scenarios() {
 		if sc.ID == "worker-killed" {
 			o.TroubleScenarios = append(o.TroubleScenarios, sc)
+		}
+	}
+	for _, c := range probe.Cases() {
+		if c.ID == "keep-alive" || c.ID == "cl-and-te" || c.ID == "environ" {
+			o.ProbeCases = append(o.ProbeCases, c)
 		}
 	}
 	var log strings.Builder
