@@ -146,7 +146,7 @@ func TestFlagsOverridePlan(t *testing.T) {
 }
 
 func TestRunFlagChecks(t *testing.T) {
-	for _, args := range [][]string{{"--trials", "0"}, {"--duration", "0s"}, {"--rate", "-1"}, {"--port", "70000"},
+	for _, args := range [][]string{{"--trials", "-1"}, {"--duration", "0s"}, {"--rate", "-1"}, {"--port", "70000"},
 		{"--shapes", "2x"}, {"--shapes", "2x1", "--workers", "2"}, {"--servers", "nosuch"}} {
 		if _, err := mergedPlan(t, args...); err == nil {
 			t.Errorf("%q: no error", args)
@@ -227,7 +227,7 @@ func TestRecordCuts(t *testing.T) {
 		t.Fatal(err)
 	}
 	fs, _, options := runFlagSet(io.Discard)
-	if err := fs.Parse([]string{"--trials", "3", "--shapes", "3x1", "--trouble-cases", "worker-killed,overload"}); err != nil {
+	if err := fs.Parse([]string{"--trials", "3", "--shapes", "3x1", "--trouble-repeat", "1", "--trouble-cases", "worker-killed,overload"}); err != nil {
 		t.Fatal(err)
 	}
 	cut, _, _, err := options(false)

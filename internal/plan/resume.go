@@ -219,7 +219,10 @@ func sameRun(old, fresh *results.File) error {
 		}
 	}
 	op, fp := old.Plan, fresh.Plan
+	// The plan as run (file, flags, budget cuts) is the interrupted run's:
+	// a resume takes no plan file or budget of its own.
 	op.Order, fp.Order = nil, nil
+	op.AsRun, fp.AsRun = nil, nil
 	if !reflect.DeepEqual(op, fp) {
 		return fmt.Errorf("the plan differs from the interrupted run's: %s", planDiff(op, fp))
 	}
