@@ -37,6 +37,7 @@ func TestExecuteTwoServers(t *testing.T) {
 	needPython(t)
 	out := t.TempDir()
 	o := Options{Python: "/usr/bin/python3", Servers: []string{"gunicorn-gthread", "waitress"},
+		Shapes:   []server.Shape{{Workers: 2, Threads: 2}}, // one cell each: the default shapes are TestExecuteTargetCPUs's
 		Duration: 1500 * time.Millisecond, Warmup: 300 * time.Millisecond, Trials: 2, Connections: 8, Out: out,
 		CapacityProbe: 500 * time.Millisecond, CapacityProbes: 4, NoRacing: true}
 	// One quick scenario: TestTroubleServers runs them all; a few probes:
