@@ -91,7 +91,7 @@ func TestRunPostgres(t *testing.T) {
 	// proxy), which with both cores busy can take most of a second.
 	r := runBinary(t, 3*time.Minute, "run", "--db", "postgres", "--servers", "gunicorn-gthread,waitress",
 		"--workers", "2", "--threads", "4", "--workload", "crud", "--duration", "1500ms", "--warmup", "1s",
-		"--trials", "2", "--connections", "8", "--no-capacity", "--no-probe", "--no-trouble", "--db-latency", "3ms", "--out", out)
+		"--trials", "2", "--connections", "8", "--no-capacity", "--no-probe", "--no-trouble", "--no-check", "--db-latency", "3ms", "--out", out)
 	if r.code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
@@ -280,7 +280,7 @@ func TestBadInputPostgres(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			before := clusterDirs()
 			args := append([]string{"run", "--servers", "waitress", "--no-capacity", "--no-probe", "--no-trouble",
-				"--duration", "500ms", "--trials", "1", "--out", t.TempDir()}, tc.args...)
+				"--duration", "500ms", "--trials", "1", "--no-check", "--out", t.TempDir()}, tc.args...)
 			cmd := exec.Command(binary, args...)
 			cmd.Env = append(os.Environ(), tc.env...)
 			var stdout, stderr bytes.Buffer

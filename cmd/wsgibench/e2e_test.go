@@ -298,7 +298,7 @@ func TestInterrupt(t *testing.T) {
 		t.Run(after.String(), func(t *testing.T) {
 			out := t.TempDir()
 			cmd := exec.Command(binary, "run", "--servers", "gunicorn-gthread,mod_wsgi,gevent", "--duration", "1s",
-				"--warmup", "200ms", "--trials", "3", "--connections", "8", "--no-capacity", "--out", out)
+				"--warmup", "200ms", "--trials", "3", "--connections", "8", "--no-capacity", "--no-check", "--out", out)
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			if err := cmd.Start(); err != nil {

@@ -155,7 +155,7 @@ func TestTimeLeft(t *testing.T) {
 func TestRunProgress(t *testing.T) {
 	needServers(t)
 	args := []string{"run", "--servers", "waitress", "--workers", "1", "--threads", "2", "--trials", "2",
-		"--duration", "300ms", "--warmup", "0s", "--connections", "4", "--no-probe", "--no-trouble", "--no-capacity", "--no-ceiling"}
+		"--duration", "300ms", "--warmup", "0s", "--connections", "4", "--no-probe", "--no-trouble", "--no-capacity", "--no-ceiling", "--no-check"}
 
 	tty, shown, closed := openTerminal(t)
 	cmd := exec.Command(binary, append(args, "--out", t.TempDir())...)

@@ -24,7 +24,7 @@ import (
 func TestResumeAfterKill(t *testing.T) {
 	needServers(t)
 	plan := []string{"run", "--servers", "waitress,gunicorn-sync", "--workers", "1", "--threads", "1",
-		"--trials", "4", "--duration", "500ms", "--warmup", "0s", "--connections", "8", "--seed", "7",
+		"--trials", "4", "--duration", "500ms", "--warmup", "0s", "--connections", "8", "--seed", "7", "--no-check",
 		"--no-probe", "--no-trouble", "--no-capacity", "--no-ceiling"}
 	const steps = 8
 

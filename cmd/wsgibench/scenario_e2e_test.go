@@ -74,7 +74,7 @@ func TestScenarioBadInput(t *testing.T) {
 	status := write("status.yaml", "name: boom\nrequests:\n  - {name: home, path: /, expect: 200}\n  - {name: boom, path: /boom, expect: 200}\n")
 	capture := write("capture.yaml", "name: cap\nflows:\n  - name: order\n    steps:\n      - {name: create, method: POST, path: /created, expect: 201, capture: {id: {json: id}}}\n      - {name: read, path: '/x/{var:id}'}\n")
 	quick := []string{"--app", "boom:application", "--chdir", dir, "--servers", "waitress", "--no-probe", "--no-trouble",
-		"--no-capacity", "--no-ceiling", "--trials", "1", "--duration", "1s", "--warmup", "0s"}
+		"--no-capacity", "--no-ceiling", "--no-check", "--trials", "1", "--duration", "1s", "--warmup", "0s"}
 	for _, tc := range []struct {
 		name, file, want string
 		ran              bool // a server was started, and results.json written

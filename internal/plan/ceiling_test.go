@@ -182,7 +182,7 @@ func TestExecuteTargetCPUs(t *testing.T) {
 	out := t.TempDir()
 	o := Options{Python: "/usr/bin/python3", Servers: []string{"gunicorn-sync"}, TargetCPUs: 4,
 		Duration: time.Second, Warmup: 300 * time.Millisecond, Trials: 1, Connections: 16, Out: out,
-		NoCapacity: true, NoProbe: true, NoTrouble: true}
+		NoCapacity: true, NoProbe: true, NoTrouble: true, NoCheck: true}
 	var log strings.Builder
 	f, err := Execute(context.Background(), o, &log, "test")
 	t.Log(log.String())

@@ -112,7 +112,7 @@ func TestExecuteRacing(t *testing.T) {
 	o := Options{Python: "/usr/bin/python3", Servers: []string{"waitress", "wsgiref"},
 		Shapes: []server.Shape{{Workers: 1, Threads: 4}}, Duration: time.Second, Warmup: 200 * time.Millisecond,
 		Trials: 6, Connections: 4, Out: out, CapacityProbe: 400 * time.Millisecond, CapacityProbes: 3,
-		NoProbe: true, NoCeiling: true, TroubleRepeat: 1}
+		NoProbe: true, NoCeiling: true, TroubleRepeat: 1, NoCheck: true}
 	for _, sc := range trouble.Scenarios() {
 		if sc.ID == "worker-killed" {
 			o.TroubleScenarios = append(o.TroubleScenarios, sc)
