@@ -144,7 +144,7 @@ func logSD(xs []float64) float64 {
 	for _, x := range xs {
 		l = append(l, math.Log(x))
 	}
-	return sd(l)
+	return stats.StdDev(l)
 }
 
 func logRatioSD(a, b []float64) float64 {
@@ -152,20 +152,7 @@ func logRatioSD(a, b []float64) float64 {
 	for i := range a {
 		l = append(l, math.Log(b[i]/a[i]))
 	}
-	return sd(l)
-}
-
-func sd(xs []float64) float64 {
-	var m float64
-	for _, x := range xs {
-		m += x
-	}
-	m /= float64(len(xs))
-	var ss float64
-	for _, x := range xs {
-		ss += (x - m) * (x - m)
-	}
-	return math.Sqrt(ss / float64(len(xs)-1))
+	return stats.StdDev(l)
 }
 
 // pairedT is the two-sided paired t-test p-value on the log-ratios, and
@@ -180,7 +167,7 @@ func pairedT(a, b []float64) (float64, float64) {
 		m += x
 	}
 	m /= float64(len(l))
-	s := sd(l)
+	s := stats.StdDev(l)
 	if s == 0 {
 		return 0, math.Exp(m)
 	}

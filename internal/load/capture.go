@@ -23,7 +23,7 @@ type capturer struct {
 }
 
 func newCapturer(cp Capture) (capturer, error) {
-	if !varNameOK(cp.Var) {
+	if !VarNameOK(cp.Var) {
 		return capturer{}, fmt.Errorf("bad name %q: want letters, digits and _", cp.Var)
 	}
 	k := capturer{name: cp.Var}

@@ -117,8 +117,10 @@ type vars struct {
 // captured values in scope.
 func parseSegments(s string) ([]segment, error) { return parseVars(s, nil) }
 
-// varNameOK reports whether name may name a captured value.
-func varNameOK(name string) bool {
+// VarNameOK reports whether name may name a captured value: a letter or
+// underscore, then letters, digits and underscores (package scenario
+// checks files by the same rule).
+func VarNameOK(name string) bool {
 	if name == "" {
 		return false
 	}
@@ -189,7 +191,7 @@ func parseVars(s string, slot func(name string) (int, error)) ([]segment, error)
 			}
 			sg = segment{kind: segChoice, opts: opts}
 		case "{var:":
-			if !varNameOK(spec) {
+			if !VarNameOK(spec) {
 				return nil, fmt.Errorf("bad variable %q: want {var:NAME} with a name of letters, digits and _", v)
 			}
 			if slot == nil {
@@ -277,7 +279,9 @@ func appendPathEscaped(dst, val []byte) []byte {
 	return dst
 }
 
-func isToken(s string) bool {
+// IsToken reports whether s is an HTTP token (RFC 9110 §5.6.2): what a
+// method or a header name must be.
+func IsToken(s string) bool {
 	if s == "" {
 		return false
 	}
@@ -317,7 +321,7 @@ func compile(t Template, host string, slot func(string) (int, error)) (*compiled
 	if method == "" {
 		method = "GET"
 	}
-	if !isToken(method) {
+	if !IsToken(method) {
 		return nil, fmt.Errorf("template %q: invalid method %q", name, method)
 	}
 	if t.Weight < 0 {
@@ -362,7 +366,7 @@ func compile(t Template, host string, slot func(string) (int, error)) (*compiled
 	for _, h := range t.Header {
 		k, v, ok := strings.Cut(h, ":")
 		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
-		if !ok || !isToken(k) || hasCTL(v) {
+		if !ok || !IsToken(k) || hasCTL(v) {
 			return nil, fmt.Errorf("template %q: header %q: want \"Name: value\"", name, h)
 		}
 		switch strings.ToLower(k) {

@@ -175,7 +175,7 @@ func logSpread(xs []float64) float64 {
 			ls = append(ls, math.Log(x))
 		}
 	}
-	return sd(ls)
+	return stats.StdDev(ls)
 }
 
 func logRatioSpread(a, b []float64) float64 {
@@ -185,23 +185,7 @@ func logRatioSpread(a, b []float64) float64 {
 			ls = append(ls, math.Log(b[i]/a[i]))
 		}
 	}
-	return sd(ls)
-}
-
-func sd(xs []float64) float64 {
-	if len(xs) < 2 {
-		return math.NaN()
-	}
-	var m float64
-	for _, x := range xs {
-		m += x
-	}
-	m /= float64(len(xs))
-	var ss float64
-	for _, x := range xs {
-		ss += (x - m) * (x - m)
-	}
-	return math.Sqrt(ss / float64(len(xs)-1))
+	return stats.StdDev(ls)
 }
 
 // spreadPct writes a log standard deviation as a percentage: ±12%.

@@ -299,7 +299,7 @@ func (p *reader) request(n ast.Node, have captured) Request {
 		"weight": func(n ast.Node) { r.Weight = p.weight(n) },
 		"method": func(n ast.Node) {
 			r.Method = p.str(n, "method")
-			if !isToken(r.Method) {
+			if !load.IsToken(r.Method) {
 				p.fail(n, "method %q is not an HTTP method", r.Method)
 			}
 		},
@@ -311,7 +311,7 @@ func (p *reader) request(n ast.Node, have captured) Request {
 			}
 			for _, mv := range hm.Values {
 				k := p.str(mv.Key, "a header name")
-				if !isToken(k) {
+				if !load.IsToken(k) {
 					p.fail(mv.Key, "header name %q is not a valid name", k)
 				}
 				switch strings.ToLower(k) {
@@ -440,7 +440,7 @@ func (p *reader) captures(n ast.Node) []load.Capture {
 	var out []load.Capture
 	for _, mv := range m.Values {
 		name := p.str(mv.Key, "a capture's name")
-		if !varNameOK(name) {
+		if !load.VarNameOK(name) {
 			p.fail(mv.Key, "capture name %q: want letters, digits and _, not starting with a digit", name)
 			return out
 		}
@@ -634,30 +634,4 @@ func oneLine(s string) string {
 		s = s[:i]
 	}
 	return s
-}
-
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := range len(s) {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
-			return false
-		}
-	}
-	return true
-}
-
-func varNameOK(name string) bool {
-	if name == "" {
-		return false
-	}
-	for i := range len(name) {
-		c := name[i]
-		if !(c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || i > 0 && '0' <= c && c <= '9') {
-			return false
-		}
-	}
-	return true
 }

@@ -57,3 +57,21 @@ func Max(xs []float64) float64 {
 	}
 	return slices.Max(xs)
 }
+
+// StdDev is the sample standard deviation of xs (n − 1 in the
+// denominator); NaN for fewer than two values.
+func StdDev(xs []float64) float64 {
+	if len(xs) < 2 {
+		return math.NaN()
+	}
+	var m float64
+	for _, x := range xs {
+		m += x
+	}
+	m /= float64(len(xs))
+	var ss float64
+	for _, x := range xs {
+		ss += (x - m) * (x - m)
+	}
+	return math.Sqrt(ss / float64(len(xs)-1))
+}

@@ -273,3 +273,12 @@ func TestSummarizeAll(t *testing.T) {
 		t.Errorf("run without trials kept a summary")
 	}
 }
+
+func TestStdDev(t *testing.T) {
+	if got := StdDev([]float64{2, 4, 4, 4, 5, 5, 7, 9}); math.Abs(got-2.138) > 0.001 {
+		t.Errorf("StdDev = %v, want 2.138 (sample, n-1)", got)
+	}
+	if got := StdDev([]float64{1}); !math.IsNaN(got) {
+		t.Errorf("StdDev of one value = %v, want NaN", got)
+	}
+}
