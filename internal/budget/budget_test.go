@@ -57,26 +57,32 @@ func defaults() plan.Options {
 }
 
 // TestEstimateRacing: a racing plan is estimated for the race it usually
-// runs: every cell's first round, two contenders to the most trials, and
-// capacity, ceilings and trouble (3 times) for those two only.
+// runs: every cell's first round, RaceKeep of them going on after each
+// look, and capacity, ceilings and trouble (3 times) for those left.
 func TestEstimateRacing(t *testing.T) {
 	m := matrix(t, []string{"waitress", "gunicorn-sync", "gunicorn-gthread", "uwsgi", "tornado"}, twoCPUShapes)
 	o := defaults()
 	o.NoRacing, o.Trials, o.TroubleRepeat = false, 0, 0
 	e := Of(o, m, Measured)
 	per := o.Warmup + o.Duration + Measured.TrialFixed
-	if want := len(m.Cells)*plan.RaceFirst + 2*(plan.RaceTrials-plan.RaceFirst); e.TrialCount != want {
+	// 10 cells: 3 trials each, then 6 go on for 3 more, then 4 for the
+	// last 2 (looks at 3 and 6 trials of 8).
+	n := len(m.Cells)
+	if n != 10 {
+		t.Fatalf("%d cells, want 10", n)
+	}
+	if want := 10*3 + 6*3 + 4*2; e.TrialCount != want {
 		t.Errorf("%d trials, want %d", e.TrialCount, want)
 	}
 	if want := time.Duration(e.TrialCount) * per; e.Trials != want {
 		t.Errorf("trials take %v, want %v", e.Trials, want)
 	}
-	if e.CapacityCells != 2 || e.CeilingCells != 2 || e.TroubleTargets != 2 || e.Repeat != 3 {
-		t.Errorf("capacity %d, ceilings %d, trouble on %d ×%d; want 2, 2, 2 ×3", e.CapacityCells, e.CeilingCells, e.TroubleTargets, e.Repeat)
+	if e.CapacityCells != 4 || e.CeilingCells != 4 || e.TroubleTargets != 4 || e.Repeat != 3 {
+		t.Errorf("capacity %d, ceilings %d, trouble on %d ×%d; want 4, 4, 4 ×3", e.CapacityCells, e.CeilingCells, e.TroubleTargets, e.Repeat)
 	}
 	o.Named = []string{"waitress"}
-	if e := Of(o, m, Measured); e.CapacityCells != 3 {
-		t.Errorf("with a server named, capacity for %d cells, want 3", e.CapacityCells)
+	if e := Of(o, m, Measured); e.CapacityCells != 5 {
+		t.Errorf("with a server named, capacity for %d cells, want 5", e.CapacityCells)
 	}
 }
 
