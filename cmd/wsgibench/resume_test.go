@@ -25,7 +25,12 @@ func TestResumeAfterKill(t *testing.T) {
 	needServers(t)
 	plan := []string{"run", "--servers", "waitress,gunicorn-sync", "--workers", "1", "--threads", "1",
 		"--trials", "4", "--duration", "500ms", "--warmup", "0s", "--connections", "8", "--seed", "7", "--no-check",
-		"--no-probe", "--no-trouble", "--no-capacity", "--no-ceiling"}
+		"--no-probe", "--no-trouble", "--no-capacity", "--no-ceiling",
+		// Every cell gets all its trials, so the plan is the same however
+		// fast the machine is: racing would stop gunicorn-sync after 3 of
+		// them on a quiet machine and not on a busy one. Resuming a race
+		// is TestRaceResumeAnywhere's (package plan).
+		"--no-racing"}
 	const steps = 8
 
 	ref := t.TempDir()
@@ -126,9 +131,37 @@ func TestResumeAfterKill(t *testing.T) {
 	if len(want.Ranking) != 2 || want.Verdict == nil {
 		t.Fatalf("the uninterrupted run ranked %d servers, want 2", len(want.Ranking))
 	}
-	if got, exp := places(after), places(want); got != exp {
-		t.Errorf("resumed verdict %q, uninterrupted %q\nresumed: %s\nuninterrupted: %s", got, exp, after.Verdict.Headline, want.Verdict.Headline)
+	// The same verdict: the same winner, or one inside the other's tie
+	// for first place. The resumed run's new trials are new measurements,
+	// so a difference near the ranking's threshold may be a tie in one run
+	// and separated in the other; a different winner outside a tie is not.
+	if !agree(after, want) {
+		t.Errorf("resumed verdict %q, uninterrupted %q\nresumed: %s\nuninterrupted: %s", places(after), places(want), after.Verdict.Headline, want.Verdict.Headline)
 	}
+}
+
+// agree reports whether two rankings come to the same verdict: one's
+// first place lies within the other's.
+func agree(a, b *results.File) bool {
+	first := func(f *results.File) map[string]bool {
+		m := map[string]bool{}
+		for _, r := range f.Ranking {
+			if r.Position == 1 {
+				m[r.Server] = true
+			}
+		}
+		return m
+	}
+	fa, fb := first(a), first(b)
+	within := func(x, y map[string]bool) bool {
+		for s := range x {
+			if !y[s] {
+				return false
+			}
+		}
+		return len(x) > 0
+	}
+	return within(fa, fb) || within(fb, fa)
 }
 
 // places is the ranking as "position server" pairs.
