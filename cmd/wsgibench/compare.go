@@ -25,11 +25,7 @@ flags:
 
 // cmdCompare is the "compare" subcommand.
 func cmdCompare(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("compare", stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, compareUsage)
-		fs.PrintDefaults()
-	}
+	fs := newFlagSetUsage("compare", compareUsage, stderr)
 	alpha := fs.Float64("alpha", stats.Alpha, "significance level of the tests")
 	// Flags may come before, between or after the two files.
 	var files []string

@@ -37,11 +37,7 @@ flags:
 
 // cmdLoad is the "load" subcommand.
 func cmdLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("load", stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, loadUsage)
-		fs.PrintDefaults()
-	}
+	fs := newFlagSetUsage("load", loadUsage, stderr)
 	var (
 		conns    = fs.String("c", "10", "connections (10, 1k, ...)")
 		duration = fs.String("d", "10s", "duration (10s, 2m, or seconds)")

@@ -186,11 +186,7 @@ const planUsage = `usage:
 
 // cmdPlan writes and checks plan files (see package planfile).
 func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("plan", stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, planUsage)
-		fs.PrintDefaults()
-	}
+	fs := newFlagSetUsage("plan", planUsage, stderr)
 	example := fs.Bool("example", false, "print a documented example plan")
 	from := fs.String("from", "", "a results.json: print the plan it ran")
 	var path string

@@ -27,11 +27,7 @@ flags:
 
 // cmdScenario is the "scenario" subcommand.
 func cmdScenario(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("scenario", stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, scenarioUsage)
-		fs.PrintDefaults()
-	}
+	fs := newFlagSetUsage("scenario", scenarioUsage, stderr)
 	example := fs.Bool("example", false, "print the bundled crud scenario file")
 	sample := fs.Int("n", 8, "with FILE: how many rendered requests to show")
 	var files []string
