@@ -47,10 +47,10 @@ func ConformanceTable(w io.Writer, f *results.File) {
 	fmt.Fprintln(tw, head)
 	for _, c := range f.Conformance {
 		if c.Failed != "" {
-			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\tnot probed: %s\n", plain(probedLabel(c)), plain(c.Version), plain(firstLine(c.Failed)))
+			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\tnot probed: %s\n", plain(behind(c.Server, c.Front)), plain(c.Version), plain(firstLine(c.Failed)))
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%.0f%%\t%s", plain(probedLabel(c)), plain(c.Version), c.Pass, c.Warn, c.Fail,
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%.0f%%\t%s", plain(behind(c.Server, c.Front)), plain(c.Version), c.Pass, c.Warn, c.Fail,
 			100*c.Score, plain(orDash(strings.Join(probeIDs(c.Cases, "fail"), ", "))))
 		if fronted && c.Front != "" {
 			fmt.Fprintf(tw, "\t%d / %d / %d", c.Blocked, c.Normalised, c.Passed)
@@ -58,15 +58,6 @@ func ConformanceTable(w io.Writer, f *results.File) {
 		fmt.Fprintln(tw)
 	}
 	tw.Flush()
-}
-
-// probedLabel names a conformance record: the server, and the front the
-// probes went through.
-func probedLabel(c results.Conformance) string {
-	if c.Front == "" {
-		return c.Server
-	}
-	return c.Server + " behind " + c.Front
 }
 
 func anyFronted(cs []results.Conformance) bool {
@@ -152,11 +143,11 @@ func mdConformance(p func(string, ...any), f *results.File) {
 	var probed []results.Conformance
 	for _, c := range f.Conformance {
 		if c.Failed != "" {
-			p("| %s %s | - | - | - | - | not probed: %s |\n", mdText(probedLabel(c)), mdText(c.Version), mdText(firstLine(c.Failed)))
+			p("| %s %s | - | - | - | - | not probed: %s |\n", mdText(behind(c.Server, c.Front)), mdText(c.Version), mdText(firstLine(c.Failed)))
 			continue
 		}
 		probed = append(probed, c)
-		p("| %s %s | %d | %d | %d | %.0f%% | %s |\n", mdText(probedLabel(c)), mdText(c.Version), c.Pass, c.Warn, c.Fail, 100*c.Score,
+		p("| %s %s | %d | %d | %d | %.0f%% | %s |\n", mdText(behind(c.Server, c.Front)), mdText(c.Version), c.Pass, c.Warn, c.Fail, 100*c.Score,
 			orDash(mdText(strings.Join(probeIDs(c.Cases, "fail"), ", "))))
 	}
 	p("\n")
@@ -201,7 +192,7 @@ func mdConformance(p func(string, ...any), f *results.File) {
 		if i > 0 {
 			p(", ")
 		}
-		p("%s = %s", string(rune('A'+i%26)), mdText(probedLabel(c)))
+		p("%s = %s", string(rune('A'+i%26)), mdText(behind(c.Server, c.Front)))
 	}
 	p(".\n\n")
 	p("What the failures and warnings were:\n\n")
@@ -215,7 +206,7 @@ func mdConformance(p func(string, ...any), f *results.File) {
 		if len(lines) == 0 {
 			continue
 		}
-		p("- **%s**\n%s\n", mdText(probedLabel(c)), strings.Join(lines, "\n"))
+		p("- **%s**\n%s\n", mdText(behind(c.Server, c.Front)), strings.Join(lines, "\n"))
 	}
 	p("\n")
 	mdThroughFront(p, f)

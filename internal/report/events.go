@@ -17,7 +17,7 @@ func mdOverloadReload(p func(string, ...any), f *results.File) {
 			if sc.Error != "" || (sc.ID != "overload" && sc.ID != "reload" && sc.ID != "slow-threshold") {
 				continue
 			}
-			lines = append(lines, fmt.Sprintf("- **%s** %s, %s: %s", mdText(robName(r)), r.Shape, mdText(sc.ID), mdText(sc.Detail)))
+			lines = append(lines, fmt.Sprintf("- **%s** %s, %s: %s", mdText(behind(r.Server, r.Front)), r.Shape, mdText(sc.ID), mdText(sc.Detail)))
 		}
 	}
 	if len(lines) == 0 {

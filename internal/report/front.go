@@ -9,11 +9,15 @@ import (
 
 // serverLabel names a run's server, with the front it was measured
 // behind: "uwsgi behind varnish".
-func serverLabel(r results.Run) string {
-	if r.Front == "" {
-		return r.Server
+func serverLabel(r results.Run) string { return behind(r.Server, r.Front) }
+
+// behind names a server with the front it was measured behind, if any;
+// runs, probes and trouble scenarios alike.
+func behind(server, front string) string {
+	if front == "" {
+		return server
 	}
-	return r.Server + " behind " + r.Front
+	return server + " behind " + front
 }
 
 // frontMarks is the terminal table's note for a run behind a front: what

@@ -241,7 +241,7 @@ func conformanceMatrix(f *results.File, colorOf map[string]int) []matrix {
 	var col map[string]int
 	m.Columns, col = columnsOf(ids)
 	for _, c := range f.Conformance {
-		label := probedLabel(c)
+		label := behind(c.Server, c.Front)
 		if c.Failed == "" {
 			label = fmt.Sprintf("%s (%.0f%%)", label, 100*c.Score)
 			if c.Front != "" {

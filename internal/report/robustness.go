@@ -76,7 +76,7 @@ func RobustnessTable(w io.Writer, f *results.File) {
 	fmt.Fprintf(tw, "SERVER\tSHAPE\tSCORE\t%s\n", strings.Join(head, "\t"))
 	for _, r := range f.Robustness {
 		if r.Failed != "" {
-			fmt.Fprintf(tw, "%s\t%s\t-\tnot tried: %s\n", plain(robName(r)), r.Shape, plain(firstLine(r.Failed)))
+			fmt.Fprintf(tw, "%s\t%s\t-\tnot tried: %s\n", plain(behind(r.Server, r.Front)), r.Shape, plain(firstLine(r.Failed)))
 			continue
 		}
 		cells := make([]string, len(ids))
@@ -88,7 +88,7 @@ func RobustnessTable(w io.Writer, f *results.File) {
 				}
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", plain(robName(r)), r.Shape, scoreText(r), strings.Join(cells, "\t"))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", plain(behind(r.Server, r.Front)), r.Shape, scoreText(r), strings.Join(cells, "\t"))
 	}
 	tw.Flush()
 }
@@ -118,10 +118,10 @@ func mdRobustness(p func(string, ...any), f *results.File) {
 	p("\n")
 	for _, r := range f.Robustness {
 		if r.Failed != "" {
-			p("| %s %s | %s | - | not tried: %s |\n", mdText(robName(r)), mdText(r.Version), r.Shape, mdText(firstLine(r.Failed)))
+			p("| %s %s | %s | - | not tried: %s |\n", mdText(behind(r.Server, r.Front)), mdText(r.Version), r.Shape, mdText(firstLine(r.Failed)))
 			continue
 		}
-		p("| %s %s | %s | %s |", mdText(robName(r)), mdText(r.Version), r.Shape, scoreText(r))
+		p("| %s %s | %s | %s |", mdText(behind(r.Server, r.Front)), mdText(r.Version), r.Shape, scoreText(r))
 		for _, id := range ids {
 			cell := "-"
 			for _, sc := range r.Scenarios {
@@ -151,7 +151,7 @@ func mdRobustness(p func(string, ...any), f *results.File) {
 			}
 		}
 		if len(lines) > 0 {
-			p("- **%s** %s\n%s\n", mdText(robName(r)), r.Shape, strings.Join(lines, "\n"))
+			p("- **%s** %s\n%s\n", mdText(behind(r.Server, r.Front)), r.Shape, strings.Join(lines, "\n"))
 		}
 	}
 	p("\n")
@@ -168,9 +168,9 @@ func robustnessMatrix(f *results.File, colorOf map[string]int) []matrix {
 			"(green ≥ 80%, amber ≥ 30%, red below). Hover for what was done and seen."}
 	m.Columns, col = columnsOf(scenarioIDs(f))
 	for _, r := range f.Robustness {
-		label := robName(r)
+		label := behind(r.Server, r.Front)
 		if r.Failed == "" {
-			label = fmt.Sprintf("%s %s (%s)", robName(r), r.Shape, scoreText(r))
+			label = fmt.Sprintf("%s %s (%s)", behind(r.Server, r.Front), r.Shape, scoreText(r))
 		}
 		row := naRow(label, colorOf[r.Server], len(m.Columns), r.Failed)
 		for _, sc := range r.Scenarios {
@@ -197,12 +197,4 @@ func scoreText(r results.Robustness) string {
 		}
 	}
 	return "-"
-}
-
-// robName is the server, and the front its scenarios ran through.
-func robName(r results.Robustness) string {
-	if r.Front == "" {
-		return r.Server
-	}
-	return r.Server + " behind " + r.Front
 }
