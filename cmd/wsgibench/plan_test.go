@@ -123,13 +123,13 @@ func TestRunPlanErrors(t *testing.T) {
 
 // TestFlagsOverridePlan: flags the user gave win; defaults do not.
 func TestFlagsOverridePlan(t *testing.T) {
-	path := writePlan(t, "trials: 3\nseed: 9\nshapes: [4x1, 2x4]\nprobe: false\nservers: [waitress]\nduration: 2s\n")
+	path := writePlan(t, "trials: 3\nseed: 9\nshapes: [4x1, 2x4]\nprobe: false\nservers: [waitress]\nduration: 4s\n")
 	got, err := mergedPlan(t, "--plan", path, "--trials", "7", "--workers", "2", "--servers", "uwsgi,waitress")
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]any{"trials": int64(7), "seed": int64(9), "shapes": []string{}, "workers": []string{"2"},
-		"probe": false, "servers": []string{"uwsgi", "waitress"}, "duration": "2s", "warmup": "1s"}
+		"probe": false, "servers": []string{"uwsgi", "waitress"}, "duration": "4s", "warmup": "500ms"}
 	for k, v := range want {
 		if !reflect.DeepEqual(got[k], v) {
 			t.Errorf("%s = %v, want %v", k, got[k], v)

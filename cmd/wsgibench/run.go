@@ -124,8 +124,8 @@ func runFlagSet(stderr io.Writer) (*flag.FlagSet, *plan.Options, func(resuming b
 	threads := fs.String("threads", "", "threads per process, comma-separated list (overrides the default shapes)")
 	workloads := fs.String("workload", "", "comma-separated workloads: crud (default), plaintext, json, db, queries, fortunes, updates, io, cpu; a scenario FILE.yaml; or \"GET /path\" for your app")
 	scenarioFile := fs.String("scenario", "", "a scenario file of your app's requests and flows (see 'wsgibench scenario --example'); runs besides any --workload")
-	fs.DurationVar(&o.Duration, "duration", 3*time.Second, "measured time per trial")
-	fs.DurationVar(&o.Warmup, "warmup", time.Second, "unmeasured load before each trial")
+	fs.DurationVar(&o.Duration, "duration", plan.DefaultDuration, "measured time per trial")
+	fs.DurationVar(&o.Warmup, "warmup", plan.DefaultWarmup, "unmeasured load before each trial")
 	fs.IntVar(&o.Connections, "connections", 32, "concurrent connections")
 	fs.Float64Var(&o.Rate, "rate", 0, "open-model target rate in req/s (0 = closed loop)")
 	fs.IntVar(&o.Trials, "trials", 0, "most trials per server, shape and workload (default 8 when racing: 3 for every cell, more for contenders; 5 with --no-racing, which gives every cell all of them)")
@@ -151,14 +151,14 @@ func runFlagSet(stderr io.Writer) (*flag.FlagSet, *plan.Options, func(resuming b
 	fs.IntVar(&o.TargetCPUs, "target-cpus", 0, "cores of the machine you deploy on: shapes are sized for it, and throughput is projected to it when this machine cannot give the server that many (default: the CPUs this machine gives the server)")
 	fs.BoolVar(&o.NoCeiling, "no-ceiling", false, "skip measuring each server's parallelism ceiling (the cores it can use; about 5 s per server and shape)")
 	fs.BoolVar(&o.CheckProjection, "check-projection", false, "also measure capacity on every CPU of this machine and record how far the projection from the server's CPUs missed it")
-	fs.DurationVar(&o.CapacityProbe, "capacity-probe", 2*time.Second, "measured time per rate probed by the capacity search")
+	fs.DurationVar(&o.CapacityProbe, "capacity-probe", plan.DefaultCapacityProbe, "measured time per rate probed by the capacity search")
 	fronts := fs.String("front", "none", "proxy in front of each server: none, varnish or nginx; a comma list compares them (none,varnish)")
 	profile := fs.String("profile", rank.DefaultProfile, "ranking priorities: "+profileNames()+", or weights like capacity=3,p99=2,memory=1")
 	fs.StringVar(&o.Out, "out", "wsgibench-out", "output directory for results.json and summary.md")
 	fs.String("resume", "", "continue the interrupted run whose output directory this is: its finished trials and suites are kept, the rest of its plan runs, and the verdict covers both. The plan comes from its results.json; other options given must agree with it")
 	shapes := fs.String("shapes", "", "comma-separated shapes as processes x threads, e.g. 5x1,2x8 (overrides the default shapes; --workers and --threads cross two lists instead)")
 	planPath := fs.String("plan", "", "plan file (YAML) fixing everything a run needs; flags given here override it (see 'wsgibench plan --example')")
-	budget := fs.Duration("budget", 0, "the time the run may take, e.g. 10m: the plan is cut to fit and says so before it starts (0 = no limit)")
+	budget := fs.Duration("budget", DefaultBudget, "the time the run may take: the plan is cut to fit and says so before it starts, and a race ends early and its suites shrink to keep to it (not set with --no-racing: no limit; 0 = no limit)")
 	// resuming: the options were loaded from the interrupted run's file
 	// into o (see resumeOptions), and only the flags given on the command
 	// line are laid over them, to be checked against it; no plan file or
@@ -186,6 +186,7 @@ func runFlagSet(stderr io.Writer) (*flag.FlagSet, *plan.Options, func(resuming b
 			}
 		}
 		var planFile string
+		budgetSet := planfile.Given(fs)["budget"]
 		if *planPath != "" {
 			if resuming {
 				return o, "", 0, fmt.Errorf("--plan and --resume: a resumed run keeps the plan it started with")
@@ -197,9 +198,12 @@ func runFlagSet(stderr io.Writer) (*flag.FlagSet, *plan.Options, func(resuming b
 			if err := schema.Apply(pf, given); err != nil {
 				return o, "", 0, err
 			}
+			for _, e := range pf.Entries {
+				budgetSet = budgetSet || e.Key == "budget"
+			}
 			planFile = *planPath
 		}
-		if resuming && *budget > 0 {
+		if resuming && given["budget"] {
 			return o, "", 0, fmt.Errorf("--budget and --resume: a resumed run keeps the plan it started with")
 		}
 		var err error
@@ -263,9 +267,19 @@ func runFlagSet(stderr io.Writer) (*flag.FlagSet, *plan.Options, func(resuming b
 			}
 			slices.Sort(o.AsRun.Flags)
 		}
-		return o, o.Profile, *budget, nil
+		limit := *budget
+		if resuming || (o.NoRacing && !budgetSet) {
+			limit = 0 // the exhaustive plan takes the time it takes
+		}
+		o.Budget = limit
+		return o, o.Profile, limit, nil
 	}
 }
+
+// DefaultBudget is a racing run's time budget unless --budget (or a plan
+// file) says otherwise: the default comparison answers in ten minutes on
+// two cores (README: the default comparison).
+const DefaultBudget = 10 * time.Minute
 
 // runPlan runs the merged plan and writes the results and reports.
 func runPlan(ctx context.Context, o plan.Options, profile string, stdout, stderr io.Writer) error {

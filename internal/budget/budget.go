@@ -48,21 +48,21 @@ type Costs struct {
 	Ceiling         time.Duration // a parallelism ceiling, per cell
 }
 
-// Measured are the costs measured on a 2-core machine shared with other
-// jobs (load average 7), 2026-12-03, waitress and gunicorn-gthread at the
-// default shapes, 2 trials: setup 2.7 s; a trial 4.9 s of which 4 s warm-up
-// and measurement (0.9 s fixed; the issue's 17-server run saw ~2 s, with
-// slower starters such as mod_wsgi and uwsgi, hence 1.5 s); probes 4.8 and
-// 11.8 s per server; trouble 63 and 79 s for 7 scenarios (9 s each);
+// Measured are the costs measured on the 2-core machine the README names,
+// quiet, 2026-12-03: a trial's start, readiness and stop 0.21 s (median of
+// 166 trials; the warm-up and measured time come from the plan); probes
+// 2.5–5.6 s per server; trouble 55–56 s for 7 scenarios (8 s each);
 // capacity 16–20 s per cell at 6–7 probes of 2 s; ceilings 4–6.5 s per
-// cell. A front adds ~2 s per trial (issue 11). The whole run took 4m51s;
-// this model predicts 4m37s for it.
+// cell; a front's start and stop 0.02 s (nginx) to 0.67 s (Varnish) per
+// trial, so the dearer. On a busy machine every fixed cost grows (a trial's
+// was 0.9–2 s with seven jobs sharing the cores): a budgeted racing run
+// then ends its race earlier rather than run over (plan: deadline.go).
 var Measured = Costs{
 	Setup:           3 * time.Second,
-	TrialFixed:      1500 * time.Millisecond,
-	FrontStart:      2 * time.Second,
-	ProbeServer:     8 * time.Second,
-	TroubleScenario: 9 * time.Second,
+	TrialFixed:      250 * time.Millisecond,
+	FrontStart:      700 * time.Millisecond,
+	ProbeServer:     4 * time.Second,
+	TroubleScenario: 8 * time.Second,
 	CapacityFixed:   4 * time.Second,
 	CapacityProbes:  6.5,
 	Ceiling:         5 * time.Second,
@@ -72,10 +72,9 @@ var Measured = Costs{
 // user asked for fewer).
 const MinTrials = 3
 
-// DropOrder is the order a budget drops trouble scenarios in: the unscored
-// threshold search first, then the longest, keeping what a server behind a
-// cache still meets (a killed worker, an overload) to the last.
-var DropOrder = []string{"slow-threshold", "reload", "hung-request", "slow-body", "slow-headers", "overload", "worker-killed"}
+// DropOrder is the order a budget drops trouble scenarios in (the trouble
+// package's, shared with the run's own cuts while it goes).
+var DropOrder = trouble.DropOrder
 
 // RaceKeep is the share of a race's cells that go on after each look, as
 // measured in the default comparison on a 2-core machine on 2026-12-03
@@ -134,7 +133,7 @@ func Of(o plan.Options, m Matrix, c Costs) Estimate {
 	// Racing: every cell gets the first round; after each look a share
 	// of the cells goes on (RaceKeep); those left at the end, and the
 	// servers named, are measured in full.
-	first, contenders := most, len(cells)
+	first := most
 	rounds := []int{most} // trials each round adds, per cell in it
 	if e.Racing {
 		first = min(plan.RaceFirst, most)
@@ -144,11 +143,8 @@ func Of(o plan.Options, m Matrix, c Costs) Estimate {
 		}
 		e.TrialsPerCell = first
 	}
-	servers, targets := map[string]bool{}, map[string]bool{}
 	var each time.Duration // a trial, on average over the cells
 	for _, cell := range cells {
-		servers[cell.Status.Adapter.ID] = true
-		targets[cell.Status.Adapter.ID+"|"+string(cell.Front)] = true
 		per := o.Warmup + o.Duration + c.TrialFixed
 		if cell.Front != "" && cell.Front != "none" {
 			per += c.FrontStart
@@ -159,39 +155,52 @@ func Of(o plan.Options, m Matrix, c Costs) Estimate {
 		each /= time.Duration(len(cells))
 	}
 	left := float64(len(cells))
+	var later int // trials after the first round
 	for j, n := range rounds {
 		if j > 0 {
 			left *= RaceKeep
+			later += int(math.Ceil(left)) * n
 		}
-		e.TrialCount += int(math.Ceil(left)) * n
 	}
-	if e.Racing {
-		contenders = min(len(cells), int(math.Ceil(left))+len(o.Named))
+	first *= len(cells)
+	if !e.Racing {
+		first, later = len(cells)*most, 0
 	}
-	e.Trials = time.Duration(e.TrialCount) * each
+	e.TrialCount = first + later
+	servers, targets := map[string]bool{}, map[string]bool{}
+	for _, cell := range cells {
+		servers[cell.Status.Adapter.ID] = true
+		targets[cell.Status.Adapter.ID+"|"+string(cell.Front)] = true
+	}
 	e.Servers, e.Cells = len(servers), len(cells)
+	// Racing: the contenders are the servers of the cells left; the
+	// capacity of each is searched at its best shape, its probes run, and
+	// the trouble scenarios and ceilings are for those of them that can
+	// still win (plan: reach.go), InReach at most.
+	contenders := len(targets)
+	reach := len(targets)
+	searched := len(cells)
+	if e.Racing {
+		per := max(1, e.Shapes)
+		contenders = min(len(targets), int(math.Ceil(left/float64(per)))+len(o.Named))
+		searched = contenders
+		reach = min(contenders, InReach+len(o.Named))
+	}
 	if !o.NoProbe {
 		e.Probed = len(servers)
+		if e.Racing {
+			e.Probed = min(len(servers), contenders)
+		}
 		e.Probes = time.Duration(e.Probed) * c.ProbeServer
 	}
-	if !o.NoTrouble {
-		e.Scenarios, e.Repeat, e.TroubleTargets = scenarioIDs(o), max(o.TroubleRepeat, 1), len(targets)
-		if e.Racing {
-			e.TroubleTargets = min(len(targets), contenders)
-			if o.TroubleRepeat <= 0 {
-				e.Repeat = 3 // the plan's default for a race's contenders
-			}
-		}
-		e.Trouble = time.Duration(e.TroubleTargets*len(e.Scenarios)*e.Repeat) * c.TroubleScenario
-	}
 	if !o.NoCapacity && o.Rate == 0 {
-		e.CapacityCells = contenders
+		e.CapacityCells = searched
 		if o.CapacityTop > 0 {
 			e.CapacityCells = min(o.CapacityTop, e.CapacityCells)
 		}
 		probe := o.CapacityProbe
 		if probe <= 0 {
-			probe = 2 * time.Second
+			probe = plan.DefaultCapacityProbe
 		}
 		search := c.CapacityFixed + time.Duration(c.CapacityProbes*float64(probe))
 		e.Capacity = time.Duration(e.CapacityCells) * search
@@ -200,11 +209,47 @@ func Of(o plan.Options, m Matrix, c Costs) Estimate {
 		}
 	}
 	if !o.NoCeiling {
-		e.CeilingCells = contenders
+		e.CeilingCells = len(cells)
+		if e.Racing {
+			e.CeilingCells = min(len(cells), reach*max(1, e.Shapes))
+		}
 		e.Ceilings = time.Duration(e.CeilingCells) * c.Ceiling
 	}
+	if !o.NoTrouble {
+		e.Scenarios, e.Repeat, e.TroubleTargets = scenarioIDs(o), max(o.TroubleRepeat, 1), len(targets)
+		if e.Racing {
+			e.TroubleTargets = reach
+			if o.TroubleRepeat <= 0 {
+				e.Repeat = 3 // the plan's default for a race's contenders
+			}
+		}
+		e.Trouble = time.Duration(e.TroubleTargets*len(e.Scenarios)*e.Repeat) * c.TroubleScenario
+	}
+	e.Trials = time.Duration(first) * each
+	later0 := time.Duration(later) * each
+	if e.Racing && o.Budget > 0 {
+		// Under a budget the run keeps to it (plan: deadline.go): the
+		// race ends early, and the scenarios run once, when the time is
+		// short.
+		rest := e.Setup + e.Trials + e.Probes + e.Capacity + e.Ceilings
+		if e.Repeat > 1 && o.TroubleRepeat <= 0 && rest+later0+e.Trouble > o.Budget {
+			once := e.Trouble / time.Duration(e.Repeat)
+			if rest+e.Trouble > o.Budget || rest+once+later0 > o.Budget {
+				e.Trouble, e.Repeat = once, 1
+			}
+		}
+		later0 = max(0, min(later0, o.Budget-rest-e.Trouble))
+		e.TrialCount = first + int(later0/max(each, 1))
+	}
+	e.Trials += later0
 	return e
 }
+
+// InReach is how many contending servers the estimate expects the trouble
+// scenarios to run for: those that can still win once capacity and probes
+// are in (plan: reach.go); two or three in the default comparisons
+// measured on 2026-12-03.
+const InReach = 3
 
 func scenarioIDs(o plan.Options) []string {
 	var ids []string

@@ -58,13 +58,15 @@ func defaults() plan.Options {
 
 // TestEstimateRacing: a racing plan is estimated for the race it usually
 // runs: every cell's first round, RaceKeep of them going on after each
-// look, and capacity, ceilings and trouble (3 times) for those left.
+// look; capacity and probes for the servers left, one search each; the
+// ceilings and trouble (3 times) for those of them within reach, InReach
+// at most. Under a budget the later rounds shrink to what is left.
 func TestEstimateRacing(t *testing.T) {
 	m := matrix(t, []string{"waitress", "gunicorn-sync", "gunicorn-gthread", "uwsgi", "tornado"}, twoCPUShapes)
 	o := defaults()
 	o.NoRacing, o.Trials, o.TroubleRepeat = false, 0, 0
-	e := Of(o, m, Measured)
-	per := o.Warmup + o.Duration + Measured.TrialFixed
+	e := Of(o, m, busy)
+	per := o.Warmup + o.Duration + busy.TrialFixed
 	// 10 cells: 3 trials each, then 6 go on for 3 more, then 4 for the
 	// last 2 (looks at 3 and 6 trials of 8).
 	n := len(m.Cells)
@@ -77,24 +79,44 @@ func TestEstimateRacing(t *testing.T) {
 	if want := time.Duration(e.TrialCount) * per; e.Trials != want {
 		t.Errorf("trials take %v, want %v", e.Trials, want)
 	}
-	if e.CapacityCells != 4 || e.CeilingCells != 4 || e.TroubleTargets != 4 || e.Repeat != 3 {
-		t.Errorf("capacity %d, ceilings %d, trouble on %d ×%d; want 4, 4, 4 ×3", e.CapacityCells, e.CeilingCells, e.TroubleTargets, e.Repeat)
+	// 4 cells left: 2 servers of 2 shapes.
+	if e.CapacityCells != 2 || e.Probed != 2 || e.CeilingCells != 4 || e.TroubleTargets != 2 || e.Repeat != 3 {
+		t.Errorf("capacity %d, probes %d, ceilings %d, trouble on %d ×%d; want 2, 2, 4, 2 ×3",
+			e.CapacityCells, e.Probed, e.CeilingCells, e.TroubleTargets, e.Repeat)
 	}
 	o.Named = []string{"waitress"}
-	if e := Of(o, m, Measured); e.CapacityCells != 5 {
-		t.Errorf("with a server named, capacity for %d cells, want 5", e.CapacityCells)
+	if e := Of(o, m, busy); e.CapacityCells != 3 {
+		t.Errorf("with a server named, capacity for %d servers, want 3", e.CapacityCells)
+	}
+	o.Named = nil
+	// A budget that covers the first round and the suites, trouble once,
+	// and half the later rounds: the estimate is the budget, no more.
+	firstRound := 30 * per
+	suites := e.Setup + e.Probes + e.Capacity + e.Ceilings
+	o.Budget = firstRound + suites + e.Trouble/3 + 13*per
+	b := Of(o, m, busy)
+	if b.Repeat != 1 || b.TrialCount != 30+13 || b.Total() > o.Budget {
+		t.Errorf("under %v: trouble ×%d, %d trials, %v in all; want ×1, 43 trials, within the budget", o.Budget, b.Repeat, b.TrialCount, b.Total())
+	}
+	o.Budget = time.Hour
+	if b := Of(o, m, busy); !reflect.DeepEqual(b, e) {
+		t.Errorf("a budget with room to spare changed the estimate: %+v, want %+v", b, e)
 	}
 }
 
+var busy = Costs{Setup: 3 * time.Second, TrialFixed: 1500 * time.Millisecond, FrontStart: 2 * time.Second,
+	ProbeServer: 8 * time.Second, TroubleScenario: 9 * time.Second, CapacityFixed: 4 * time.Second,
+	CapacityProbes: 6.5, Ceiling: 5 * time.Second}
+
 var twoCPUShapes = plan.DefaultShapes(1) // 3x1 and 1x8: one server CPU of two
 
-// TestEstimateMeasuredRun: the model against the run its costs were
+// TestEstimatebusyRun: the model against the run its costs were
 // measured on (waitress and gunicorn-gthread, 2 trials: 4m51s).
-func TestEstimateMeasuredRun(t *testing.T) {
+func TestEstimatebusyRun(t *testing.T) {
 	m := matrix(t, []string{"waitress", "gunicorn-gthread"}, twoCPUShapes)
 	o := defaults()
 	o.Trials = 2
-	e := Of(o, m, Measured)
+	e := Of(o, m, busy)
 	want := map[string]time.Duration{"setup": 3 * time.Second, "trials": 8 * 5500 * time.Millisecond,
 		"probes": 16 * time.Second, "trouble": 2 * 7 * 9 * time.Second, "capacity": 4 * 17 * time.Second,
 		"ceilings": 20 * time.Second}
@@ -155,7 +177,7 @@ func TestEstimateParts(t *testing.T) {
 	} {
 		o := defaults()
 		tc.edit(&o)
-		if msg := tc.check(Of(o, m, Measured)); msg != "" {
+		if msg := tc.check(Of(o, m, busy)); msg != "" {
 			t.Errorf("%s: %s", tc.name, msg)
 		}
 	}
@@ -164,7 +186,7 @@ func TestEstimateParts(t *testing.T) {
 func TestFitTo(t *testing.T) {
 	all := matrix(t, nil, twoCPUShapes) // every adapter: 20 servers
 	two := matrix(t, []string{"waitress", "gunicorn-gthread"}, twoCPUShapes)
-	uncut := Of(defaults(), all, Measured).Total()
+	uncut := Of(defaults(), all, busy).Total()
 	for _, tc := range []struct {
 		name   string
 		m      Matrix
@@ -206,7 +228,7 @@ func TestFitTo(t *testing.T) {
 			if tc.edit != nil {
 				tc.edit(&o)
 			}
-			f, err := FitTo(tc.budget, o, tc.m, Measured)
+			f, err := FitTo(tc.budget, o, tc.m, busy)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -214,7 +236,7 @@ func TestFitTo(t *testing.T) {
 			if e.Total() > tc.budget {
 				t.Errorf("estimate %v exceeds the budget %v", e.Total(), tc.budget)
 			}
-			if !reflect.DeepEqual(e, Of(f.Options, tc.m, Measured)) {
+			if !reflect.DeepEqual(e, Of(f.Options, tc.m, busy)) {
 				t.Errorf("the fit's estimate is not the estimate of its options")
 			}
 			capacity := tc.capacity
@@ -239,7 +261,7 @@ func TestFitTo(t *testing.T) {
 			if e.TrialsPerCell < max(o.Trials, 1) {
 				more := f.Options
 				more.Trials++
-				if Of(more, tc.m, Measured).Total() <= tc.budget {
+				if Of(more, tc.m, busy).Total() <= tc.budget {
 					t.Errorf("%d trials would fit too", more.Trials)
 				}
 			}
@@ -256,7 +278,7 @@ func TestFitTo(t *testing.T) {
 
 func TestFitRefuses(t *testing.T) {
 	m := matrix(t, nil, twoCPUShapes)
-	_, err := FitTo(5*time.Minute, defaults(), m, Measured)
+	_, err := FitTo(5*time.Minute, defaults(), m, busy)
 	var ts *TooShort
 	if !errors.As(err, &ts) {
 		t.Fatalf("error %v, want *TooShort", err)
@@ -275,7 +297,7 @@ func TestFitRefuses(t *testing.T) {
 		t.Errorf("more than one line: %q", msg)
 	}
 	// The advice is enough.
-	if _, err := FitTo(roundUp(ts.Smallest), defaults(), m, Measured); err != nil {
+	if _, err := FitTo(roundUp(ts.Smallest), defaults(), m, busy); err != nil {
 		t.Errorf("the advised budget %v does not fit: %v", roundUp(ts.Smallest), err)
 	}
 }

@@ -157,7 +157,7 @@ func (r *runner) capacityOn(ctx context.Context, c Cell, hint float64, cpus []in
 			Timeout: r.o.Timeout, Seed: seed}
 		// A short run at the same rate first drains whatever the previous
 		// (possibly overloaded) probe left queued, and warms up.
-		cfg.Duration = r.o.CapacityProbe / 4
+		cfg.Duration = max(r.o.CapacityProbe/4, 500*time.Millisecond)
 		if _, err := load.Run(ctx, cfg); err != nil {
 			return results.CapacityStep{}, err
 		}

@@ -5,8 +5,10 @@ import (
 	"iter"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/wsgibench/wsgibench/internal/results"
+	"github.com/wsgibench/wsgibench/internal/stats"
 )
 
 // After the race, the costly measurements (capacity searches, parallelism
@@ -213,6 +215,9 @@ func (s *raceSteps) all() iter.Seq2[int, Step] {
 			return
 		}
 		last := -1
+		if rc := s.file.Plan.Racing; rc != nil && rc.Ended != "" {
+			return // a resumed run whose race the budget ended
+		}
 		for {
 			rd := nextRound(s.file.Runs, s.r.o.Seed, s.rules)
 			s.r.recordStops(s.file, rd)
@@ -223,6 +228,9 @@ func (s *raceSteps) all() iter.Seq2[int, Step] {
 			last = progress
 			s.start, s.round = s.taken, len(rd.Steps)
 			for _, st := range rd.Steps {
+				if rd.Look > 1 && !s.endRace() {
+					return
+				}
 				s.taken++
 				if !yield(s.taken-1, st) {
 					return
@@ -230,4 +238,57 @@ func (s *raceSteps) all() iter.Seq2[int, Step] {
 			}
 		}
 	}
+}
+
+// endRace says whether the race goes on (raceGoesOn); when it does not, it
+// ends the race here and records why: the runs still in it are the
+// contenders, with the trials they have.
+func (s *raceSteps) endRace() bool {
+	if s.r.raceGoesOn(s.file) {
+		return true
+	}
+	why := fmt.Sprintf("the time budget: %s left would not cover another trial and then the suites of the %d servers still in the race",
+		s.r.deadline.left().Round(time.Second), len(racingServers(s.file.Runs)))
+	if rc := s.file.Plan.Racing; rc != nil {
+		rc.Ended = why
+	}
+	s.r.cut(s.file, "race ended early by "+why)
+	return false
+}
+
+// searchShapes are the runs whose capacity is searched, by index: every
+// run without racing, and every run of a server the user named; in a race,
+// each contending server's best run by median throughput, per workload and
+// front. The ranking ranks a server at a searched shape, so the search of
+// its other shapes would not change the verdict: in the default comparison
+// it would double the searches (one of the costliest phases) for nothing.
+func (r *runner) searchShapes(runs []results.Run) map[int]bool {
+	out := map[int]bool{}
+	top := map[string]int{} // server, workload, front → the best run so far
+	for i, run := range runs {
+		if r.o.NoRacing || slices.Contains(r.o.Named, run.Server) {
+			out[i] = true
+			continue
+		}
+		if len(run.Trials) == 0 || !r.inFull(run) || run.Error != "" {
+			continue
+		}
+		k := run.Server + "\x00" + run.Workload + "\x00" + run.Front
+		j, seen := top[k]
+		if !seen || medianRPS(run) > medianRPS(runs[j]) {
+			top[k] = i
+		}
+	}
+	for _, i := range top {
+		out[i] = true
+	}
+	return out
+}
+
+func medianRPS(run results.Run) float64 {
+	xs := make([]float64, 0, len(run.Trials))
+	for _, t := range run.Trials {
+		xs = append(xs, t.RPS)
+	}
+	return stats.Median(xs)
 }

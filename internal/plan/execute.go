@@ -36,7 +36,7 @@ func (o Options) withDefaults() Options {
 		o.Connections = 32
 	}
 	if o.Duration <= 0 {
-		o.Duration = 3 * time.Second
+		o.Duration = DefaultDuration
 	}
 	if o.Warmup < 0 {
 		o.Warmup = 0
@@ -85,7 +85,7 @@ func (o Options) withDefaults() Options {
 		o.LatencyGoal = 100 * time.Millisecond
 	}
 	if o.CapacityProbe <= 0 {
-		o.CapacityProbe = 2 * time.Second
+		o.CapacityProbe = DefaultCapacityProbe
 	}
 	if o.CapacityProbes <= 0 {
 		o.CapacityProbes = 8
@@ -101,6 +101,7 @@ func (o Options) withDefaults() Options {
 // cancellation the returned error wraps context.Canceled and the file holds
 // every trial that finished.
 func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*results.File, error) {
+	began := time.Now()
 	r, cells, err := prepare(ctx, o, log)
 	if err != nil {
 		return nil, err
@@ -108,6 +109,9 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 	defer r.close()
 	o = r.o
 	rules := r.raceRules()
+	if o.Budget > 0 && !rules.Off && o.Resume == nil {
+		r.deadline = deadline{end: began.Add(o.Budget)}
+	}
 	det := r.det
 	srvCPUs, genCPUs, shared := r.cpus.server, r.cpus.generator, r.cpus.shared
 	if !shared {
@@ -265,36 +269,39 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 			return file, err
 		}
 	}
-	if !o.SuitesOnly && ctx.Err() == nil {
-		if err := r.balances(ctx, cells, file, outPath); err != nil {
-			return file, err
-		}
-	}
+	// The order keeps a budget's cuts to what matters least: the capacity
+	// searches and probes decide which contenders can still win (reach.go)
+	// before the ceilings, remedies and trouble scenarios are spent on them.
 	if !o.NoCheck && anyStarted && ctx.Err() == nil {
 		if err := r.portability(ctx, file, outPath); err != nil {
-			return file, err
-		}
-	}
-	suiteCells := cells
-	if !o.SuitesOnly {
-		suiteCells = r.fullSuiteCells(cells, file.Runs)
-		if !o.NoTrouble {
-			r.skipServers(file, "trouble scenarios")
-		}
-	}
-	if !o.NoProbe && ctx.Err() == nil {
-		if err := r.conformance(ctx, unfinishedSuite(suiteCells, conformed(file)), file, outPath); err != nil {
-			return file, err
-		}
-	}
-	if !o.NoTrouble && ctx.Err() == nil {
-		if err := r.robustness(ctx, unfinishedSuite(suiteCells, troubled(file)), file, outPath); err != nil {
 			return file, err
 		}
 	}
 	if !o.NoCapacity && !o.SuitesOnly && o.Rate == 0 && ctx.Err() == nil {
 		r.skipRuns(file, "capacity search")
 		if err := r.capacities(ctx, cells, file, outPath); err != nil {
+			return file, err
+		}
+	}
+	suiteCells := cells
+	if !o.SuitesOnly {
+		suiteCells = r.fullSuiteCells(cells, file.Runs)
+	}
+	if !o.NoProbe && ctx.Err() == nil {
+		if err := r.conformance(ctx, unfinishedSuite(suiteCells, conformed(file)), file, outPath); err != nil {
+			return file, err
+		}
+	}
+	if !o.SuitesOnly && ctx.Err() == nil {
+		r.stopOutOfReach(file)
+		suiteCells = r.fullSuiteCells(cells, file.Runs)
+		if !o.NoTrouble {
+			r.skipServers(file, "trouble scenarios")
+		}
+		if err := results.Write(outPath, file); err != nil {
+			return file, err
+		}
+		if err := r.balances(ctx, cells, file, outPath); err != nil {
 			return file, err
 		}
 	}
@@ -306,6 +313,11 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 			if err := r.checkProjections(ctx, cells, file, outPath); err != nil {
 				return file, err
 			}
+		}
+	}
+	if !o.NoTrouble && ctx.Err() == nil {
+		if err := r.robustness(ctx, unfinishedSuite(suiteCells, troubled(file)), file, outPath); err != nil {
+			return file, err
 		}
 	}
 	file.Finished = time.Now().UTC()
@@ -402,13 +414,15 @@ func (r *runner) close() {
 	os.RemoveAll(r.work)
 }
 
-// capacities searches the capacity of every cell that has trials, writing
+// capacities searches the capacity of the cells measured in full (every
+// cell that has trials, without racing; see searchShapes with it), writing
 // the results file after each search.
 func (r *runner) capacities(ctx context.Context, cells []Cell, file *results.File, outPath string) error {
 	hints := capacityCells(file.Runs)
+	best := r.searchShapes(file.Runs)
 	idx := make([]int, 0, len(hints))
 	for i := range hints {
-		if r.inFull(file.Runs[i]) && !capacityDone(file.Runs[i]) {
+		if r.inFull(file.Runs[i]) && best[i] && !capacityDone(file.Runs[i]) {
 			idx = append(idx, i)
 		}
 	}
@@ -503,6 +517,7 @@ type runner struct {
 	n          int               // launches so far, to name their directories
 	target     target            // the machine the verdict is for
 	preflown   map[string]bool   // scenario workloads already tried once
+	deadline   deadline          // a racing plan's budget, kept while it runs
 }
 
 // pinCPUs is where to pin servers: nowhere when they share the CPUs with

@@ -23,6 +23,21 @@ import (
 	"github.com/wsgibench/wsgibench/internal/workload"
 )
 
+// Trial durations unless the user sets them: 2 s measured after a 0.5 s
+// warm-up. A server starts fresh for every trial and is ready before the
+// warm-up begins, which only has to fill its connections and caches; and
+// many short trials, paired, separate servers better than a few long ones
+// (the spread between trials, not within one, is what hides differences;
+// README: racing).
+const (
+	DefaultDuration = 2 * time.Second
+	DefaultWarmup   = 500 * time.Millisecond
+	// DefaultCapacityProbe is the measured time per rate the capacity
+	// search probes: 1 s holds thousands of requests at the rates these
+	// servers reach, and the search bisects over 6 or so probes.
+	DefaultCapacityProbe = time.Second
+)
+
 // Options is what the user asked for.
 type Options struct {
 	Python       string
@@ -47,7 +62,7 @@ type Options struct {
 	// for open-model plans, which already fix the rate.
 	NoCapacity     bool
 	LatencyGoal    time.Duration // p99 goal; default 100ms
-	CapacityProbe  time.Duration // measured time per probed rate; default 2s
+	CapacityProbe  time.Duration // measured time per probed rate; default DefaultCapacityProbe
 	CapacityProbes int           // probes per search; default 8
 	CapacityTop    int           // search only the top cells by throughput (0 = all; set by --budget)
 	// Conformance probes (package probe), once per server: off with
@@ -69,6 +84,11 @@ type Options struct {
 	// TroubleRepeat runs each trouble scenario this many times and keeps
 	// the median (default 1).
 	TroubleRepeat int
+	// Budget is the time a racing plan may take (--budget): the race ends
+	// early and the suites shrink to keep to it while the run goes (see
+	// deadline.go); 0 = none. A plan that does not race is fitted before it
+	// starts only (package budget).
+	Budget time.Duration
 
 	// DB is the bundled app's database: "sqlite" (default) or "postgres";
 	// DBDSN, if set, is the user's PostgreSQL server instead of a private

@@ -137,6 +137,10 @@ func nextRound(runs []results.Run, seed int64, rr raceRules) round {
 	return out
 }
 
+// devTrials is how many trials a development server gets in a race: it is
+// never a candidate, and one trial puts its numbers in the tables.
+const devTrials = 1
+
 // blocks lays out the trials the due runs lack up to n: block t holds
 // trial t of each run that lacks it, in an order drawn from (seed, t) over
 // all the runs, so a block half run and resumed, or one a run dropped out
@@ -146,7 +150,7 @@ func blocks(runs []results.Run, due []int, n int, seed int64) []Step {
 	for t := 0; t < n; t++ {
 		rng := rand.New(rand.NewPCG(uint64(seed), 0x72616365^uint64(t)))
 		for _, i := range rng.Perm(len(runs)) {
-			if slices.Contains(due, i) && len(runs[i].Trials) <= t {
+			if slices.Contains(due, i) && len(runs[i].Trials) <= t && (t < devTrials || runs[i].NotForProduction == "") {
 				steps = append(steps, Step{Cell: i, Trial: t})
 			}
 		}
@@ -183,8 +187,9 @@ func judgeLook(runs []results.Run, due []int, n int, rr raceRules) map[int]resul
 	for _, i := range due {
 		run := runs[i]
 		if run.NotForProduction != "" {
-			stops[i] = results.Stop{After: n,
-				Reason: fmt.Sprintf("stopped after %s: a development server (%s), never a candidate", trialsWord(n), run.NotForProduction)}
+			k := min(n, len(run.Trials))
+			stops[i] = results.Stop{After: k,
+				Reason: fmt.Sprintf("stopped after %s: a development server (%s), never a candidate", trialsWord(k), run.NotForProduction)}
 			continue
 		}
 		k := run.Workload + "\x00" + run.Front

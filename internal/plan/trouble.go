@@ -13,12 +13,11 @@ import (
 // probe app (the scenarios ask how the server shields its other clients,
 // whatever the app).
 func (r *runner) robustness(ctx context.Context, cells []Cell, file *results.File, outPath string) error {
-	scenarios := trouble.Scenarios()
-	if r.o.TroubleScenarios != nil {
-		scenarios = r.o.TroubleScenarios
-	}
-	return r.eachServer(ctx, "trouble", troubleCells(cells), file, outPath, func(c Cell) (string, string, func()) {
-		rob := r.troubleOne(ctx, c, scenarios, r.troubleRepeat(c.Status.Adapter.ID, file.Runs))
+	todo := troubleCells(cells)
+	most, scenarios, cut := r.troubleFit(len(todo), 3, r.troubleScenarios())
+	r.cut(file, cut)
+	return r.eachServer(ctx, "trouble", todo, file, outPath, func(c Cell) (string, string, func()) {
+		rob := r.troubleOne(ctx, c, scenarios, min(most, r.troubleRepeat(c.Status.Adapter.ID, file.Runs)))
 		line := fmt.Sprintf("score %3.0f%%:", 100*rob.Score)
 		for _, sc := range rob.Scenarios {
 			if sc.Error != "" {

@@ -15,6 +15,10 @@ type Racing struct {
 	// Named are the servers the user asked for by name: measured in full
 	// (capacity, trouble) whether or not they stay in the race.
 	Named []string `json:"named,omitempty"`
+	// Ended says why the race ended before its last look, when it did:
+	// the time budget could not cover another round (package plan,
+	// deadline.go). The runs still in it are the contenders.
+	Ended string `json:"ended,omitempty"`
 }
 
 // Stop is why a racing plan gave a run no more trials. A run without one

@@ -11,6 +11,11 @@ import (
 	"time"
 )
 
+// DropOrder is the order a time budget drops scenarios in: the unscored
+// threshold search first, then the longest, keeping what a server behind a
+// cache still meets (a killed worker, an overload) to the last.
+var DropOrder = []string{"slow-threshold", "reload", "hung-request", "slow-body", "slow-headers", "overload", "worker-killed"}
+
 // Scenarios lists every scenario, in the order they run.
 func Scenarios() []Scenario {
 	return []Scenario{

@@ -36,10 +36,7 @@ func slowThreshold(ctx context.Context, s Server, o Options) Result {
 	res.BaselineRPS = rps
 
 	kept := map[int]float64{}
-	probe := func(n int) (float64, error) {
-		if r, ok := kept[n]; ok {
-			return r, nil
-		}
+	once := func(n int) (float64, error) {
 		tctx, stop := context.WithCancel(ctx)
 		_, done := slowClients(tctx, s, n, "GET /plaintext HTTP/1.1\r\nHost: trouble\r\n",
 			func(k int) string { return fmt.Sprintf("X-Slow-%d: %s\r\n", k, strings.Repeat("a", 8)) })
@@ -55,13 +52,31 @@ func slowThreshold(ctx context.Context, s Server, o Options) Result {
 		if err != nil {
 			return 0, err
 		}
-		r := math.Min(1, goodRate(under)/res.BaselineRPS)
-		kept[n] = r
 		// Let the server notice its slow clients are gone before the next.
 		select {
 		case <-ctx.Done():
 		case <-time.After(200 * time.Millisecond):
 		}
+		return math.Min(1, goodRate(under)/res.BaselineRPS), nil
+	}
+	probe := func(n int) (float64, error) {
+		if r, ok := kept[n]; ok {
+			return r, nil
+		}
+		r, err := once(n)
+		if err == nil && r < 0.5 && ctx.Err() == nil {
+			// A drop is confirmed before it counts: a second window
+			// with as many slow clients. The slow clients cause it in
+			// both; a moment when another job took the CPUs rarely
+			// falls on both.
+			if again, err2 := once(n); err2 == nil {
+				r = math.Max(r, again)
+			}
+		}
+		if err != nil {
+			return 0, err
+		}
+		kept[n] = r
 		return r, nil
 	}
 	threshold, err := search(ctx, probe)

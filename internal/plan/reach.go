@@ -1,0 +1,103 @@
+package plan
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/wsgibench/wsgibench/internal/rank"
+	"github.com/wsgibench/wsgibench/internal/results"
+)
+
+// Within reach: after a race, the capacity searches and the probes, the
+// trouble scenarios (the costliest suite: about a minute per server, three
+// with the median of 3) are all that is left to add to the ranking, and
+// robustness carries only its weight in the profile. A contender whose
+// score before robustness trails the leader's by more than a perfect
+// robustness score next to the leader's worst could make up, plus the
+// ranking's MinScoreGap, cannot reach the leader's place whatever its
+// scenarios show; it leaves the race there, keeping everything measured,
+// and the scenarios run for the servers that can still win.
+//
+// With w the robustness weight and W the other weights with data, a
+// server's final score is (S'·W + 100·w·ρ) / (W + w), where S' is its score
+// before robustness and ρ ∈ [0, 1] its robustness relative to the best. It
+// can come level with the leader L only if S'_L − S' ≤ (100·w + g·(W + w)) / W,
+// g = MinScoreGap. A server the ranking places level with the leader
+// already (too close to call) stays whatever its score.
+//
+// The scores before robustness are those of the servers still in the race;
+// taking a server out changes no other server's measurements, though it can
+// change the best value a metric is scored against (as racing does).
+
+// reachStops are the contending servers out of reach of the leader, by
+// run index, each with why. None when the profile cannot rank the file.
+func reachStops(file *results.File, profile string, goalMS float64) map[int]results.Stop {
+	prof, err := rank.ParseProfile(profile)
+	if err != nil {
+		return nil
+	}
+	ranks, _, err := rank.Rank(file, profile, goalMS)
+	if err != nil || len(ranks) < 2 {
+		return nil
+	}
+	var w, others float64
+	for _, wt := range prof.Weights {
+		if wt.Metric == rank.Robustness {
+			w += wt.Weight
+		} else {
+			others += wt.Weight
+		}
+	}
+	if others <= 0 {
+		return nil
+	}
+	room := (100*w + rank.MinScoreGap*(others+w)) / others
+	fronts := map[string]bool{}
+	for _, run := range file.Runs {
+		if run.Workload == ranks[0].Workload {
+			fronts[run.Front] = true
+		}
+	}
+	if len(fronts) > 1 {
+		return nil // fronts compared: the scenarios run behind each, and reach is per front
+	}
+	lead := ranks[0]
+	out := map[int]results.Stop{}
+	for _, rk := range ranks[1:] {
+		gap := lead.Score - rk.Score
+		if rk.Position == lead.Position || gap <= room {
+			continue
+		}
+		for i, run := range file.Runs {
+			if run.Server != rk.Server || run.Workload != rk.Workload || run.Stopped != nil || run.Error != "" || len(run.Trials) == 0 {
+				continue
+			}
+			out[i] = results.Stop{After: len(run.Trials), Behind: lead.Server, Metric: "score",
+				Reason: fmt.Sprintf("out of reach after %s and its capacity search and probes: %.1f points behind %s before robustness, which can make up at most %.1f (weight %g of %g), so no trouble result can bring it level",
+					trialsWord(len(run.Trials)), gap, lead.Server, room, w, w+others)}
+		}
+	}
+	return out
+}
+
+// stopOutOfReach takes the contenders out of reach out of the race, before
+// the trouble scenarios: racing plans only, and only when the scenarios
+// will run (they are what reach saves).
+func (r *runner) stopOutOfReach(file *results.File) {
+	if r.o.NoRacing || r.o.NoTrouble || r.o.SuitesOnly {
+		return
+	}
+	stops := reachStops(file, r.o.Profile, float64(r.o.LatencyGoal.Milliseconds()))
+	idx := make([]int, 0, len(stops))
+	for i := range stops {
+		if !slices.Contains(r.o.Named, file.Runs[i].Server) {
+			idx = append(idx, i)
+		}
+	}
+	slices.Sort(idx)
+	for _, i := range idx {
+		s := stops[i]
+		file.Runs[i].Stopped = &s
+		fmt.Fprintf(r.log, "[reach] %s: %s\n", file.Runs[i].Key(), s.Reason)
+	}
+}

@@ -1,0 +1,229 @@
+package plan
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wsgibench/wsgibench/internal/rank"
+	"github.com/wsgibench/wsgibench/internal/results"
+	"github.com/wsgibench/wsgibench/internal/trouble"
+)
+
+// contender is a run with three identical trials: rps, p99 and memory.
+// The trials vary a little, differently per server, so that paired
+// comparisons have a spread to judge.
+func contender(srv string, rps, p99 float64, mib int64) results.Run {
+	run := results.Run{Server: srv, Shape: results.Shape{Workers: 1, Threads: 4}, Workload: "crud"}
+	for k := range 6 {
+		v := 1 + 0.02*float64((k*len(srv)+k*k)%4)
+		run.Trials = append(run.Trials, results.Trial{Index: k, RPS: rps * v, Requests: int64(rps) * 2,
+			LatencyMS: results.Latency{P50: p99 / 3, P99: p99 * v}, RSSPeakBytes: mib<<20 + int64(k)<<16})
+	}
+	return run
+}
+
+// A contender whose score before robustness trails the leader's by more
+// than robustness could make up leaves the race before the trouble
+// scenarios; one within reach stays, as does one level with the leader.
+func TestReachStops(t *testing.T) {
+	f := &results.File{Runs: []results.Run{
+		contender("lead", 4000, 20, 20),
+		contender("close", 3800, 21, 21),  // a few points behind: robustness could swing it
+		contender("far", 1500, 60, 90),    // far behind on everything
+		contender("level", 4010, 20, 20),  // level with the leader
+		contender("stopped", 100, 500, 5), // out of the race already
+	}}
+	f.Runs[4].Stopped = &results.Stop{After: 3, Reason: "behind"}
+	ranks, _, err := rank.Rank(f, rank.DefaultProfile, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	score := map[string]float64{}
+	for _, rk := range ranks {
+		score[rk.Server] = rk.Score
+	}
+	stops := reachStops(f, rank.DefaultProfile, 100)
+	// crud-behind-cache: robustness 1 of 12, correctness has no data
+	// here, so the other weights with data are 10 (capacity 4, p99 3,
+	// memory 2, errors 1): room = (100·1 + 2·11) / 10.
+	room := (100.0 + 2*11) / 10
+	for i, run := range f.Runs[:4] {
+		gap := score["level"] - score[run.Server]
+		if lead := max(score["lead"], score["level"]); lead > score["level"] {
+			gap = lead - score[run.Server]
+		}
+		_, out := stops[i]
+		if want := gap > room && run.Server != "level" && run.Server != "lead"; out != want {
+			t.Errorf("%s (%.1f points behind, room %.1f): out of reach %v, want %v", run.Server, gap, room, out, want)
+		}
+	}
+	s, ok := stops[2]
+	if !ok {
+		t.Fatalf("far was not stopped: scores %v", score)
+	}
+	if s.Metric != "score" || s.After != 6 || !strings.Contains(s.Reason, "no trouble result can bring it level") {
+		t.Errorf("stop %+v", s)
+	}
+	if _, ok := stops[4]; ok {
+		t.Errorf("a run out of the race already was stopped again")
+	}
+
+	// A profile without robustness: trouble changes nothing, so only
+	// those within the ranking's own tie margin stay.
+	stops = reachStops(f, "capacity=1", 100)
+	if _, ok := stops[1]; !ok {
+		t.Errorf("capacity only: close (5%% behind) stayed within reach")
+	}
+}
+
+// The runner stops the out-of-reach runs, except a server the user named.
+func TestStopOutOfReach(t *testing.T) {
+	f := &results.File{Runs: []results.Run{contender("lead", 4000, 20, 20), contender("far", 1500, 60, 90), contender("named", 1400, 60, 90)}}
+	r := &runner{o: Options{Profile: rank.DefaultProfile, LatencyGoal: 100 * time.Millisecond, Named: []string{"named"}}, log: &strings.Builder{}}
+	r.stopOutOfReach(f)
+	if f.Runs[1].Stopped == nil || f.Runs[0].Stopped != nil || f.Runs[2].Stopped != nil {
+		t.Errorf("stopped: lead %v, far %v, named %v; want far only", f.Runs[0].Stopped, f.Runs[1].Stopped, f.Runs[2].Stopped)
+	}
+	// Without racing, or without trouble to save, nothing stops.
+	for _, o := range []Options{{NoRacing: true}, {NoTrouble: true}} {
+		f := &results.File{Runs: []results.Run{contender("lead", 4000, 20, 20), contender("far", 1500, 60, 90)}}
+		o.Profile = rank.DefaultProfile
+		(&runner{o: o, log: &strings.Builder{}}).stopOutOfReach(f)
+		if f.Runs[1].Stopped != nil {
+			t.Errorf("%+v: stopped %v", o, f.Runs[1].Stopped)
+		}
+	}
+}
+
+// In a race the capacity is searched at each contending server's best
+// shape only; every shape without racing or for a server named.
+func TestSearchShapes(t *testing.T) {
+	runs := []results.Run{
+		contender("a", 3000, 20, 20), contender("a", 3500, 20, 20), // a's second shape is its best
+		contender("b", 5000, 20, 20), contender("b", 2000, 20, 20),
+		contender("c", 9000, 20, 20), contender("c", 1000, 20, 20),
+	}
+	runs[4].Stopped = &results.Stop{After: 3} // c's best shape left the race: its other one is searched
+	r := &runner{o: Options{}}
+	got := r.searchShapes(runs)
+	want := map[int]bool{1: true, 2: true, 5: true}
+	if len(got) != len(want) {
+		t.Errorf("searched %v, want %v", got, want)
+	}
+	for i := range want {
+		if !got[i] {
+			t.Errorf("searched %v, want %v", got, want)
+		}
+	}
+	r.o.Named = []string{"b"}
+	if got := r.searchShapes(runs); !got[2] || !got[3] {
+		t.Errorf("named b: searched %v, want both of b's shapes", got)
+	}
+	r.o = Options{NoRacing: true}
+	if got := r.searchShapes(runs); len(got) != len(runs) {
+		t.Errorf("no racing: searched %v, want every run", got)
+	}
+}
+
+// Under a budget the trouble scenarios shrink to the time left: the
+// median of 3, else once, else scenarios dropped in trouble.DropOrder.
+func TestTroubleFit(t *testing.T) {
+	all := trouble.Scenarios()
+	for _, tc := range []struct {
+		name      string
+		left      time.Duration
+		repeat    int
+		scenarios int
+		cut       string
+	}{
+		{"room for 3", time.Hour, 3, len(all), ""},
+		{"room for once", time.Duration(3*len(all))*costScenario + costFixed, 1, len(all), "each trouble scenario run once"},
+		{"room for two scenarios", 3*2*costScenario + costFixed/2 + time.Second, 1, 2, "trouble scenarios left out"},
+		{"no room: one kept", time.Second, 1, 1, "trouble scenarios left out"},
+	} {
+		r := &runner{o: Options{}, deadline: deadline{end: time.Now().Add(tc.left)}}
+		rep, scs, cut := r.troubleFit(3, 3, all)
+		if rep != tc.repeat || len(scs) != tc.scenarios || !strings.Contains(cut, tc.cut) {
+			t.Errorf("%s: ×%d, %d scenarios, cut %q; want ×%d, %d, %q", tc.name, rep, len(scs), cut, tc.repeat, tc.scenarios, tc.cut)
+		}
+		if len(scs) == 2 && (scs[0].ID != "worker-killed" && scs[1].ID != "worker-killed") {
+			t.Errorf("%s: kept %s and %s; worker-killed is the last DropOrder gives up", tc.name, scs[0].ID, scs[1].ID)
+		}
+	}
+	// No budget, or a repeat the user asked for: the plan's own choice.
+	r := &runner{o: Options{TroubleRepeat: 5}, deadline: deadline{end: time.Now().Add(time.Second)}}
+	if rep, scs, cut := r.troubleFit(3, 5, all); rep != 5 || len(scs) != len(all) || cut != "" {
+		t.Errorf("--trouble-repeat 5 under a budget: ×%d, %d scenarios, %q", rep, len(scs), cut)
+	}
+	r = &runner{}
+	if rep, scs, cut := r.troubleFit(3, 3, all); rep != 3 || len(scs) != len(all) || cut != "" {
+		t.Errorf("no budget: ×%d, %d scenarios, %q", rep, len(scs), cut)
+	}
+}
+
+// The race ends when the time left no longer covers the suites of the
+// servers still in it; never in the first round.
+func TestRaceEndsAtTheBudget(t *testing.T) {
+	runs := fakeRuns(4)
+	for i := range runs {
+		runs[i].Trials = []results.Trial{{Index: 0, RPS: 1000}, {Index: 1, RPS: 1000}, {Index: 2, RPS: 1000}}
+	}
+	f := &results.File{Runs: runs, Plan: results.Plan{Racing: testRules.record(nil)}}
+	r := &runner{o: Options{Trials: RaceTrials, Seed: 1}, log: &strings.Builder{}}
+	r.deadline = deadline{end: time.Now().Add(reserve(4, 6) - time.Second)}
+	s := r.raceSteps(f, testRules)
+	n := 0
+	for range s.all() {
+		n++
+	}
+	if n != 0 || f.Plan.Racing.Ended == "" || f.Plan.AsRun == nil || len(f.Plan.AsRun.Cuts) != 1 {
+		t.Errorf("short of the reserve: %d steps, ended %q, cuts %v; want none, a reason, one cut", n, f.Plan.Racing.Ended, f.Plan.AsRun)
+	}
+	// A resumed file whose race ended takes no more trials either.
+	n = 0
+	r.deadline = deadline{}
+	for range r.raceSteps(f, testRules).all() {
+		n++
+	}
+	if n != 0 {
+		t.Errorf("resumed after the race ended: %d steps", n)
+	}
+	// With room, the second round goes on; a first round always runs.
+	f = &results.File{Runs: runs, Plan: results.Plan{Racing: testRules.record(nil)}}
+	r.deadline = deadline{end: time.Now().Add(time.Hour)}
+	n = 0
+	for range r.raceSteps(f, testRules).all() {
+		n++
+		break
+	}
+	if n != 1 {
+		t.Errorf("with an hour left the race did not go on")
+	}
+	fresh := &results.File{Runs: fakeRuns(3), Plan: results.Plan{Racing: testRules.record(nil)}}
+	r.deadline = deadline{end: time.Now().Add(-time.Minute)}
+	n = 0
+	for range r.raceSteps(fresh, testRules).all() {
+		n++
+		break
+	}
+	if n != 1 {
+		t.Errorf("past the budget, the first round did not run")
+	}
+}
+
+// A development server gets one trial in a race: never a candidate, its
+// numbers are in the tables.
+func TestDevServerOneTrial(t *testing.T) {
+	runs := fakeRuns(3)
+	runs[2].NotForProduction = "a reference server"
+	m := &fakeMachine{speed: []float64{1000, 1000, 1000}, noise: 0.01, rng: rand.New(rand.NewPCG(7, 7)), level: map[int]float64{}}
+	runs, _ = play(t, m, runs, 1, testRules)
+	if n := len(runs[2].Trials); n != 1 {
+		t.Errorf("the development server got %d trials, want 1", n)
+	}
+	if s := runs[2].Stopped; s == nil || s.After != 1 || !strings.Contains(s.Reason, "after 1 trial:") {
+		t.Errorf("its stop: %+v", s)
+	}
+}
