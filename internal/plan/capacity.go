@@ -19,7 +19,7 @@ import (
 // deployment needs.
 //
 // It runs for every cell that has trials, on one server instance per cell:
-// it starts at half the closed-loop throughput, steps up by half again until
+// it starts at capacityStart of the closed-loop throughput, steps up by half again until
 // a probe fails, then
 // bisects between the last pass and the first failure until they are within
 // capacityResolution of each other or the probe budget is spent.
@@ -30,6 +30,12 @@ const MaxErrorRate = 0.001
 const (
 	capacityResolution = 0.05 // stop bisecting when the bracket is within 5%
 	capacityGrowth     = 1.5
+	// capacityStart is where the search starts, as a share of the
+	// closed-loop throughput: 32 connections held p99 far under the goal
+	// in every server measured here, and capacity came out at 0.7–1.1×
+	// the closed-loop req/s, so the first probe usually passes and the
+	// second brackets the answer (half, as before, took two probes more).
+	capacityStart = 0.8
 	capacityCeiling    = 200_000 // req/s: beyond this, loopback itself is the limit
 )
 
@@ -41,7 +47,7 @@ type capacityProber func(ctx context.Context, rate float64) (results.CapacitySte
 // probes, starting from the closed-loop throughput hint.
 func searchCapacity(ctx context.Context, probe capacityProber, hint, goalMS float64, probes int) (*results.Capacity, error) {
 	c := &results.Capacity{GoalP99MS: goalMS, MaxErrorRate: MaxErrorRate}
-	rate := math.Max(hint/2, 10)
+	rate := math.Max(hint*capacityStart, 10)
 	pass, fail := 0.0, math.Inf(1)
 	for i := 0; i < probes; i++ {
 		step, err := probe(ctx, math.Round(rate))

@@ -39,7 +39,8 @@ func TestSearchCapacity(t *testing.T) {
 		// Pass limit is knee+9.5 (p99 = 100 there).
 		{"knee above hint", 1500, 1000, 10, 1400, 1510, "p99", 10},
 		{"knee below half the hint", 200, 1000, 10, 190, 210, "p99", 10},
-		{"budget runs out while still passing", 1e9, 1000, 3, 1125, 1125, "probe budget (capacity is at least this)", 3},
+		{"budget runs out while still passing", 1e9, 1000, 3, 1800, 1800, "probe budget (capacity is at least this)", 3},
+		{"knee near the hint: few probes", 1000, 1000, 10, 950, 1010, "p99", 6},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			calls := 0
@@ -76,8 +77,8 @@ func TestSearchCapacityStopsWhenGeneratorBound(t *testing.T) {
 		return results.CapacityStep{Rate: rate, Achieved: rate, P99MS: 3, Pass: true}, nil
 	}
 	c, _ := searchCapacity(context.Background(), probe, 1000, 100, 10)
-	if c.Limit != "generator-bound" || calls != 3 {
-		t.Errorf("limit %q after %d probes; want generator-bound after 3 (500 pass, 750 pass, 1125 bound)", c.Limit, calls)
+	if c.Limit != "generator-bound" || calls != 2 {
+		t.Errorf("limit %q after %d probes; want generator-bound after 2 (800 pass, 1200 bound)", c.Limit, calls)
 	}
 }
 

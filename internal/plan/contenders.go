@@ -129,11 +129,13 @@ func (r *runner) fullSuiteCells(cells []Cell, runs []results.Run) []Cell {
 }
 
 // fullShapes are the server and shape pairs ("gunicorn-sync 5x1") of the
-// runs measured in full.
+// runs measured in full: in a race, at the shape each server is ranked at
+// (searchShapes), the one its ceiling and remedies speak for.
 func (r *runner) fullShapes(cells []Cell, runs []results.Run) map[string]bool {
 	out := map[string]bool{}
+	ranked := r.searchShapes(runs)
 	for i, c := range cells {
-		if r.inFull(runs[i]) {
+		if r.inFull(runs[i]) && ranked[i] {
 			out[c.Status.Adapter.ID+" "+c.Shape.String()] = true
 		}
 	}
@@ -274,8 +276,11 @@ func (r *runner) searchShapes(runs []results.Run) map[int]bool {
 			continue
 		}
 		k := run.Server + "\x00" + run.Workload + "\x00" + run.Front
+		// A run already searched stays the one (more trials may have
+		// moved the medians since).
 		j, seen := top[k]
-		if !seen || medianRPS(run) > medianRPS(runs[j]) {
+		if !seen || (run.Capacity != nil) != (runs[j].Capacity != nil) && run.Capacity != nil ||
+			(run.Capacity != nil) == (runs[j].Capacity != nil) && medianRPS(run) > medianRPS(runs[j]) {
 			top[k] = i
 		}
 	}

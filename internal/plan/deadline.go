@@ -36,6 +36,8 @@ const (
 	// warm-up, a baseline and the trouble window (the overload and the
 	// threshold search take longer, the others less).
 	costScenario = 8 * time.Second
+	// costTrialFixed is a trial's server start, readiness and stop.
+	costTrialFixed = 300 * time.Millisecond
 	// costCeiling is one parallelism ceiling.
 	costCeiling = 5 * time.Second
 	// costFixed is what a run spends besides: the portability check,

@@ -194,80 +194,87 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 	noFront := map[string]string{} // server and front → why the front would not start
 	triedServers := map[string]bool{}
 	anyStarted := false
-	steps := r.raceSteps(file, rules) // rounds, decided as trials finish (race.go)
-	for i, st := range steps.all() {
-		if ctx.Err() != nil {
-			break
-		}
-		c, run := cells[st.Cell], &file.Runs[st.Cell]
-		r.progress().Step(StepEvent{Phase: PhaseTrials, Index: i, Of: steps.known(), Cell: c.Key(), Trial: st.Trial + 1, Trials: o.Trials})
-		if run.Error != "" {
-			continue // it failed before; do not keep trying
-		}
-		if why, ok := noStart[c.Status.Adapter.ID]; ok {
-			// One shape of this server would not start; the others would
-			// only spend another readiness timeout each saying the same.
-			run.Error = "not started: " + why
-			continue
-		}
-		if why, ok := noFront[c.Status.Adapter.ID+" "+string(c.Front)]; ok {
-			run.Error = why
-			continue
-		}
-		prefix := fmt.Sprintf("[%d/%d] %-18s %-6s %-9s trial %d/%d", i+1, steps.known(), c.Status.Adapter.ID, c.Shape, c.Workload.Name, st.Trial+1, o.Trials)
-		if c.hasFront() {
-			prefix = fmt.Sprintf("[%d/%d] %-18s %-6s %-9s %-7s trial %d/%d", i+1, steps.known(), c.Status.Adapter.ID, c.Shape, c.Workload.Name, c.Front, st.Trial+1, o.Trials)
-		}
-		triedServers[c.Status.Adapter.ID] = true
-		trial, launch, err := r.trial(ctx, c, st.Trial)
-		if ctx.Err() != nil {
-			break // an interrupted trial is not a finished one
-		}
-		if pe := (*preflightError)(nil); errors.As(err, &pe) {
-			if werr := results.Write(outPath, file); werr != nil {
-				return file, werr
+	// runSteps runs the trials a step source gives, writing the results
+	// file after each: the race's rounds, then the final round (reach.go).
+	runSteps := func(steps stepSource) error {
+		for i, st := range steps.all() {
+			if ctx.Err() != nil {
+				break
 			}
-			return file, pe
-		}
-		if de := (*dbError)(nil); errors.As(err, &de) {
-			if werr := results.Write(outPath, file); werr != nil {
-				return file, werr
+			c, run := cells[st.Cell], &file.Runs[st.Cell]
+			r.progress().Step(StepEvent{Phase: PhaseTrials, Index: i, Of: steps.known(), Cell: c.Key(), Trial: st.Trial + 1, Trials: o.Trials})
+			if run.Error != "" {
+				continue // it failed before; do not keep trying
 			}
-			return file, fmt.Errorf("%w; %d finished trials are in %s", de, countTrials(file), outPath)
-		}
-		if run.Argv == nil {
-			run.Argv, run.Settings = launch.Argv, launch.Settings
-		}
-		file.Plan.Order = append(file.Plan.Order, fmt.Sprintf("%d/%d", st.Cell, st.Trial))
-		if err != nil {
-			run.Error = err.Error()
-			fmt.Fprintf(log, "%s  FAILED: %s\n", prefix, oneLine(err.Error()))
-			var fe *frontError
-			if errors.As(err, &fe) {
-				noFront[c.Status.Adapter.ID+" "+string(c.Front)] = oneLine(err.Error())
+			if why, ok := noStart[c.Status.Adapter.ID]; ok {
+				// One shape of this server would not start; the others would
+				// only spend another readiness timeout each saying the same.
+				run.Error = "not started: " + why
+				continue
 			}
-			var se *startError
-			if errors.As(err, &se) {
-				noStart[c.Status.Adapter.ID] = fmt.Sprintf("with shape %s it failed: %s", c.Shape, oneLine(err.Error()))
-				if len(noStart) >= appSuspect && len(noStart) == len(triedServers) && !anyStarted {
-					if werr := results.Write(outPath, file); werr != nil {
-						return file, werr
-					}
-					return file, fmt.Errorf("the first %d servers all failed to start, so the app itself is the likely cause; %s: %s",
-						len(noStart), c.Status.Adapter.ID, oneLine(err.Error()))
+			if why, ok := noFront[c.Status.Adapter.ID+" "+string(c.Front)]; ok {
+				run.Error = why
+				continue
+			}
+			prefix := fmt.Sprintf("[%d/%d] %-18s %-6s %-9s trial %d/%d", i+1, steps.known(), c.Status.Adapter.ID, c.Shape, c.Workload.Name, st.Trial+1, o.Trials)
+			if c.hasFront() {
+				prefix = fmt.Sprintf("[%d/%d] %-18s %-6s %-9s %-7s trial %d/%d", i+1, steps.known(), c.Status.Adapter.ID, c.Shape, c.Workload.Name, c.Front, st.Trial+1, o.Trials)
+			}
+			triedServers[c.Status.Adapter.ID] = true
+			trial, launch, err := r.trial(ctx, c, st.Trial)
+			if ctx.Err() != nil {
+				break // an interrupted trial is not a finished one
+			}
+			if pe := (*preflightError)(nil); errors.As(err, &pe) {
+				if werr := results.Write(outPath, file); werr != nil {
+					return werr
 				}
+				return pe
 			}
-		} else {
-			anyStarted = true
-			run.Trials = append(run.Trials, trial)
-			fmt.Fprintf(log, "%s  %8.0f req/s  p50 %7.2f ms  p99 %8.2f ms  errors %d%s\n", prefix,
-				trial.RPS, trial.LatencyMS.P50, trial.LatencyMS.P99, trial.Errors.Total, flags(trial))
+			if de := (*dbError)(nil); errors.As(err, &de) {
+				if werr := results.Write(outPath, file); werr != nil {
+					return werr
+				}
+				return fmt.Errorf("%w; %d finished trials are in %s", de, countTrials(file), outPath)
+			}
+			if run.Argv == nil {
+				run.Argv, run.Settings = launch.Argv, launch.Settings
+			}
+			file.Plan.Order = append(file.Plan.Order, fmt.Sprintf("%d/%d", st.Cell, st.Trial))
+			if err != nil {
+				run.Error = err.Error()
+				fmt.Fprintf(log, "%s  FAILED: %s\n", prefix, oneLine(err.Error()))
+				var fe *frontError
+				if errors.As(err, &fe) {
+					noFront[c.Status.Adapter.ID+" "+string(c.Front)] = oneLine(err.Error())
+				}
+				var se *startError
+				if errors.As(err, &se) {
+					noStart[c.Status.Adapter.ID] = fmt.Sprintf("with shape %s it failed: %s", c.Shape, oneLine(err.Error()))
+					if len(noStart) >= appSuspect && len(noStart) == len(triedServers) && !anyStarted {
+						if werr := results.Write(outPath, file); werr != nil {
+							return werr
+						}
+						return fmt.Errorf("the first %d servers all failed to start, so the app itself is the likely cause; %s: %s",
+							len(noStart), c.Status.Adapter.ID, oneLine(err.Error()))
+					}
+				}
+			} else {
+				anyStarted = true
+				run.Trials = append(run.Trials, trial)
+				fmt.Fprintf(log, "%s  %8.0f req/s  p50 %7.2f ms  p99 %8.2f ms  errors %d%s\n", prefix,
+					trial.RPS, trial.LatencyMS.P50, trial.LatencyMS.P99, trial.Errors.Total, flags(trial))
+			}
+			r.progress().Step(StepEvent{Phase: PhaseTrials, Index: i, Of: steps.known(), Cell: c.Key(), Trial: st.Trial + 1, Trials: o.Trials,
+				Done: true, Failed: err != nil})
+			if err := results.Write(outPath, file); err != nil {
+				return err
+			}
 		}
-		r.progress().Step(StepEvent{Phase: PhaseTrials, Index: i, Of: steps.known(), Cell: c.Key(), Trial: st.Trial + 1, Trials: o.Trials,
-			Done: true, Failed: err != nil})
-		if err := results.Write(outPath, file); err != nil {
-			return file, err
-		}
+		return nil
+	}
+	if err := runSteps(r.raceSteps(file, rules)); err != nil { // rounds, decided as trials finish (race.go)
+		return file, err
 	}
 	// The order keeps a budget's cuts to what matters least: the capacity
 	// searches and probes decide which contenders can still win (reach.go)
@@ -294,6 +301,9 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 	}
 	if !o.SuitesOnly && ctx.Err() == nil {
 		r.stopOutOfReach(file)
+		if err := runSteps(r.finalRound(file)); err != nil {
+			return file, err
+		}
 		suiteCells = r.fullSuiteCells(cells, file.Runs)
 		if !o.NoTrouble {
 			r.skipServers(file, "trouble scenarios")

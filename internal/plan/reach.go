@@ -2,7 +2,9 @@ package plan
 
 import (
 	"fmt"
+	"iter"
 	"slices"
+	"time"
 
 	"github.com/wsgibench/wsgibench/internal/rank"
 	"github.com/wsgibench/wsgibench/internal/results"
@@ -100,4 +102,111 @@ func (r *runner) stopOutOfReach(file *results.File) {
 		file.Runs[i].Stopped = &s
 		fmt.Fprintf(r.log, "[reach] %s: %s\n", file.Runs[i].Key(), s.Reason)
 	}
+}
+
+// stepSource gives trials to run: the race's rounds (raceSteps), or the
+// final round (finalSteps).
+type stepSource interface {
+	all() iter.Seq2[int, Step]
+	known() int // steps known so far, for the progress line
+}
+
+// The final round. A race the budget ended early leaves its contenders
+// with the first round's trials, too few for the ranking to separate the
+// servers that can still win (3 against 3 can never reach p < 0.05 in a
+// rank-sum test). Once reach has left only those, each gets trials up to
+// the race's second look at the shape it is ranked at, in paired blocks
+// as in the race, while the time left still covers their ceilings and
+// trouble scenarios run once. Without a budget the race went to its last
+// look and the round has nothing to add.
+type finalSteps struct {
+	r     *runner
+	file  *results.File
+	steps []Step
+}
+
+// finalRound lays out the final round's trials: the runs measured in full
+// at their ranked shape (searchShapes), up to RaceFirst + RaceRound trials
+// (or the plan's most, if fewer).
+func (r *runner) finalRound(file *results.File) *finalSteps {
+	fs := &finalSteps{r: r, file: file}
+	if r.o.NoRacing || r.o.SuitesOnly {
+		return fs
+	}
+	ranked := r.searchShapes(file.Runs)
+	var due []int
+	for i, run := range file.Runs {
+		if ranked[i] && r.inFull(run) && run.Error == "" {
+			due = append(due, i)
+		}
+	}
+	if len(due) < 2 {
+		return fs // one server left: nothing to separate
+	}
+	fs.steps = blocks(file.Runs, due, min(r.o.Trials, RaceFirst+RaceRound), r.o.Seed)
+	return fs
+}
+
+func (s *finalSteps) known() int { return len(s.steps) }
+
+// all yields the steps while the budget lasts, whole blocks at a time so
+// that every trial has its partners.
+func (s *finalSteps) all() iter.Seq2[int, Step] {
+	return func(yield func(int, Step) bool) {
+		servers := map[string]bool{}
+		for _, st := range s.steps {
+			servers[s.file.Runs[st.Cell].Server] = true
+		}
+		block := -1
+		for i, st := range s.steps {
+			if st.Trial != block {
+				block = st.Trial
+				if !s.r.finalGoesOn(len(servers), s.blockLen(i)) {
+					s.r.cut(s.file, fmt.Sprintf("the final round of the servers within reach stopped at %d of %d trials: the time budget", i, len(s.steps)))
+					return
+				}
+			}
+			if !yield(i, st) {
+				return
+			}
+		}
+	}
+}
+
+// blockLen is how many steps from i on share its block.
+func (s *finalSteps) blockLen(i int) int {
+	n := 0
+	for _, st := range s.steps[i:] {
+		if st.Trial != s.steps[i].Trial {
+			break
+		}
+		n++
+	}
+	return n
+}
+
+// finalGoesOn says whether a block of n trials fits before what the
+// servers within reach still need: their ceilings and scored trouble
+// scenarios, once.
+func (r *runner) finalGoesOn(servers, n int) bool {
+	if !r.deadline.set() {
+		return true
+	}
+	trial := r.o.Warmup + r.o.Duration + costTrialFixed
+	return r.deadline.left() > r.finalNeed(servers)+time.Duration(n)*trial
+}
+
+// finalNeed is what servers within reach still need after the final
+// round: their ceilings and scored trouble scenarios, once.
+func (r *runner) finalNeed(servers int) time.Duration {
+	scored := 0
+	for _, sc := range r.troubleScenarios() {
+		if !sc.Unscored {
+			scored++
+		}
+	}
+	if r.o.NoTrouble {
+		scored = 0
+	}
+	return time.Duration(servers)*(costCeiling+time.Duration(scored)*costScenario) + costFixed/2
 }

@@ -227,3 +227,44 @@ func TestDevServerOneTrial(t *testing.T) {
 		t.Errorf("its stop: %+v", s)
 	}
 }
+
+// After reach, the servers left get trials up to the race's second look at
+// the shape they are ranked at, in paired blocks, while the budget lasts.
+func TestFinalRound(t *testing.T) {
+	runs := []results.Run{contender("a", 3000, 20, 20), contender("a", 3500, 20, 20), contender("b", 5000, 20, 20), contender("c", 100, 90, 90)}
+	for i := range runs {
+		runs[i].Trials = runs[i].Trials[:3]
+	}
+	runs[3].Stopped = &results.Stop{After: 3, Reason: "out of reach"}
+	f := &results.File{Runs: runs}
+	r := &runner{o: Options{Trials: RaceTrials, Seed: 1, Warmup: 500 * time.Millisecond, Duration: 2 * time.Second}, log: &strings.Builder{}}
+	fs := r.finalRound(f)
+	var got []Step
+	for _, st := range fs.all() {
+		got = append(got, st)
+	}
+	// a's ranked shape is its second (more req/s); b's only; c is out.
+	if len(got) != 6 {
+		t.Fatalf("steps %v, want trials 4–6 of runs 1 and 2", got)
+	}
+	for k, st := range got {
+		if st.Cell != 1 && st.Cell != 2 || st.Trial != 3+k/2 {
+			t.Errorf("step %d = %+v, want trial %d of run 1 or 2, blocks of two", k, st, 3+k/2)
+		}
+	}
+	// A budget without room for a block beside what the servers still
+	// need (a block of two trials is 5.6 s here): no trials, and a cut.
+	r.deadline = deadline{end: time.Now().Add(r.finalNeed(2) + 4*time.Second)}
+	got = got[:0]
+	for _, st := range r.finalRound(f).all() {
+		got = append(got, st)
+	}
+	if len(got) != 0 || f.Plan.AsRun == nil || len(f.Plan.AsRun.Cuts) != 1 || !strings.Contains(f.Plan.AsRun.Cuts[0], "final round") {
+		t.Errorf("tight budget: steps %v, cuts %v; want none and a cut", got, f.Plan.AsRun)
+	}
+	// One server left: nothing to separate.
+	f.Runs[2].Stopped = &results.Stop{After: 3}
+	if fs := r.finalRound(f); len(fs.steps) != 0 {
+		t.Errorf("one server left: %d steps", len(fs.steps))
+	}
+}

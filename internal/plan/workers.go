@@ -195,6 +195,7 @@ const remedyTrials = 3
 // each flagged cell again with the server's remedy, writing the results
 // file after each.
 func (r *runner) balances(ctx context.Context, cells []Cell, file *results.File, outPath string) error {
+	ranked := r.searchShapes(file.Runs) // in a race, the shape each server is ranked at
 	for i := range file.Runs {
 		if ctx.Err() != nil {
 			return nil
@@ -212,7 +213,7 @@ func (r *runner) balances(ctx context.Context, cells []Cell, file *results.File,
 		rem := c.Status.Adapter.Facts.Workers.Remedy
 		// A run that left the race is not measured further, with or
 		// without the remedy.
-		if !rem.Has() || run.Error != "" || run.Stopped != nil {
+		if !rem.Has() || run.Error != "" || run.Stopped != nil || !ranked[i] {
 			continue
 		}
 		c.Remedy = true
