@@ -35,8 +35,8 @@ const (
 	// in every server measured here, and capacity came out at 0.7–1.1×
 	// the closed-loop req/s, so the first probe usually passes and the
 	// second brackets the answer (half, as before, took two probes more).
-	capacityStart = 0.8
-	capacityCeiling    = 200_000 // req/s: beyond this, loopback itself is the limit
+	capacityStart   = 0.8
+	capacityCeiling = 200_000 // req/s: beyond this, loopback itself is the limit
 )
 
 // capacityProber measures one rate. A function type so the search is
