@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wsgibench/wsgibench/internal/rank"
 	"github.com/wsgibench/wsgibench/internal/results"
 	"github.com/wsgibench/wsgibench/internal/stats"
 )
@@ -260,12 +261,14 @@ func (s *raceSteps) endRace() bool {
 
 // searchShapes are the runs whose capacity is searched, by index: every
 // run without racing, and every run of a server the user named; in a race,
-// each contending server's best run by median throughput, per workload and
-// front. The ranking ranks a server at a searched shape, so the search of
+// each contending server's run at the shape the ranking ranks it at on the
+// trials' evidence (rankedShapes; by median throughput where it ranks
+// none), per workload and front. The ranking ranks a server at a searched shape, so the search of
 // its other shapes would not change the verdict: in the default comparison
 // it would double the searches (one of the costliest phases) for nothing.
 func (r *runner) searchShapes(runs []results.Run) map[int]bool {
 	out := map[int]bool{}
+	pick := r.rankedShapes(runs)
 	top := map[string]int{} // server, workload, front → the best run so far
 	for i, run := range runs {
 		if r.o.NoRacing || slices.Contains(r.o.Named, run.Server) {
@@ -279,8 +282,7 @@ func (r *runner) searchShapes(runs []results.Run) map[int]bool {
 		// A run already searched stays the one (more trials may have
 		// moved the medians since).
 		j, seen := top[k]
-		if !seen || (run.Capacity != nil) != (runs[j].Capacity != nil) && run.Capacity != nil ||
-			(run.Capacity != nil) == (runs[j].Capacity != nil) && medianRPS(run) > medianRPS(runs[j]) {
+		if !seen || better(run, runs[j], pick) {
 			top[k] = i
 		}
 	}
@@ -296,4 +298,40 @@ func medianRPS(run results.Run) float64 {
 		xs = append(xs, t.RPS)
 	}
 	return stats.Median(xs)
+}
+
+// better says whether run a is a server's shape to search rather than b:
+// one searched already stays (more trials may have moved the scores
+// since), then the shape the ranking picks, then more req/s.
+func better(a, b results.Run, pick map[string]bool) bool {
+	if (a.Capacity != nil) != (b.Capacity != nil) {
+		return a.Capacity != nil
+	}
+	if pa, pb := pick[a.Key()], pick[b.Key()]; pa != pb {
+		return pa
+	}
+	return medianRPS(a) > medianRPS(b)
+}
+
+// rankedShapes are the runs (by Key) the ranking ranks each server at,
+// judged on the trials alone: memory and latency count as the profile
+// weighs them, not req/s only.
+func (r *runner) rankedShapes(runs []results.Run) map[string]bool {
+	profile := r.o.Profile
+	if profile == "" {
+		profile = rank.DefaultProfile
+	}
+	out := map[string]bool{}
+	ranks, _, err := rank.Rank(&results.File{Runs: runs}, profile, float64(r.o.LatencyGoal.Milliseconds()))
+	if err != nil {
+		return out
+	}
+	for _, rk := range ranks {
+		for _, run := range runs {
+			if run.Server == rk.Server && run.Shape == rk.Shape && run.Workload == rk.Workload {
+				out[run.Key()] = true
+			}
+		}
+	}
+	return out
 }

@@ -2,6 +2,8 @@ package plan
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/wsgibench/wsgibench/internal/results"
@@ -44,9 +46,9 @@ const (
 	// uneven-worker remedies, writing reports.
 	costFixed = 25 * time.Second
 	// likelyInReach is how many servers the reserve assumes can still win
-	// once capacity and probes are in (reach.go): two or three in the
+	// once capacity and probes are in (reach.go): three and four in the
 	// default comparisons measured.
-	likelyInReach = 3
+	likelyInReach = 4
 )
 
 // deadline is a budget's end, when the run has one.
@@ -158,4 +160,20 @@ func (r *runner) cut(file *results.File, what string) {
 	}
 	file.Plan.AsRun.Cuts = append(file.Plan.AsRun.Cuts, what)
 	fmt.Fprintf(r.log, "[budget] %s\n", what)
+}
+
+// skipCeilings says whether a budgeted run leaves the parallelism ceilings
+// out, and records it: when the target is the cores measured on, nothing is
+// projected, so a ceiling changes no score (the factors say "not used"), and
+// its seconds go to the trouble scenarios, which do.
+func (r *runner) skipCeilings(file *results.File) bool {
+	if !r.deadline.set() || r.target.projected || r.o.CheckProjection {
+		return false
+	}
+	servers := slices.Sorted(maps.Keys(racingServers(file.Runs)))
+	for _, s := range servers {
+		file.NotMeasured = append(file.NotMeasured, results.NotMeasured{Server: s, What: "parallelism ceiling",
+			Why: "under a time budget, and the target is the cores measured on: nothing is projected, so a ceiling would change no score"})
+	}
+	return true
 }

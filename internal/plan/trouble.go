@@ -14,7 +14,11 @@ import (
 // whatever the app).
 func (r *runner) robustness(ctx context.Context, cells []Cell, file *results.File, outPath string) error {
 	todo := troubleCells(cells)
-	most, scenarios, cut := r.troubleFit(len(todo), 3, r.troubleScenarios())
+	most := 3 // a race's contenders: the median of 3
+	if r.o.TroubleRepeat > 0 {
+		most = r.o.TroubleRepeat
+	}
+	most, scenarios, cut := r.troubleFit(len(todo), most, r.troubleScenarios())
 	r.cut(file, cut)
 	return r.eachServer(ctx, "trouble", todo, file, outPath, func(c Cell) (string, string, func()) {
 		rob := r.troubleOne(ctx, c, scenarios, min(most, r.troubleRepeat(c.Status.Adapter.ID, file.Runs)))

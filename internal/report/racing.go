@@ -42,8 +42,8 @@ func raceViewOf(f *results.File) *raceView {
 		v.Line = fmt.Sprintf("Racing on %s: %d trials for every cell, then contenders %d more per round up to %d; after %s trials a cell behind the leader at one-sided p < %s/%d (Bonferroni over %d looks) and by at least %.0f%% left the race.",
 			raceMetricName(rc.Metric), rc.First, rc.Round, f.Plan.Trials, strings.Join(looks, " and "),
 			stats.FormatP(rc.Alpha), rc.Looks, rc.Looks, 100*rc.MinEffect)
-		if rc.Ended != "" {
-			v.Line += " The race ended early, by " + rc.Ended + "."
+		if ar := f.Plan.AsRun; rc.Ended != "" && (ar == nil || len(ar.Cuts) == 0) {
+			v.Line += " The race ended early, by " + rc.Ended + "." // else among the cuts below
 		}
 	} else if f.Plan.Trials > 0 {
 		v.Line = fmt.Sprintf("No racing: every cell was due %d trials.", f.Plan.Trials)
