@@ -292,8 +292,15 @@ func FitTo(budget time.Duration, o plan.Options, m Matrix, c Costs) (Fit, error)
 		f.Estimate = f.Uncut
 		return f, nil
 	}
-	// 1. Trials, down to MinTrials.
-	asked := max(o.Trials, 1)
+	// 1. Trials, down to MinTrials. Trials 0 is the plan's default: 5, or
+	// RaceTrials when racing (else "giving back" would start from 0).
+	if o.Trials <= 0 {
+		o.Trials = 5
+		if !o.NoRacing {
+			o.Trials = plan.RaceTrials
+		}
+	}
+	asked := o.Trials
 	for o.Trials > min(MinTrials, asked) && !fits(o) {
 		o.Trials--
 	}

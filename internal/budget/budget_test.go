@@ -217,6 +217,11 @@ func TestFitTo(t *testing.T) {
 			edit:   func(o *plan.Options) { o.Trials = 2 },
 			trials: 2, shapes: 1, capacity: 1, scenarios: 2, repeat: 1,
 			cuts: []string{"one shape", "capacity", "no trouble scenario slow-headers, slow-body, hung-request, slow-threshold, reload"}},
+		{name: "the default number of trials (0) is cut from 5, not given back from 0", m: all, budget: 30 * time.Minute,
+			edit:   func(o *plan.Options) { o.Trials = 0 },
+			trials: 3, shapes: 1, capacity: 7, scenarios: 6, repeat: 1,
+			cuts: []string{"3 trials per cell instead of 5", "one shape", "capacity searched for the top 7 of 20 cells",
+				"no trouble scenario slow-threshold"}},
 		{name: "named scenarios are dropped in the stated order", m: two, budget: 2 * time.Minute,
 			edit: func(o *plan.Options) {
 				o.TroubleScenarios = pick(t, "worker-killed", "reload", "slow-headers")
