@@ -198,26 +198,26 @@ func TestRaceEndsAtTheBudget(t *testing.T) {
 	if n != 0 {
 		t.Errorf("resumed after the race ended: %d steps", n)
 	}
-	// With room, the second round goes on; a first round always runs.
-	f = &results.File{Runs: runs, Plan: results.Plan{Racing: testRules.record(nil)}}
-	r.deadline = deadline{end: time.Now().Add(time.Hour)}
-	n = 0
-	for range r.raceSteps(f, testRules).all() {
-		n++
-		break
-	}
-	if n != 1 {
-		t.Errorf("with an hour left the race did not go on")
-	}
-	fresh := &results.File{Runs: fakeRuns(3), Plan: results.Plan{Racing: testRules.record(nil)}}
-	r.deadline = deadline{end: time.Now().Add(-time.Minute)}
-	n = 0
-	for range r.raceSteps(fresh, testRules).all() {
-		n++
-		break
-	}
-	if n != 1 {
-		t.Errorf("past the budget, the first round did not run")
+	// With room, the second round goes on; past the budget, a first
+	// round still runs.
+	for _, tc := range []struct {
+		name string
+		f    *results.File
+		left time.Duration
+	}{
+		{"with an hour left, the race goes on", &results.File{Runs: runs}, time.Hour},
+		{"past the budget, the first round runs", &results.File{Runs: fakeRuns(3)}, -time.Minute},
+	} {
+		tc.f.Plan.Racing = testRules.record(nil)
+		r.deadline = deadline{end: time.Now().Add(tc.left)}
+		n := 0
+		for range r.raceSteps(tc.f, testRules).all() {
+			n++
+			break
+		}
+		if n != 1 {
+			t.Errorf("%s: no step", tc.name)
+		}
 	}
 }
 
