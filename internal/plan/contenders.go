@@ -271,7 +271,7 @@ func (r *runner) searchShapes(runs []results.Run) map[int]bool {
 	pick := r.rankedShapes(runs)
 	top := map[string]int{} // server, workload, front → the best run so far
 	for i, run := range runs {
-		if r.o.NoRacing || slices.Contains(r.o.Named, run.Server) {
+		if !r.races() || slices.Contains(r.o.Named, run.Server) {
 			out[i] = true
 			continue
 		}
@@ -334,4 +334,11 @@ func (r *runner) rankedShapes(runs []results.Run) map[string]bool {
 		}
 	}
 	return out
+}
+
+// races says whether the plan races: racing on, and trials enough for a
+// second look (--trials 3 or fewer gives every cell all of them, as
+// --no-racing does, and so every cell is measured in full).
+func (r *runner) races() bool {
+	return !r.o.NoRacing && !r.o.SuitesOnly && len(r.raceRules().sizes()) >= 2
 }

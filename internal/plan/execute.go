@@ -109,7 +109,7 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 	defer r.close()
 	o = r.o
 	rules := r.raceRules()
-	if o.Budget > 0 && !rules.Off && o.Resume == nil {
+	if o.Budget > 0 && r.races() && o.Resume == nil {
 		r.deadline = deadline{end: began.Add(o.Budget)}
 	}
 	det := r.det

@@ -90,7 +90,7 @@ func reachStops(file *results.File, profile string, goalMS float64) map[int]resu
 // the trouble scenarios: racing plans only, and only when the scenarios
 // will run (they are what reach saves).
 func (r *runner) stopOutOfReach(file *results.File) {
-	if r.o.NoRacing || r.o.NoTrouble || r.o.SuitesOnly {
+	if !r.races() || r.o.NoTrouble {
 		return
 	}
 	stops := reachStops(file, r.o.Profile, float64(r.o.LatencyGoal.Milliseconds()))
@@ -134,7 +134,7 @@ type finalSteps struct {
 // (or the plan's most, if fewer).
 func (r *runner) finalRound(file *results.File) *finalSteps {
 	fs := &finalSteps{r: r, file: file}
-	if r.o.NoRacing || r.o.SuitesOnly {
+	if !r.races() {
 		return fs
 	}
 	ranked := r.searchShapes(file.Runs)

@@ -81,13 +81,14 @@ func TestReachStops(t *testing.T) {
 // The runner stops the out-of-reach runs, except a server the user named.
 func TestStopOutOfReach(t *testing.T) {
 	f := &results.File{Runs: []results.Run{contender("lead", 4000, 20, 20), contender("far", 1500, 60, 90), contender("named", 1400, 60, 90)}}
-	r := &runner{o: Options{Profile: rank.DefaultProfile, LatencyGoal: 100 * time.Millisecond, Named: []string{"named"}}, log: &strings.Builder{}}
+	r := &runner{o: Options{Trials: RaceTrials, Profile: rank.DefaultProfile, LatencyGoal: 100 * time.Millisecond, Named: []string{"named"}}, log: &strings.Builder{}}
 	r.stopOutOfReach(f)
 	if f.Runs[1].Stopped == nil || f.Runs[0].Stopped != nil || f.Runs[2].Stopped != nil {
 		t.Errorf("stopped: lead %v, far %v, named %v; want far only", f.Runs[0].Stopped, f.Runs[1].Stopped, f.Runs[2].Stopped)
 	}
-	// Without racing, or without trouble to save, nothing stops.
-	for _, o := range []Options{{NoRacing: true}, {NoTrouble: true}} {
+	// Without racing (or trials for a second look), or without trouble
+	// to save, nothing stops.
+	for _, o := range []Options{{NoRacing: true, Trials: RaceTrials}, {NoTrouble: true, Trials: RaceTrials}, {Trials: 3}} {
 		f := &results.File{Runs: []results.Run{contender("lead", 4000, 20, 20), contender("far", 1500, 60, 90)}}
 		o.Profile = rank.DefaultProfile
 		(&runner{o: o, log: &strings.Builder{}}).stopOutOfReach(f)
@@ -106,7 +107,7 @@ func TestSearchShapes(t *testing.T) {
 		contender("c", 9000, 20, 20), contender("c", 1000, 20, 20),
 	}
 	runs[4].Stopped = &results.Stop{After: 3} // c's best shape left the race: its other one is searched
-	r := &runner{o: Options{}}
+	r := &runner{o: Options{Trials: RaceTrials}}
 	got := r.searchShapes(runs)
 	want := map[int]bool{1: true, 2: true, 5: true}
 	if len(got) != len(want) {
@@ -122,8 +123,11 @@ func TestSearchShapes(t *testing.T) {
 	// p99 and three times the memory.
 	lean := []results.Run{contender("d", 3000, 15, 20), contender("d", 3100, 30, 60), contender("e", 2000, 20, 20)}
 	lean[1].Shape = results.Shape{Workers: 3, Threads: 1}
-	if got := (&runner{o: Options{LatencyGoal: 100 * time.Millisecond}}).searchShapes(lean); !got[0] || got[1] {
+	if got := (&runner{o: Options{Trials: RaceTrials, LatencyGoal: 100 * time.Millisecond}}).searchShapes(lean); !got[0] || got[1] {
 		t.Errorf("searched %v, want d's first shape (the ranked one)", got)
+	}
+	if got := (&runner{o: Options{Trials: 3}}).searchShapes(runs); len(got) != len(runs) {
+		t.Errorf("3 trials, no second look: searched %v, want every run", got)
 	}
 	r.o.Named = []string{"b"}
 	if got := r.searchShapes(runs); !got[2] || !got[3] {
