@@ -119,13 +119,7 @@ func oneShape(o plan.Options, m Matrix) bool {
 // Of estimates the run o would make on matrix m.
 func Of(o plan.Options, m Matrix, c Costs) Estimate {
 	cells := m.Cells
-	most := o.Trials
-	if most <= 0 { // the plan's default
-		most = 5
-		if !o.NoRacing {
-			most = plan.RaceTrials
-		}
-	}
+	most := trials(o)
 	e := Estimate{Setup: c.Setup, TrialsPerCell: most, Shapes: len(m.Shapes), Racing: !o.NoRacing}
 	if oneShape(o, m) {
 		cells, e.Shapes = m.FirstShape, 1
@@ -263,6 +257,18 @@ func scenarioIDs(o plan.Options) []string {
 	return ids
 }
 
+// trials is the most trials per cell o gives: its own, or the plan's
+// default for 0 (5, or RaceTrials when racing).
+func trials(o plan.Options) int {
+	switch {
+	case o.Trials > 0:
+		return o.Trials
+	case o.NoRacing:
+		return 5
+	}
+	return plan.RaceTrials
+}
+
 // Fit is a plan cut to a budget.
 type Fit struct {
 	Options  plan.Options // the cut options: run these
@@ -292,14 +298,9 @@ func FitTo(budget time.Duration, o plan.Options, m Matrix, c Costs) (Fit, error)
 		f.Estimate = f.Uncut
 		return f, nil
 	}
-	// 1. Trials, down to MinTrials. Trials 0 is the plan's default: 5, or
-	// RaceTrials when racing (else "giving back" would start from 0).
-	if o.Trials <= 0 {
-		o.Trials = 5
-		if !o.NoRacing {
-			o.Trials = plan.RaceTrials
-		}
-	}
+	// 1. Trials, down to MinTrials, from the plan's own number (its
+	// default for 0: else "giving back" would start from 0).
+	o.Trials = trials(o)
 	asked := o.Trials
 	for o.Trials > min(MinTrials, asked) && !fits(o) {
 		o.Trials--

@@ -51,6 +51,9 @@ func ceilingCells(cells []Cell, runs []results.Run) []Cell {
 // ceilings measures every server's ceiling at each of its shapes, writing
 // the results file after each.
 func (r *runner) ceilings(ctx context.Context, cells []Cell, file *results.File, outPath string) error {
+	if r.skipCeilings(file) {
+		return nil
+	}
 	var racing []Cell
 	full := r.fullShapes(cells, file.Runs)
 	for _, c := range ceilingCells(cells, file.Runs) {

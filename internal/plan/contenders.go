@@ -9,7 +9,6 @@ import (
 
 	"github.com/wsgibench/wsgibench/internal/rank"
 	"github.com/wsgibench/wsgibench/internal/results"
-	"github.com/wsgibench/wsgibench/internal/stats"
 )
 
 // After the race, the costly measurements (capacity searches, parallelism
@@ -102,7 +101,7 @@ func (r *runner) troubleRepeat(server string, runs []results.Run) int {
 	if r.o.TroubleRepeat > 0 {
 		return r.o.TroubleRepeat
 	}
-	if r.o.NoRacing || len(r.raceRules().sizes()) < 2 {
+	if !r.races() {
 		return 1 // no race (all trials in one round): no contenders either
 	}
 	for _, run := range runs {
@@ -263,12 +262,13 @@ func (s *raceSteps) endRace() bool {
 // run without racing, and every run of a server the user named; in a race,
 // each contending server's run at the shape the ranking ranks it at on the
 // trials' evidence (rankedShapes; by median throughput where it ranks
-// none), per workload and front. The ranking ranks a server at a searched shape, so the search of
-// its other shapes would not change the verdict: in the default comparison
-// it would double the searches (one of the costliest phases) for nothing.
+// none), per workload and front. The ranking ranks a server at a searched
+// shape, so the search of its other shapes would not change the verdict:
+// in the default comparison it would double the searches (one of the
+// costliest phases) for nothing.
 func (r *runner) searchShapes(runs []results.Run) map[int]bool {
 	out := map[int]bool{}
-	pick := r.rankedShapes(runs)
+	pick, rps := r.rankedShapes(runs), capacityCells(runs)
 	top := map[string]int{} // server, workload, front → the best run so far
 	for i, run := range runs {
 		if !r.races() || slices.Contains(r.o.Named, run.Server) {
@@ -279,10 +279,8 @@ func (r *runner) searchShapes(runs []results.Run) map[int]bool {
 			continue
 		}
 		k := run.Server + "\x00" + run.Workload + "\x00" + run.Front
-		// A run already searched stays the one (more trials may have
-		// moved the medians since).
 		j, seen := top[k]
-		if !seen || better(run, runs[j], pick) {
+		if !seen || better(runs, i, j, pick, rps) {
 			top[k] = i
 		}
 	}
@@ -292,25 +290,19 @@ func (r *runner) searchShapes(runs []results.Run) map[int]bool {
 	return out
 }
 
-func medianRPS(run results.Run) float64 {
-	xs := make([]float64, 0, len(run.Trials))
-	for _, t := range run.Trials {
-		xs = append(xs, t.RPS)
-	}
-	return stats.Median(xs)
-}
-
-// better says whether run a is a server's shape to search rather than b:
-// one searched already stays (more trials may have moved the scores
-// since), then the shape the ranking picks, then more req/s.
-func better(a, b results.Run, pick map[string]bool) bool {
+// better says whether run i is a server's shape to search rather than run
+// j: one searched already stays (more trials may have moved the scores
+// since), then the shape the ranking picks, then the higher median req/s
+// (capacityCells, the search's own hint).
+func better(runs []results.Run, i, j int, pick map[string]bool, rps map[int]float64) bool {
+	a, b := runs[i], runs[j]
 	if (a.Capacity != nil) != (b.Capacity != nil) {
 		return a.Capacity != nil
 	}
 	if pa, pb := pick[a.Key()], pick[b.Key()]; pa != pb {
 		return pa
 	}
-	return medianRPS(a) > medianRPS(b)
+	return rps[i] > rps[j]
 }
 
 // rankedShapes are the runs (by Key) the ranking ranks each server at,
@@ -340,5 +332,6 @@ func (r *runner) rankedShapes(runs []results.Run) map[string]bool {
 // second look (--trials 3 or fewer gives every cell all of them, as
 // --no-racing does, and so every cell is measured in full).
 func (r *runner) races() bool {
-	return !r.o.NoRacing && !r.o.SuitesOnly && len(r.raceRules().sizes()) >= 2
+	rr := r.raceRules()
+	return !rr.Off && len(rr.sizes()) >= 2
 }

@@ -61,10 +61,10 @@ func (d deadline) set() bool { return !d.end.IsZero() }
 // left is the time left before the budget's end.
 func (d deadline) left() time.Duration { return time.Until(d.end) }
 
-// reserve is what the runs still in the race need after it, for servers
-// contending servers and scenarios trouble scenarios each: their capacity searches and probes, the ceilings and
-// trouble scenarios of those likely to stay within reach, and the fixed
-// rest.
+// reserve is what the servers still in the race need after it: their
+// capacity searches and probes, the ceilings and the scenarios (scored
+// trouble scenarios each, once) of those likely to stay within reach, and
+// the fixed rest.
 func reserve(servers, scenarios int) time.Duration {
 	reach := min(servers, likelyInReach)
 	return time.Duration(servers)*(costCapacity+costProbes) +
@@ -77,13 +77,19 @@ func (r *runner) raceGoesOn(file *results.File) bool {
 	if !r.deadline.set() {
 		return true
 	}
-	scored := 0
+	return r.deadline.left() > reserve(len(racingServers(file.Runs)), r.scoredScenarios())
+}
+
+// scoredScenarios counts the plan's scored trouble scenarios: an unscored
+// one is the first a short budget drops.
+func (r *runner) scoredScenarios() int {
+	n := 0
 	for _, sc := range r.troubleScenarios() {
 		if !sc.Unscored {
-			scored++ // an unscored one is the first a short budget drops
+			n++
 		}
 	}
-	return r.deadline.left() > reserve(len(racingServers(file.Runs)), scored)
+	return n
 }
 
 // racingServers are the servers with a run still in the race.

@@ -315,9 +315,7 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 			return file, err
 		}
 	}
-	if !o.NoCeiling && !o.SuitesOnly && ctx.Err() == nil && r.skipCeilings(file) {
-		// under a budget, with nothing projected: see skipCeilings
-	} else if !o.NoCeiling && !o.SuitesOnly && ctx.Err() == nil {
+	if !o.NoCeiling && !o.SuitesOnly && ctx.Err() == nil {
 		if err := r.ceilings(ctx, cells, file, outPath); err != nil {
 			return file, err
 		}

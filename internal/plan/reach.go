@@ -203,12 +203,7 @@ func (r *runner) finalGoesOn(servers, n int) bool {
 // finalNeed is what servers within reach still need after the final
 // round: their ceilings and scored trouble scenarios, once.
 func (r *runner) finalNeed(servers int) time.Duration {
-	scored := 0
-	for _, sc := range r.troubleScenarios() {
-		if !sc.Unscored {
-			scored++
-		}
-	}
+	scored := r.scoredScenarios()
 	if r.o.NoTrouble {
 		scored = 0
 	}

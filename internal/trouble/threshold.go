@@ -64,17 +64,17 @@ func slowThreshold(ctx context.Context, s Server, o Options) Result {
 			return r, nil
 		}
 		r, err := once(n)
-		if err == nil && r < 0.5 && ctx.Err() == nil {
+		if err != nil {
+			return 0, err
+		}
+		if r < 0.5 && ctx.Err() == nil {
 			// A drop is confirmed before it counts: a second window
 			// with as many slow clients. The slow clients cause it in
 			// both; a moment when another job took the CPUs rarely
 			// falls on both.
-			if again, err2 := once(n); err2 == nil {
+			if again, err := once(n); err == nil {
 				r = math.Max(r, again)
 			}
-		}
-		if err != nil {
-			return 0, err
 		}
 		kept[n] = r
 		return r, nil
