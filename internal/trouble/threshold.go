@@ -57,25 +57,33 @@ func slowThreshold(ctx context.Context, s Server, o Options) Result {
 		case <-ctx.Done():
 		case <-time.After(200 * time.Millisecond):
 		}
-		return math.Min(1, goodRate(under)/res.BaselineRPS), nil
+		return goodRate(under), nil
 	}
 	probe := func(n int) (float64, error) {
 		if r, ok := kept[n]; ok {
 			return r, nil
 		}
-		r, err := once(n)
+		good, err := once(n)
 		if err != nil {
 			return 0, err
 		}
-		if r < 0.5 && ctx.Err() == nil {
+		base := res.BaselineRPS
+		if good < base/2 && ctx.Err() == nil {
 			// A drop is confirmed before it counts: a second window
-			// with as many slow clients. The slow clients cause it in
-			// both; a moment when another job took the CPUs rarely
-			// falls on both.
+			// with as many slow clients, then the victims alone again.
+			// The slow clients cause a drop in both windows and not
+			// alone; when the victims are slow alone too, another job
+			// took the CPUs, and the drop is judged against that rate.
 			if again, err := once(n); err == nil {
-				r = math.Max(r, again)
+				good = math.Max(good, again)
+			}
+			c := cfg
+			c.Duration = probeWindow
+			if alone, err := load.Run(ctx, c); err == nil && goodRate(alone) > 0 {
+				base = math.Min(base, goodRate(alone))
 			}
 		}
+		r := math.Min(1, good/base)
 		kept[n] = r
 		return r, nil
 	}
