@@ -92,6 +92,19 @@
 // separated differences pull both ways and one side outweighs the other,
 // the weights decide: that is what they are for.
 //
+// "Add up to" is taken across what the data allow, not at the medians
+// alone: each separated metric counts at the end of its interval that
+// favours the leading server least (the pairs' ratio interval for trial
+// metrics, the passed and failed rates of the capacity searches for
+// capacity; a single measurement such as a trouble scenario or the probe
+// score counts at its value), and that sum must still reach MinScoreGap.
+// Without this, two runs of the same comparison disagreed: both found
+// waitress with less memory and uWSGI with lower p99, but one measured the
+// p99 lead at 24% and the other at 45%, so the weights put waitress ahead
+// in one and called a tie in the other. With the intervals both call the
+// tie, which is what the data support. The points each metric gives at
+// its medians are still what the score and the reasons show.
+//
 // Servers are ordered by score; a server joins the tie group above it when
 // no member of that group is placed ahead of it. A tie group shares one
 // position (competition ranking: 1, 1, 3), and its members list each other

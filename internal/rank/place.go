@@ -84,9 +84,10 @@ func view(pairs [][]pair, i, j int) pair {
 		return pairs[i][j]
 	}
 	p := pairs[j][i]
-	f := pair{gap: -p.gap}
+	f := p.flip()
 	for _, d := range p.diffs {
 		d.a, d.b, d.points = d.b, d.a, -d.points
+		d.lo, d.hi = -d.hi, -d.lo
 		d.failsA, d.failsB = d.failsB, d.failsA
 		d.nameA, d.nameB, d.paired = d.nameB, d.nameA, flipPaired(d.paired)
 		f.diffs = append(f.diffs, d)
@@ -187,6 +188,15 @@ func countSeparated(p pair) int {
 
 // tieWhy explains a tie where the data do separate some metrics.
 func (r *ranker) tieWhy(p pair, other string) string {
+	if (p.gap >= MinScoreGap && p.lo < MinScoreGap) || (p.gap <= -MinScoreGap && p.hi > -MinScoreGap) {
+		// Ahead at the measured values, not across what the data allow.
+		who, lo, hi := "it", p.lo, p.hi
+		if p.gap < 0 {
+			who, lo, hi = other, -p.hi, -p.lo
+		}
+		return fmt.Sprintf("what the data separate puts %s ahead by %.1f points at the measured values, but within the differences' intervals its lead ranges from %s to %s points, short of the %v needed at its low end: %s",
+			who, math.Floor(math.Abs(p.gap)*10)/10, signed(lo), signed(hi), MinScoreGap, r.describe(p, p.gap < 0))
+	}
 	if p.gap <= -MinScoreGap {
 		return fmt.Sprintf("what the data separate favours %s despite its lower score: %s", other, r.describe(p, true))
 	}
@@ -474,4 +484,13 @@ func firstLine(s string) string {
 		s = string(r[:157]) + "..."
 	}
 	return s
+}
+
+// signed is a score gap in points with its sign: "+7.4", "−1.2".
+func signed(v float64) string {
+	v = math.Round(v*10) / 10
+	if v < 0 {
+		return "−" + strconv.FormatFloat(-v, 'f', 1, 64)
+	}
+	return "+" + strconv.FormatFloat(v, 'f', 1, 64)
 }

@@ -414,7 +414,7 @@ func fixture(t *testing.T, name string) *results.File {
 // The report fixtures: what summary.md shows, checked here on its own.
 func TestRankFixtures(t *testing.T) {
 	rk, v := must(t, fixture(t, "results.json"), "")
-	if got := positions(rk); got != "uwsgi=1 gunicorn-gthread=1 granian=1 gunicorn-sync=4 cheroot=5 waitress=5" {
+	if got := positions(rk); got != "uwsgi=1 gunicorn-gthread=1 granian=1 gunicorn-sync=4 cheroot=4 waitress=4" {
 		t.Errorf("results.json positions %s", got)
 	}
 	if !slices.ContainsFunc(v.Notes, func(n string) bool { return strings.HasPrefix(n, "not ranked: mod_wsgi 4x8 failed") }) {
@@ -556,6 +556,31 @@ func TestRankSharedCPUs(t *testing.T) {
 
 // When what the data can show favours the server with the lower score,
 // the two tie, and the reason says which way the evidence points.
+// TestRankBothWaysWithinIntervals: differences that pull both ways place
+// one server ahead only when the net holds at every end of the metrics'
+// intervals. The same medians tie when one server's p99 is spread so
+// widely pair by pair that its lead could be half or twice what the
+// medians say (the default comparison and the exhaustive one disagreed on
+// exactly that: 24% against 45% lower p99 for the same server).
+func TestRankBothWaysWithinIntervals(t *testing.T) {
+	lean := srv{name: "lean", rps: around(1500, 5, 5), p99: around(40, 0.2, 5), pssMiB: 60}
+	tight := srv{name: "quick", rps: around(1500, 5, 5), p99: around(30, 0.2, 5), pssMiB: 90}
+	rk, _ := must(t, file(lean, tight), "p99=1,memory=1")
+	if got := positions(rk); got != "lean=1 quick=2" {
+		t.Fatalf("tight intervals: positions %s", got)
+	}
+	wide := tight
+	wide.p99 = []float64{22, 38, 30, 26, 34}
+	rk, _ = must(t, file(lean, wide), "p99=1,memory=1")
+	if got := positions(rk); got != "lean=1 quick=1" {
+		t.Fatalf("wide intervals: positions %s", got)
+	}
+	want := "tied with quick: what the data separate puts it ahead by 4.1 points at the measured values, but within the differences' intervals its lead ranges from −9.2 to +14.7 points, short of the 2 needed at its low end: 33% less memory (p = 0.0079); but 33% higher p99 latency (p = 0.0079)"
+	if rk[0].Reasons[0] != want {
+		t.Errorf("reason %q\n want %q", rk[0].Reasons[0], want)
+	}
+}
+
 func TestRankEvidenceAgainstScore(t *testing.T) {
 	f := file(
 		// a's req/s is higher but too spread to show; b's p99 is surely lower.
@@ -577,7 +602,7 @@ func TestRankEvidenceAgainstScore(t *testing.T) {
 // the gap fell short of MinScoreGap.
 func TestTieWhyFavoursLowerScored(t *testing.T) {
 	r := &ranker{}
-	p := pair{gap: 6.3, diffs: []mdiff{{key: Memory, a: 1, b: 2, p: 0.0079, separated: true, points: 6.3}}}
+	p := pair{gap: 6.3, lo: 6.3, hi: 6.3, diffs: []mdiff{{key: Memory, a: 1, b: 2, p: 0.0079, separated: true, points: 6.3, lo: 6.3, hi: 6.3}}}
 	got := r.tieWhy(p, "uwsgi")
 	if !strings.Contains(got, "favours it by 6.3 points, yet uwsgi scores higher overall") || strings.Contains(got, "under the") {
 		t.Errorf("tieWhy = %q", got)
