@@ -122,9 +122,10 @@ func runBinary(t *testing.T, timeout time.Duration, args ...string) cmdResult {
 func TestRunEndToEnd(t *testing.T) {
 	needServers(t)
 	out := t.TempDir()
-	// One quick trouble scenario: run's suites are tested whole in
-	// package plan; here, that run runs and records them.
-	r := runBinary(t, 4*time.Minute, "run", "--servers", "gunicorn-sync,uwsgi", "--duration", "1500ms", "--warmup", "300ms",
+	// One quick trouble scenario and one shape: run's suites and the
+	// default shapes are tested whole in package plan; here, that run
+	// runs and records them.
+	r := runBinary(t, 4*time.Minute, "run", "--servers", "gunicorn-sync,uwsgi", "--shapes", "2x2", "--duration", "1500ms", "--warmup", "300ms",
 		"--trials", "2", "--connections", "8", "--capacity-probe", "700ms", "--trouble-cases", "hung-request", "--out", out)
 	if r.code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)

@@ -70,6 +70,28 @@ func TestReachStops(t *testing.T) {
 		t.Errorf("a run out of the race already was stopped again")
 	}
 
+	// Trailing at the medians by more than the room, but so spread pair
+	// by pair that it may trail by almost nothing: it stays.
+	noisy := contender("noisy", 2600, 20, 20)
+	for k, v := range []float64{1500, 4100, 2600, 4000, 1400, 2600} {
+		noisy.Trials[k].RPS = v
+	}
+	g := &results.File{Runs: []results.Run{contender("lead", 4000, 20, 20), noisy, contender("far", 1500, 60, 90)}}
+	_, trails, err := rank.Trails(g, rank.Options{Profile: rank.DefaultProfile, GoalMS: 100})
+	if err != nil || len(trails) != 2 || trails[0].Server != "noisy" {
+		t.Fatalf("trails %+v, %v", trails, err)
+	}
+	if trails[0].Gap <= room || trails[0].Least > room {
+		t.Fatalf("noisy trails by %.1f at the medians and %.1f at least; the case wants more than %.1f and less", trails[0].Gap, trails[0].Least, room)
+	}
+	stops = reachStops(g, rank.DefaultProfile, 100)
+	if _, out := stops[1]; out {
+		t.Errorf("noisy (%.1f points behind at the medians, %.1f at least) was stopped", trails[0].Gap, trails[0].Least)
+	}
+	if s, out := stops[2]; !out || !strings.Contains(s.Reason, "at least") {
+		t.Errorf("far: %+v", s)
+	}
+
 	// A profile without robustness: trouble changes nothing, so only
 	// those within the ranking's own tie margin stay.
 	stops = reachStops(f, "capacity=1", 100)

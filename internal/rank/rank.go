@@ -803,10 +803,31 @@ func (r *ranker) compare(a, b *cand, best map[string]float64) pair {
 // Single measurements (robustness, correctness, errors) have no interval:
 // their points are their bounds.
 func (r *ranker) bounds(a, b *cand, w results.Weight, d mdiff, best map[string]float64) (lo, hi float64) {
+	lo, hi = r.span(a, b, w, d, best)
+	if d.points > 0 {
+		lo = math.Max(lo, 0)
+	} else {
+		hi = math.Min(hi, 0)
+	}
+	return lo, hi
+}
+
+// span is the range of points a metric gives a over b across its
+// interval, whether or not the metric separates them, holding the point
+// value; a metric with no interval spans its points alone.
+func (r *ranker) span(a, b *cand, w results.Weight, d mdiff, best map[string]float64) (lo, hi float64) {
 	var rLo, rHi float64 // a's value over b's
 	switch {
 	case d.key == Capacity && a.fromSearch:
+		// The brackets are one search's resolution; a search repeated
+		// varies more than that (waitress 1x3: 4112, 3941 and 5150 req/s
+		// in three runs), at least as much as the closed-loop trials do
+		// pair by pair, so the interval is the wider of the two.
 		rLo, rHi = a.capLo/b.capHi, a.capHi/b.capLo
+		if pp := d.paired; pp != nil && pp.N >= 2 && pp.Ratio > 0 && d.b > 0 {
+			c := d.a / d.b
+			rLo, rHi = math.Min(rLo, c*pp.Lo/pp.Ratio), math.Max(rHi, c*pp.Hi/pp.Ratio)
+		}
 	case d.paired != nil && d.paired.N >= 2:
 		rLo, rHi = d.paired.Lo, d.paired.Hi
 	default:
@@ -827,12 +848,59 @@ func (r *ranker) bounds(a, b *cand, w results.Weight, d mdiff, best map[string]f
 			lo, hi = math.Min(lo, e), math.Max(hi, e)
 		}
 	}
-	if d.points > 0 {
-		lo = math.Max(lo, 0)
-	} else {
-		hi = math.Min(hi, 0)
-	}
 	return lo, hi
+}
+
+// Trail is how far one ranked server's score trails the first's.
+type Trail struct {
+	Server string
+	Run    results.Run // the run it is ranked at
+	Tied   bool        // placed level with the first (too close to call)
+	// Gap is the score difference at the medians; Least is the least it
+	// can be across what the data allow: every weighted metric, separated
+	// or not, at the end of its interval that favours the trailing server
+	// most (the pairs' ratio interval, the capacity searches' brackets;
+	// single measurements at their value).
+	Gap, Least float64
+}
+
+// Trails ranks f and says, for every server below the first, how far it
+// trails. Package plan's reach rule reads Least: a contender is cut only
+// when even the gap the data allow at its most favourable is more than
+// robustness could make up. With 3 trials each the medians' gap is noise
+// enough to cut a server the exhaustive run ties for first (uWSGI, 11.8
+// points behind waitress against 11.3 of room, in one default run).
+func Trails(f *results.File, o Options) (leader string, out []Trail, err error) {
+	rw, err := rankWith(f, o)
+	if err != nil || len(rw.fin) < 2 {
+		return "", nil, err
+	}
+	r, fin := rw.r, rw.fin
+	best := r.norms(fin)
+	for j := 1; j < len(fin); j++ {
+		p := r.compare(fin[0], fin[j], best)
+		gap := fin[0].score - fin[j].score
+		least := gap
+		for _, d := range p.diffs {
+			w, _ := r.weight(d.key)
+			lo, _ := r.span(fin[0], fin[j], w, d, best)
+			least -= d.points - lo // how much less the leader's edge can be
+		}
+		out = append(out, Trail{Server: fin[j].name(), Run: fin[j].run,
+			Tied: rw.ranking[j].Position == rw.ranking[0].Position,
+			Gap:  gap, Least: least})
+	}
+	return fin[0].name(), out, nil
+}
+
+// weight is the effective weight of a metric.
+func (r *ranker) weight(key string) (results.Weight, bool) {
+	for _, w := range r.weights {
+		if w.Metric == key {
+			return w, true
+		}
+	}
+	return results.Weight{}, false
 }
 
 // capacitySeparated: a capacity search is one measurement, so a capacity
