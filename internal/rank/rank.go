@@ -719,8 +719,8 @@ type mdiff struct {
 	// difference taken at the ends of what the data allow (the pairs'
 	// ratio interval, the capacity searches' brackets); both are points
 	// when there is nothing to bound it with.
-	lo, hi    float64
-	why       string  // why a capacity difference does not count
+	lo, hi float64
+	why    string // why a capacity difference does not count
 	// paired is a's value over b's trial by trial, when their trials ran
 	// in pairs (see pairs.go); nameA and nameB say who a and b are.
 	paired       *stats.Paired
