@@ -464,7 +464,7 @@ func TestHTMLVerdictOf(t *testing.T) {
 	for _, kv := range v.Basis {
 		basis = append(basis, kv.Key+"="+kv.Value)
 	}
-	want := []string{"Profile=p", "Weights=capacity ×4", "Latency goal=p99 ≤ 50.0 ms", "Ties=differences tested at α = 0.05; scores closer than 2 points are ties"}
+	want := []string{"Profile=p", "Weights=capacity ×4", "Latency goal=p99 ≤ 50.0 ms", "Ties=differences tested at α = 0.05; a lead under 2 points on the separated metrics, at the ends of their intervals, is a tie"}
 	if !slices.Equal(basis, want) {
 		t.Errorf("basis = %q, want %q", basis, want)
 	}

@@ -61,7 +61,7 @@ func verdictOf(f *results.File) verdict {
 			tests = append(tests, "differences tested at α = "+strconv.FormatFloat(vd.Alpha, 'g', -1, 64))
 		}
 		if vd.MinScoreGap > 0 {
-			tests = append(tests, "scores closer than "+strconv.FormatFloat(vd.MinScoreGap, 'g', -1, 64)+" points are ties")
+			tests = append(tests, "a lead under "+strconv.FormatFloat(vd.MinScoreGap, 'g', -1, 64)+" points on the separated metrics, at the ends of their intervals, is a tie")
 		}
 		add("Ties", strings.Join(tests, "; "))
 	}
