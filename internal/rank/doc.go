@@ -167,12 +167,7 @@
 // trials. At a look with too few pairs for the signed-rank test to reach
 // α/L (the first, at 3 pairs), the test is the one-sided paired t-test on
 // the log-ratios, which assumes them roughly normal: within a pair the
-// drift is divided out and what is left is many small delays. A server
-// whose throughput depends on each start (workers sharing connections
-// unevenly) breaks that, and three pairs can all catch one of its modes,
-// so the t-test drops only a cell behind by twice the minimum effect
-// (20%); finer shortfalls wait for a look with enough pairs for the
-// signed-rank test, which assumes nothing about their spread. The rule's
+// drift is divided out and what is left is many small delays. The rule's
 // error rate and power are checked on synthetic samples over the default
 // looks, with normal and with heavy-tailed (t₃) noise on a machine whose
 // level drifts ×0.5 to ×2 between pairs: a true tie is broken in under α

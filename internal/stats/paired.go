@@ -195,14 +195,8 @@ func walshOrder(n int, confidence float64) (int, float64) {
 // (MinPairs); with fewer, where no signed-rank p-value could, it is the
 // one-sided paired t-test on the log-ratios, which assumes them roughly
 // normal (a ratio of two throughputs measured side by side is: the
-// drift is divided out, what is left is many small delays), and it drops
-// only a server behind by twice MinEffect: a server whose throughput
-// depends on each start (workers sharing connections unevenly) breaks
-// that assumption, and in one default run three pairs stopped uWSGI 1x8
-// at 0.87× tornado 8x1, whose five trials in the exhaustive run spanned
-// 2,570–4,599 req/s against uWSGI's median 4,643. Each look's test holds
-// its level, so the union bound over looks holds either way; the larger
-// effect only drops less.
+// drift is divided out, what is left is many small delays). Each look's
+// test holds its level, so the union bound over looks holds either way.
 type Race struct {
 	Alpha     float64 // e.g. 0.05
 	Looks     int     // the most rounds at which the rule is applied
@@ -233,20 +227,12 @@ func (r Race) Look(a, b []float64) Look {
 	if p.N == 0 {
 		return l
 	}
-	effect := r.MinEffect
 	if p.N >= r.MinPairs() {
 		l.Test, l.P = "signed-rank", p.PLess
 	} else {
 		l.Test, l.P = "paired t", pairedTLess(a, b)
-		// Too few pairs for a test that assumes nothing about their
-		// spread: the t-test's normal log-ratios carry the decision, and
-		// a server whose throughput depends on each start breaks them
-		// (three pairs can all catch one mode). It drops gross
-		// shortfalls only, twice MinEffect; finer ones wait for a look
-		// with enough pairs for the signed-rank test.
-		effect = math.Min(0.5, 2*r.MinEffect)
 	}
-	l.Drop = l.P < l.Level && p.Ratio <= 1-effect
+	l.Drop = l.P < l.Level && p.Ratio <= 1-r.MinEffect
 	return l
 }
 

@@ -236,35 +236,3 @@ func TestRaceScheduleErrorControl(t *testing.T) {
 		t.Errorf("a challenger at half the leader was dropped at the first look in only %.1f%% of races", 100*rate)
 	}
 }
-
-// With too few pairs for the signed-rank test, the t-test drops only a
-// gross shortfall: three pairs at a steady 0.87 (one default run's uWSGI
-// 1x8 against tornado 8x1, which the exhaustive run has the other way
-// round) stay; 0.75 goes; at six pairs the signed-rank test drops 0.87.
-func TestRaceFewPairsGrossOnly(t *testing.T) {
-	r := Race{Alpha: 0.05, Looks: 2, MinEffect: 0.10}
-	lead := []float64{4552, 4064, 3728, 4400, 4100, 3900}
-	at := func(ratio float64, n int) []float64 {
-		out := make([]float64, n)
-		for i := range n {
-			out[i] = lead[i] * ratio * (1 + 0.02*float64(i%3-1))
-		}
-		return out
-	}
-	for _, tc := range []struct {
-		ratio float64
-		pairs int
-		drop  bool
-		test  string
-	}{
-		{0.87, 3, false, "paired t"},
-		{0.75, 3, true, "paired t"},
-		{0.87, 6, true, "signed-rank"},
-		{0.93, 6, false, "signed-rank"},
-	} {
-		l := r.Look(lead[:tc.pairs], at(tc.ratio, tc.pairs))
-		if l.Drop != tc.drop || l.Test != tc.test {
-			t.Errorf("%.2f× over %d pairs: drop %v by %s (p = %.4f), want %v by %s", tc.ratio, tc.pairs, l.Drop, l.Test, l.P, tc.drop, tc.test)
-		}
-	}
-}
