@@ -715,10 +715,9 @@ type mdiff struct {
 	p         float64 // NaN when there is nothing to test
 	separated bool
 	points    float64 // score points the metric gives a over b (negative: b over a)
-	// lo, hi bound points where the metric is separated: the same
-	// difference taken at the ends of what the data allow (the pairs'
-	// ratio interval, the capacity searches' brackets); both are points
-	// when there is nothing to bound it with.
+	// lo, hi bound points: the same difference taken at the ends of what
+	// the data allow (span); both are points when there is nothing to
+	// bound it with.
 	lo, hi float64
 	why    string // why a capacity difference does not count
 	// paired is a's value over b's trial by trial, when their trials ran
@@ -783,38 +782,27 @@ func (r *ranker) compare(a, b *cand, best map[string]float64) pair {
 		default: // one measurement each: only a wide gap counts
 			d.separated = math.Abs(va-vb) >= CapacityMargin*math.Max(math.Abs(va), math.Abs(vb))
 		}
-		d.lo, d.hi = d.points, d.points
+		d.lo, d.hi = r.span(a, b, w, d, best)
 		if d.separated {
-			d.lo, d.hi = r.bounds(a, b, w, d, best)
+			// A separated metric counts at worst for nothing, never
+			// against the side its test found.
 			p.gap += d.points
-			p.lo += d.lo
-			p.hi += d.hi
+			if d.points > 0 {
+				p.lo, p.hi = p.lo+math.Max(d.lo, 0), p.hi+d.hi
+			} else {
+				p.lo, p.hi = p.lo+d.lo, p.hi+math.Min(d.hi, 0)
+			}
 		}
 		p.diffs = append(p.diffs, d)
 	}
 	return p
 }
 
-// bounds is the range of points a separated metric gives a over b across
-// what the data allow: the pairs' ratio interval for trial metrics, the
-// searches' brackets for capacity (passed at one rate, failed at the
-// next). The range keeps the sign the test found (a separated metric
-// counts at worst for nothing, never against) and holds the point value.
-// Single measurements (robustness, correctness, errors) have no interval:
-// their points are their bounds.
-func (r *ranker) bounds(a, b *cand, w results.Weight, d mdiff, best map[string]float64) (lo, hi float64) {
-	lo, hi = r.span(a, b, w, d, best)
-	if d.points > 0 {
-		lo = math.Max(lo, 0)
-	} else {
-		hi = math.Min(hi, 0)
-	}
-	return lo, hi
-}
-
-// span is the range of points a metric gives a over b across its
-// interval, whether or not the metric separates them, holding the point
-// value; a metric with no interval spans its points alone.
+// span is the range of points a metric gives a over b across what the
+// data allow, holding the point value: the pairs' ratio interval for trial
+// metrics, the searches' brackets for capacity (passed at one rate, failed
+// at the next). Single measurements (robustness, correctness, errors) have
+// no interval: they span their points alone.
 func (r *ranker) span(a, b *cand, w results.Weight, d mdiff, best map[string]float64) (lo, hi float64) {
 	var rLo, rHi float64 // a's value over b's
 	switch {
@@ -882,25 +870,13 @@ func Trails(f *results.File, o Options) (leader string, out []Trail, err error) 
 		gap := fin[0].score - fin[j].score
 		least := gap
 		for _, d := range p.diffs {
-			w, _ := r.weight(d.key)
-			lo, _ := r.span(fin[0], fin[j], w, d, best)
-			least -= d.points - lo // how much less the leader's edge can be
+			least -= d.points - d.lo // how much less the leader's edge can be
 		}
 		out = append(out, Trail{Server: fin[j].name(), Run: fin[j].run,
 			Tied: rw.ranking[j].Position == rw.ranking[0].Position,
 			Gap:  gap, Least: least})
 	}
 	return fin[0].name(), out, nil
-}
-
-// weight is the effective weight of a metric.
-func (r *ranker) weight(key string) (results.Weight, bool) {
-	for _, w := range r.weights {
-		if w.Metric == key {
-			return w, true
-		}
-	}
-	return results.Weight{}, false
 }
 
 // capacitySeparated: a capacity search is one measurement, so a capacity
