@@ -154,7 +154,13 @@ func (c *conn) dial() bool {
 		if r.now() >= r.end {
 			return false
 		}
-		nc, err := r.dialer.DialContext(r.ctx, "tcp", r.cfg.Addr)
+		var nc net.Conn
+		var err error
+		if r.cfg.Dial != nil {
+			nc, err = r.cfg.Dial(r.ctx, c.id)
+		} else {
+			nc, err = r.dialer.DialContext(r.ctx, "tcp", r.cfg.Addr)
+		}
 		if err == nil {
 			if err := c.io.reset(nc); err != nil {
 				nc.Close()

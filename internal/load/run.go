@@ -27,6 +27,11 @@ type Config struct {
 	Pipeline    int           // requests in flight per connection; default 1
 	Timeout     time.Duration // per request, and per connect; default 10s
 	Seed        int64
+	// Dial, when set, opens connection conn's TCP connections (conn counts
+	// from 0; it is called again when the connection is re-opened) in place
+	// of a plain dial with Timeout. Package trouble uses it to put each
+	// victim connection on a chosen worker process of the server.
+	Dial func(ctx context.Context, conn int) (net.Conn, error)
 }
 
 // DefaultTimeout applies when Config.Timeout is zero.

@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -33,13 +33,18 @@ func Scenarios() []Scenario {
 const drip = 500 * time.Millisecond
 
 // slowClients opens n connections that write head, then next(k) every
-// drip until ctx ends. It counts the connections the server closed on
-// them before the end: the server's defence, if it has one.
-func slowClients(ctx context.Context, s Server, n int, head string, next func(k int) string) (dropped *atomic.Int64, done <-chan struct{}) {
+// drip until ctx ends, placed round robin over the server's workers (see
+// placer). It returns once every connection is open (or failed to), with
+// where they went for the detail. It counts the connections the server
+// closed on them before the end: the server's defence, if it has one.
+func slowClients(ctx context.Context, s Server, n int, head string, next func(k int) string) (dropped *atomic.Int64, where string, done <-chan struct{}) {
 	dropped = new(atomic.Int64)
-	done = group(n, func(int) {
-		d := net.Dialer{Timeout: time.Second}
-		c, err := d.DialContext(ctx, "tcp", s.Addr())
+	p := newPlacer(s)
+	var dialed sync.WaitGroup
+	dialed.Add(n)
+	done = group(n, func(k int) {
+		c, err := p.dial(ctx, k, time.Second)
+		dialed.Done()
 		if err != nil {
 			return
 		}
@@ -74,35 +79,45 @@ func slowClients(ctx context.Context, s Server, n int, head string, next func(k 
 			}
 		}
 	})
-	return dropped, done
+	dialed.Wait()
+	return dropped, p.spread(), done
 }
 
-func slowDetail(n int, what string, dropped *atomic.Int64) func() string {
+func slowDetail(n int, what string, dropped *atomic.Int64, where string) func() string {
+	if where != "" {
+		where = " (" + where + ")"
+	}
 	return func() string {
 		if d := dropped.Load(); d > 0 {
-			return fmt.Sprintf("%d slow clients %s; the server dropped %d of them early", n, what, d)
+			return fmt.Sprintf("%d slow clients%s %s; the server dropped %d of them early", n, where, what, d)
 		}
-		return fmt.Sprintf("%d slow clients %s; the server dropped none of them", n, what)
+		return fmt.Sprintf("%d slow clients%s %s; the server dropped none of them", n, where, what)
 	}
 }
 
 func slowHeaders(ctx context.Context, s Server, o Options) (func() string, <-chan struct{}, error) {
-	dropped, done := slowClients(ctx, s, o.Attackers, "GET /plaintext HTTP/1.1\r\nHost: trouble\r\n",
+	dropped, where, done := slowClients(ctx, s, o.Attackers, "GET /plaintext HTTP/1.1\r\nHost: trouble\r\n",
 		func(k int) string { return fmt.Sprintf("X-Slow-%d: %s\r\n", k, strings.Repeat("a", 8)) })
-	return slowDetail(o.Attackers, "sent headers a line every 0.5 s", dropped), done, nil
+	return slowDetail(o.Attackers, "sent headers a line every 0.5 s", dropped, where), done, nil
 }
 
 func slowBody(ctx context.Context, s Server, o Options) (func() string, <-chan struct{}, error) {
-	dropped, done := slowClients(ctx, s, o.Attackers,
+	dropped, where, done := slowClients(ctx, s, o.Attackers,
 		"POST /probe/echo HTTP/1.1\r\nHost: trouble\r\nContent-Type: text/plain\r\nContent-Length: 100000\r\n\r\n",
 		func(int) string { return "x" })
-	return slowDetail(o.Attackers, "sent a body a byte every 0.5 s", dropped), done, nil
+	return slowDetail(o.Attackers, "sent a body a byte every 0.5 s", dropped, where), done, nil
 }
 
 func hungRequest(ctx context.Context, s Server, o Options) (func() string, <-chan struct{}, error) {
-	_, done := slowClients(ctx, s, 1, "GET /probe/sleep?ms=60000 HTTP/1.1\r\nHost: trouble\r\n\r\n",
+	_, where, done := slowClients(ctx, s, 1, "GET /probe/sleep?ms=60000 HTTP/1.1\r\nHost: trouble\r\n\r\n",
 		func(int) string { return "" })
-	return fixed("one request left waiting on a 60 s sleep in the app"), done, nil
+	switch {
+	case strings.HasPrefix(where, "connections placed") && !strings.Contains(where, ": 0"):
+		where = " (on the first worker)"
+	case where != "":
+		where = " (on the worker the kernel chose)"
+	}
+	return fixed("one request left waiting on a 60 s sleep in the app" + where), done, nil
 }
 
 func workerKilled(ctx context.Context, s Server, o Options) (func() string, <-chan struct{}, error) {

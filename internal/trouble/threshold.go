@@ -38,13 +38,13 @@ func slowThreshold(ctx context.Context, s Server, o Options) Result {
 	kept := map[int]float64{}
 	once := func(n int) (float64, error) {
 		tctx, stop := context.WithCancel(ctx)
-		_, done := slowClients(tctx, s, n, "GET /plaintext HTTP/1.1\r\nHost: trouble\r\n",
+		_, _, done := slowClients(tctx, s, n, "GET /plaintext HTTP/1.1\r\nHost: trouble\r\n",
 			func(k int) string { return fmt.Sprintf("X-Slow-%d: %s\r\n", k, strings.Repeat("a", 8)) })
 		select {
 		case <-ctx.Done():
 		case <-time.After(lead):
 		}
-		c := cfg
+		c := victims(cfg, s)
 		c.Duration = probeWindow
 		under, err := load.Run(ctx, c)
 		stop()
@@ -77,7 +77,7 @@ func slowThreshold(ctx context.Context, s Server, o Options) Result {
 			if again, err := once(n); err == nil {
 				good = math.Max(good, again)
 			}
-			c := cfg
+			c := victims(cfg, s)
 			c.Duration = probeWindow
 			if alone, err := load.Run(ctx, c); err == nil && goodRate(alone) > 0 {
 				base = math.Min(base, goodRate(alone))

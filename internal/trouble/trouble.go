@@ -20,6 +20,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net"
 	"slices"
 	"sync"
 	"time"
@@ -270,6 +271,7 @@ func runOne(ctx context.Context, s Server, sc Scenario, o Options) Result {
 	case <-ctx.Done():
 	case <-time.After(lead):
 	}
+	cfg = victims(cfg, s)
 	cfg.Duration = o.Window
 	end := observe(ctx, o)
 	under, err := load.Run(ctx, cfg)
@@ -317,11 +319,11 @@ func runOne(ctx context.Context, s Server, sc Scenario, o Options) Result {
 func baseline(ctx context.Context, s Server, o Options) (load.Config, float64, error) {
 	cfg := load.Config{Addr: s.Addr(), Mix: []load.Template{o.Victim}, Connections: o.Victims,
 		Duration: o.Warmup, Timeout: o.Window}
-	if _, err := load.Run(ctx, cfg); err != nil {
+	if _, err := load.Run(ctx, victims(cfg, s)); err != nil {
 		return cfg, 0, fmt.Errorf("warm-up: %w", err)
 	}
 	cfg.Duration = o.Baseline
-	base, err := load.Run(ctx, cfg)
+	base, err := load.Run(ctx, victims(cfg, s))
 	if err != nil {
 		return cfg, 0, fmt.Errorf("baseline: %w", err)
 	}
@@ -330,6 +332,29 @@ func baseline(ctx context.Context, s Server, o Options) (load.Config, float64, e
 		return cfg, 0, fmt.Errorf("baseline: no request succeeded (errors %+v)", base.Errors)
 	}
 	return cfg, rps, nil
+}
+
+// victims returns cfg with each of its connections' first dial placed on
+// the server's workers round robin (see placer), the same way in the
+// baseline and under the trouble, so the two are measured alike. Re-opened
+// connections (after a reset, or each request on a server that closes
+// after every response) go wherever the kernel puts them.
+func victims(cfg load.Config, s Server) load.Config {
+	p := newPlacer(s)
+	var mu sync.Mutex
+	seen := map[int]bool{}
+	cfg.Dial = func(ctx context.Context, conn int) (net.Conn, error) {
+		mu.Lock()
+		first := !seen[conn]
+		seen[conn] = true
+		mu.Unlock()
+		if first {
+			return p.dial(ctx, conn, cfg.Timeout)
+		}
+		d := net.Dialer{Timeout: cfg.Timeout}
+		return d.DialContext(ctx, "tcp", cfg.Addr)
+	}
+	return cfg
 }
 
 // goodRate is the 2xx responses per second of a run.
