@@ -10,6 +10,11 @@
 // with their errors and p99, and in the timeline's last second whether the
 // server had recovered.
 //
+// On a server of several worker processes the scenarios' connections (the
+// victims', the slow clients', the hung request) are placed round robin
+// over the workers rather than left to the kernel, whose choice on a quiet
+// machine is a pattern that decided the outcome by itself (see placer).
+//
 // Everything targets the server's loopback address, and every scenario is
 // bounded: a fixed number of connections for a fixed window, after which
 // all of them are closed.
