@@ -35,3 +35,6 @@ func Tagged(tag string) []int { return nil }
 func KillTagged(tag string) int { return 0 }
 
 func cmdline(int) string { return "" }
+
+// Stopped is false on this platform.
+func Stopped(int) bool { return false }

@@ -29,6 +29,14 @@ type procStat struct {
 
 func (p procStat) zombie() bool { return p.state == 'Z' || p.state == 'X' }
 
+// Stopped reports whether process pid is stopped by a signal (SIGSTOP,
+// or traced): package trouble pauses a server's other workers while one
+// accepts a connection and waits for this before connecting.
+func Stopped(pid int) bool {
+	st, err := readStat(pid)
+	return err == nil && (st.state == 'T' || st.state == 't')
+}
+
 func (p procStat) cpuTicks() uint64 { return p.utime + p.stime + p.cutime + p.cstime }
 
 func readStat(pid int) (procStat, error) {

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
+
+	"github.com/wsgibench/wsgibench/internal/proc"
 )
 
 // Why connections are placed.
@@ -75,7 +77,14 @@ type placer struct {
 // nothing to place, and it dials as a plain dialer does.
 func newPlacer(s Server) *placer {
 	// By pid, not busiest first: the same order in every load of a scenario.
-	p := &placer{addr: s.Addr(), workers: slices.Sorted(slices.Values(s.Workers()))}
+	p := &placer{addr: s.Addr(), workers: slices.Sorted(slices.Values(s.Workers())),
+		key: s.Addr() + "/" + strconv.Itoa(s.Main())}
+	if why, ok := unplaceable.Load(p.key); ok && len(p.workers) >= 2 {
+		// Known not to work here (and its workers are deaf, so left out
+		// below): dial plainly, and say why.
+		p.off = why.(string)
+		return p
+	}
 	p.workers = slices.DeleteFunc(p.workers, func(pid int) bool { _, ok := deaf.Load(pid); return ok })
 	if len(p.workers) < 2 {
 		p.workers = nil
@@ -87,10 +96,6 @@ func newPlacer(s Server) *placer {
 		return p
 	}
 	p.tcp, p.full, p.on = addr, make([]bool, len(p.workers)), make([]int, len(p.workers))
-	p.key = s.Addr() + "/" + strconv.Itoa(s.Main())
-	if why, ok := unplaceable.Load(p.key); ok {
-		p.off = why.(string)
-	}
 	return p
 }
 
@@ -103,9 +108,8 @@ func (p *placer) stop(why string) {
 // dial connects, on worker i modulo the workers when placing works and
 // that worker is not full, else wherever the kernel puts it.
 func (p *placer) dial(ctx context.Context, i int, timeout time.Duration) (net.Conn, error) {
-	d := net.Dialer{Timeout: timeout}
 	if p.workers == nil {
-		return d.DialContext(ctx, "tcp", p.addr)
+		return p.plain(ctx, timeout)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -119,10 +123,7 @@ func (p *placer) dial(ctx context.Context, i int, timeout time.Duration) (net.Co
 		}
 	}
 	if w < 0 {
-		if p.off == "" && !slices.ContainsFunc(p.on, func(n int) bool { return n > 0 }) {
-			p.stop("no worker accepted a connection while the others were paused: an accept lock, or processes that do not accept")
-		}
-		return d.DialContext(ctx, "tcp", p.addr)
+		return p.plain(ctx, timeout)
 	}
 	target := p.workers[w]
 	var stopped []int
@@ -139,7 +140,7 @@ func (p *placer) dial(ctx context.Context, i int, timeout time.Duration) (net.Co
 	for _, pid := range stopped {
 		waitStopped(pid)
 	}
-	c, err := d.DialContext(ctx, "tcp", p.addr)
+	c, err := p.plain(ctx, timeout)
 	if err != nil {
 		return nil, err
 	}
@@ -155,10 +156,30 @@ func (p *placer) dial(ctx context.Context, i int, timeout time.Duration) (net.Co
 		if _, ok := accepting.Load(target); !ok {
 			deaf.Store(target, true)
 		}
+		if !slices.Contains(p.full, false) && !slices.ContainsFunc(p.on, func(n int) bool { return n > 0 }) {
+			p.stop("no worker accepted a connection while the others were paused: an accept lock, or processes that do not accept")
+		}
 	default:
 		p.stop(fmt.Sprintf("process %d, not the chosen worker, accepted a connection", owner))
 	}
 	return c, nil
+}
+
+// plain connects wherever the kernel puts the connection.
+func (p *placer) plain(ctx context.Context, timeout time.Duration) (net.Conn, error) {
+	d := net.Dialer{Timeout: timeout}
+	return d.DialContext(ctx, "tcp", p.addr)
+}
+
+// placed is how many connections went to the worker chosen for them.
+func (p *placer) placed() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, k := range p.on {
+		n += k
+	}
+	return n
 }
 
 // accepted waits up to acceptWait for c's server side to be accepted and
@@ -211,14 +232,8 @@ func holds(pid int, link string) bool {
 
 // waitStopped waits up to 20 ms for pid to be in the stopped state.
 func waitStopped(pid int) {
-	path := "/proc/" + strconv.Itoa(pid) + "/stat"
 	for range 20 {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return
-		}
-		// The state follows the command name's closing parenthesis.
-		if i := strings.LastIndexByte(string(b), ')'); i > 0 && i+2 < len(b) && (b[i+2] == 'T' || b[i+2] == 't') {
+		if proc.Stopped(pid) {
 			return
 		}
 		time.Sleep(time.Millisecond)

@@ -35,11 +35,11 @@ const drip = 500 * time.Millisecond
 // slowClients opens n connections that write head, then next(k) every
 // drip until ctx ends, placed round robin over the server's workers (see
 // placer). It returns once every connection is open (or failed to), with
-// where they went for the detail. It counts the connections the server
+// the placer, which says where they went. It counts the connections the server
 // closed on them before the end: the server's defence, if it has one.
-func slowClients(ctx context.Context, s Server, n int, head string, next func(k int) string) (dropped *atomic.Int64, where string, done <-chan struct{}) {
+func slowClients(ctx context.Context, s Server, n int, head string, next func(k int) string) (dropped *atomic.Int64, p *placer, done <-chan struct{}) {
 	dropped = new(atomic.Int64)
-	p := newPlacer(s)
+	p = newPlacer(s)
 	var dialed sync.WaitGroup
 	dialed.Add(n)
 	done = group(n, func(k int) {
@@ -80,10 +80,11 @@ func slowClients(ctx context.Context, s Server, n int, head string, next func(k 
 		}
 	})
 	dialed.Wait()
-	return dropped, p.spread(), done
+	return dropped, p, done
 }
 
-func slowDetail(n int, what string, dropped *atomic.Int64, where string) func() string {
+func slowDetail(n int, what string, dropped *atomic.Int64, p *placer) func() string {
+	where := p.spread()
 	if where != "" {
 		where = " (" + where + ")"
 	}
@@ -96,25 +97,26 @@ func slowDetail(n int, what string, dropped *atomic.Int64, where string) func() 
 }
 
 func slowHeaders(ctx context.Context, s Server, o Options) (func() string, <-chan struct{}, error) {
-	dropped, where, done := slowClients(ctx, s, o.Attackers, "GET /plaintext HTTP/1.1\r\nHost: trouble\r\n",
+	dropped, p, done := slowClients(ctx, s, o.Attackers, "GET /plaintext HTTP/1.1\r\nHost: trouble\r\n",
 		func(k int) string { return fmt.Sprintf("X-Slow-%d: %s\r\n", k, strings.Repeat("a", 8)) })
-	return slowDetail(o.Attackers, "sent headers a line every 0.5 s", dropped, where), done, nil
+	return slowDetail(o.Attackers, "sent headers a line every 0.5 s", dropped, p), done, nil
 }
 
 func slowBody(ctx context.Context, s Server, o Options) (func() string, <-chan struct{}, error) {
-	dropped, where, done := slowClients(ctx, s, o.Attackers,
+	dropped, p, done := slowClients(ctx, s, o.Attackers,
 		"POST /probe/echo HTTP/1.1\r\nHost: trouble\r\nContent-Type: text/plain\r\nContent-Length: 100000\r\n\r\n",
 		func(int) string { return "x" })
-	return slowDetail(o.Attackers, "sent a body a byte every 0.5 s", dropped, where), done, nil
+	return slowDetail(o.Attackers, "sent a body a byte every 0.5 s", dropped, p), done, nil
 }
 
 func hungRequest(ctx context.Context, s Server, o Options) (func() string, <-chan struct{}, error) {
-	_, where, done := slowClients(ctx, s, 1, "GET /probe/sleep?ms=60000 HTTP/1.1\r\nHost: trouble\r\n\r\n",
+	_, p, done := slowClients(ctx, s, 1, "GET /probe/sleep?ms=60000 HTTP/1.1\r\nHost: trouble\r\n\r\n",
 		func(int) string { return "" })
+	where := ""
 	switch {
-	case strings.HasPrefix(where, "connections placed") && !strings.Contains(where, ": 0"):
+	case p.placed() == 1: // connection 0: the first worker
 		where = " (on the first worker)"
-	case where != "":
+	case p.spread() != "":
 		where = " (on the worker the kernel chose)"
 	}
 	return fixed("one request left waiting on a 60 s sleep in the app" + where), done, nil

@@ -356,8 +356,7 @@ func victims(cfg load.Config, s Server) load.Config {
 		if first {
 			return p.dial(ctx, conn, cfg.Timeout)
 		}
-		d := net.Dialer{Timeout: cfg.Timeout}
-		return d.DialContext(ctx, "tcp", cfg.Addr)
+		return p.plain(ctx, cfg.Timeout)
 	}
 	return cfg
 }
