@@ -62,7 +62,7 @@ func (r *runner) troubleOne(ctx context.Context, c Cell, scenarios []trouble.Sce
 	res := trouble.Run(ctx, ps, scenarios, o)
 	for _, tr := range res {
 		tc := results.TroubleCase{ID: tr.Scenario.ID, Title: tr.Scenario.Title, BaselineRPS: tr.BaselineRPS,
-			TroubleRPS: tr.TroubleRPS, Retained: tr.Retained, Errors: tr.Errors,
+			BeforeRPS: tr.BeforeRPS, AfterRPS: tr.AfterRPS, TroubleRPS: tr.TroubleRPS, Retained: tr.Retained, Errors: tr.Errors,
 			P99MS: float64(tr.P99) / float64(time.Millisecond), MaxMS: float64(tr.Longest) / float64(time.Millisecond),
 			Recovered: tr.Recovered, Detail: tr.Detail,
 			Outcome: string(tr.Outcome), RecoveryS: tr.Recovery.Seconds(),

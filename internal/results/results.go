@@ -109,9 +109,13 @@ type Robustness struct {
 // TroubleCase is one scenario on one server: the victims' throughput
 // alone and under the trouble, and what share of it they kept.
 type TroubleCase struct {
-	ID          string  `json:"id"`
-	Title       string  `json:"title"`
+	ID    string `json:"id"`
+	Title string `json:"title"`
+	// BaselineRPS is the victims' rate alone: before the trouble, and
+	// after it too when AfterRPS is set (weighted by time).
 	BaselineRPS float64 `json:"baseline_rps"`
+	BeforeRPS   float64 `json:"before_rps,omitempty"`
+	AfterRPS    float64 `json:"after_rps,omitempty"` // for scenarios whose trouble lifts; 0 when not used
 	TroubleRPS  float64 `json:"trouble_rps"`
 	Retained    float64 `json:"retained"` // TroubleRPS / BaselineRPS, at most 1
 	Errors      int64   `json:"errors"`   // victims' failed requests during the trouble

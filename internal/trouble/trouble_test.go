@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,9 +28,10 @@ func handler() http.Handler {
 		io.WriteString(w, "{}")
 	})
 	mux.HandleFunc("/probe/sleep", func(w http.ResponseWriter, r *http.Request) {
+		ms, _ := strconv.Atoi(r.URL.Query().Get("ms"))
 		select {
 		case <-r.Context().Done():
-		case <-time.After(3 * time.Second): // longer than a test's window
+		case <-time.After(min(time.Duration(ms)*time.Millisecond, 5*time.Second)):
 		}
 	})
 	return mux
@@ -86,7 +88,7 @@ func serial(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-var quick = Options{Baseline: 300 * time.Millisecond, Window: time.Second, Attackers: 8}
+var quick = Options{Baseline: 300 * time.Millisecond, After: 300 * time.Millisecond, Window: time.Second, Attackers: 8}
 
 func only(id string) []Scenario {
 	for _, s := range Scenarios() {
@@ -134,6 +136,62 @@ func TestHungRequest(t *testing.T) {
 	r = Run(context.Background(), &fake{addr: serial(t)}, only("hung-request"), quick)[0]
 	if r.Err != nil || r.Retained > 0.2 {
 		t.Errorf("serial server with a hung request: %v: kept %.0f%%: %s", r.Err, 100*r.Retained, r.Detail)
+	}
+}
+
+// The scenarios whose trouble lifts measure the victims alone again after
+// it, once the hang is over: a serial server held by the hung request for
+// the whole window serves again after it, and its rate then counts in the
+// reference.
+func TestMeasuredAfterTheTrouble(t *testing.T) {
+	for _, id := range []string{"hung-request", "slow-headers"} {
+		t.Run(id, func(t *testing.T) {
+			r := Run(context.Background(), &fake{addr: serial(t)}, only(id), quick)[0]
+			if r.Err != nil {
+				t.Fatal(r.Err)
+			}
+			if r.AfterRPS <= 0 || r.BeforeRPS <= 0 {
+				t.Fatalf("before %.0f, after %.0f req/s: %s", r.BeforeRPS, r.AfterRPS, r.Detail)
+			}
+			lo, hi := min(r.BeforeRPS, r.AfterRPS), max(r.BeforeRPS, r.AfterRPS)
+			if r.BaselineRPS < lo || r.BaselineRPS > hi {
+				t.Errorf("reference %.0f not between before %.0f and after %.0f", r.BaselineRPS, r.BeforeRPS, r.AfterRPS)
+			}
+			if !strings.Contains(r.Detail, "before,") || !strings.Contains(r.Detail, "after)") {
+				t.Errorf("detail %q", r.Detail)
+			}
+		})
+	}
+	// A scenario that leaves the server changed is measured against the
+	// rate before it only.
+	concurrent := httptest.NewServer(handler())
+	defer concurrent.Close()
+	r := Run(context.Background(), &fake{addr: concurrent.Listener.Addr().String()}, only("reload"), quick)[0]
+	if r.AfterRPS != 0 || (r.Err == nil && r.BaselineRPS != r.BeforeRPS) {
+		t.Errorf("reload: after %.0f, reference %.0f, before %.0f", r.AfterRPS, r.BaselineRPS, r.BeforeRPS)
+	}
+}
+
+func TestReference(t *testing.T) {
+	s2, s1 := 2*time.Second, time.Second
+	for _, c := range []struct {
+		name         string
+		before, rate float64
+		after, ref   float64
+		noteHas      string
+	}{
+		{"same", 900, 900, 900, 900, "900 before, 900 after"},
+		{"weighted by time", 900, 600, 600, 800, "900 before, 600 after"},
+		{"higher after", 600, 900, 900, 700, "600 before, 900 after"},
+		{"not back to half", 900, 400, 0, 900, "not back to half; not used"},
+		{"nothing after", 900, 0, 0, 900, "not used"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			after, ref, note := reference(c.before, c.rate, s2, s1)
+			if after != c.after || ref != c.ref || !strings.Contains(note, c.noteHas) {
+				t.Errorf("reference(%v, %v) = %v, %v, %q; want %v, %v, %q", c.before, c.rate, after, ref, note, c.after, c.ref, c.noteHas)
+			}
+		})
 	}
 }
 
