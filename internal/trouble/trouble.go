@@ -64,8 +64,9 @@ type Scenario struct {
 	Unscored bool
 	// Lifts: the trouble is wholly gone once make's ctx ends and its done
 	// is closed (the slow clients have hung up; the hung request's sleep
-	// has ended: its done waits for that), so the victims are measured alone again after it and
-	// the share kept is taken against their rate before and after. On
+	// has ended: its done waits for that), so the victims are measured
+	// alone again after it and the share kept is taken against their rate
+	// before and after. On
 	// this 2-core machine a loopback server's rate wanders by 5-15% from
 	// one second to the next with nothing going on (a Go server does it
 	// too); a rate measured on both sides of the window matches the
