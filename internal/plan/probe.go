@@ -26,6 +26,11 @@ type suiteServer struct {
 	as    appSpec
 	s     *started
 	front *front.Front // in front of s when the cell has a front; its clients go through it
+	// life is the context the server was last started with: a server
+	// lives until it ends (package proc stops it then), so a restart in
+	// Reload launches with it rather than with the reload's own, shorter
+	// one, which would stop the new server as soon as the reload was over.
+	life context.Context
 }
 
 // Addr is where the suite's clients connect: the front, when there is one.
@@ -45,6 +50,7 @@ func (p *suiteServer) Restart(ctx context.Context) error {
 
 // start launches the server around the suite's app, then its front.
 func (p *suiteServer) start(ctx context.Context) error {
+	p.life = ctx
 	s, err := p.r.launch(ctx, p.cell, p.as)
 	if err != nil {
 		if s != nil && s.group != nil {
@@ -65,7 +71,8 @@ func (p *suiteServer) start(ctx context.Context) error {
 // Reload reloads the app by the server's own graceful means, the signal
 // its record names, sent to its main process. A server without one is
 // restarted the way it would be in production: stopped (gracefully), then
-// started again on the same port.
+// started again on the same port; ctx bounds the reload, not the new
+// server's life.
 func (p *suiteServer) Reload(ctx context.Context) (how string, graceful bool, err error) {
 	a := p.cell.Status.Adapter
 	if name := a.Facts.Reload.Signal; name != "" {
@@ -89,7 +96,7 @@ func (p *suiteServer) Reload(ctx context.Context) (how string, graceful bool, er
 	if p.s.group != nil {
 		p.s.group.Stop()
 	}
-	s, err := p.r.launch(ctx, p.cell, as)
+	s, err := p.r.launch(p.life, p.cell, as)
 	if err != nil {
 		if s != nil && s.group != nil {
 			s.group.Stop()

@@ -22,10 +22,10 @@ func Scenarios() []Scenario {
 		{ID: "slow-headers", Title: "slow clients send their request headers a line every half second (slowloris)", make: slowHeaders, Lifts: true},
 		{ID: "slow-body", Title: "slow clients send a 100 KB request body a byte every half second", make: slowBody, Lifts: true},
 		{ID: "hung-request", Title: "one request hangs in the app for the whole window", make: hungRequest, Lifts: true},
-		{ID: "worker-killed", Title: "the busiest worker process is killed with SIGKILL mid-load", make: workerKilled},
+		{ID: "worker-killed", Title: "the busiest worker process is killed with SIGKILL mid-load", make: workerKilled, Restores: true},
 		{ID: "overload", Title: "clients offer twice the server's capacity for a few seconds, then half of it", run: overload},
 		{ID: "slow-threshold", Title: "ever more slow clients (slow-headers), until the others lose half their throughput", run: slowThreshold, Unscored: true},
-		{ID: "reload", Title: "new app code is deployed mid-load by the server's graceful reload, or a restart where it has none", make: reload},
+		{ID: "reload", Title: "new app code is deployed mid-load by the server's graceful reload, or a restart where it has none", make: reload, Restores: true},
 	}
 }
 

@@ -66,14 +66,20 @@ type Scenario struct {
 	// is closed (the slow clients have hung up; the hung request's sleep
 	// has ended: its done waits for that), so the victims are measured
 	// alone again after it and the share kept is taken against their rate
-	// before and after. On
-	// this 2-core machine a loopback server's rate wanders by 5-15% from
-	// one second to the next with nothing going on (a Go server does it
-	// too); a rate measured on both sides of the window matches the
-	// window better than one measured before it only. Scenarios that leave
-	// the server changed (a reload, a killed worker) are measured against
-	// the rate before them alone.
+	// before and after. On this 2-core machine a loopback server's rate
+	// wanders by 5-15% from one second to the next with nothing going on
+	// (a Go server does it too); a rate measured on both sides of the
+	// window matches the window better than one measured before it only.
 	Lifts bool
+	// Restores: the server puts itself back after the trouble (its master
+	// respawns the killed worker, a reload's new workers replace the old,
+	// a restarted server serves again), so it is measured after as for
+	// Lifts, but only once it runs as many worker processes as before:
+	// one left short of a worker is not the server the victims had
+	// before, and its rate after would flatter the share kept. A server
+	// that does not come back (its only process killed) leaves the rate
+	// before alone as the reference (see reference).
+	Restores bool
 }
 
 // Options size the scenarios.
@@ -165,7 +171,7 @@ type Result struct {
 	// time measured each side).
 	BaselineRPS float64
 	BeforeRPS   float64 // … before the trouble
-	AfterRPS    float64 // … after it, for a scenario that Lifts; 0 when not measured or not used
+	AfterRPS    float64 // … after it, for a scenario that Lifts or Restores; 0 when not measured or not used
 	TroubleRPS  float64 // … during the trouble
 	// Retained is TroubleRPS / BaselineRPS, at most 1: the score.
 	// RetainedLo and RetainedHi are the lowest and highest share kept in
@@ -286,6 +292,7 @@ func runOne(ctx context.Context, s Server, sc Scenario, o Options) Result {
 		return res
 	}
 	res.BaselineRPS, res.BeforeRPS = rps, rps
+	workers := len(s.Workers())
 	tctx, stop := context.WithCancel(ctx)
 	detail, done, err := sc.make(tctx, s, o)
 	if err != nil {
@@ -311,8 +318,15 @@ func runOne(ctx context.Context, s Server, sc Scenario, o Options) Result {
 		return res
 	}
 	var afterNote string
-	if sc.Lifts {
+	switch {
+	case sc.Lifts:
 		res.AfterRPS, res.BaselineRPS, afterNote = after(ctx, s, cfg, res.BeforeRPS, o)
+	case sc.Restores:
+		if n := restored(ctx, s, workers); n < workers {
+			afterNote = fmt.Sprintf(" alone before (%d of its %d worker processes running after it; not measured after)", n, workers)
+		} else {
+			res.AfterRPS, res.BaselineRPS, afterNote = after(ctx, s, cfg, res.BeforeRPS, o)
+		}
 	}
 	res.TroubleRPS = goodRate(under)
 	res.Retained = math.Min(1, res.TroubleRPS/res.BaselineRPS)
@@ -371,7 +385,8 @@ func baseline(ctx context.Context, s Server, o Options) (load.Config, float64, e
 // notice its slow client has gone and for the hung request's sleep to end.
 const settle = 200 * time.Millisecond
 
-// after measures the victims alone again after a scenario that Lifts, and
+// after measures the victims alone again after a scenario that Lifts (or
+// Restores, once restored), and
 // returns their rate then, the reference rate the window is compared with
 // (before and after, weighted by their durations), and a note for the
 // detail. If the victims did not get back to half their rate before, the
@@ -390,6 +405,27 @@ func after(ctx context.Context, s Server, cfg load.Config, before float64, o Opt
 		rate = goodRate(r)
 	}
 	return reference(before, rate, o.Baseline, o.After)
+}
+
+// restoreWait bounds how long a scenario that Restores waits, once its
+// trouble is over, for the server to run as many workers as before.
+const restoreWait = 2 * time.Second
+
+// restored waits up to restoreWait for s to run at least want worker
+// processes again and returns how many it runs.
+func restored(ctx context.Context, s Server, want int) int {
+	deadline := time.Now().Add(restoreWait)
+	for {
+		n := len(s.Workers())
+		if n >= want || time.Now().After(deadline) {
+			return n
+		}
+		select {
+		case <-ctx.Done():
+			return n
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // reference combines the victims' rate alone before a lifting scenario

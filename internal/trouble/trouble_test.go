@@ -316,6 +316,28 @@ func TestOverloadOutcomes(t *testing.T) {
 	}
 }
 
+// A server whose rate is bound by a wait per request, not by work (here
+// 20 ms, any number at a time), serves twice what 32 connections get
+// without a queue: the scenario sees it kept up, and takes its capacity
+// again on as many connections as the overload has.
+func TestOverloadLatencyBound(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(20 * time.Millisecond)
+		io.WriteString(w, "ok")
+	}))
+	t.Cleanup(srv.Close)
+	o := Options{Baseline: 500 * time.Millisecond, Overload: time.Second, Recovery: 2 * time.Second, OverloadConns: 128}
+	r := Run(context.Background(), &fake{addr: srv.Listener.Addr().String()}, only("overload"), o)[0]
+	t.Logf("retained %.2f, %s: %s", r.Retained, r.Outcome, r.Detail)
+	if r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	// 32 connections get at most 1,600 req/s; 128 up to 6,400.
+	if r.BaselineRPS < 2400 || !strings.Contains(r.Detail, "closed loop of 128") {
+		t.Errorf("capacity %.0f req/s, want it taken again on 128 connections (over 2,400): %s", r.BaselineRPS, r.Detail)
+	}
+}
+
 // judgeOverload's rules on made-up runs: the classification does not
 // depend on timing.
 func TestJudgeOverload(t *testing.T) {
@@ -344,9 +366,15 @@ func TestJudgeOverload(t *testing.T) {
 			run(100, load.Errors{Timeout: 100}, 5*time.Millisecond, 0, sec(0, 50, 0), sec(0, 50, 0)), FellOver, 0},
 		{"resets", run(600, load.Errors{Reset: 400}, 5*time.Millisecond, 200, sec(200, 400, 5*time.Millisecond)),
 			run(100, load.Errors{}, 5*time.Millisecond, 100, fast...), FellOver, time.Second},
+		// Twice the estimate served, in time: no overload at all.
+		{"kept up", run(400, load.Errors{}, 5*time.Millisecond, 400, sec(200, 0, 5*time.Millisecond), sec(200, 0, 5*time.Millisecond)),
+			run(100, load.Errors{}, 5*time.Millisecond, 100, fast...), KeptUp, time.Second},
+		// Served nearly all, but late: queued.
+		{"late", run(400, load.Errors{}, 300*time.Millisecond, 400, sec(200, 0, 300*time.Millisecond), sec(200, 0, 300*time.Millisecond)),
+			run(100, load.Errors{}, 5*time.Millisecond, 100, fast...), Queued, time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := judgeOverload(100, tc.over, tc.rec, o)
+			r := judgeOverload(100, capacityConns, tc.over, tc.rec, o)
 			if r.Outcome != tc.want || r.Recovery != tc.recovery {
 				t.Errorf("outcome %q after %v, want %q after %v: %s", r.Outcome, r.Recovery, tc.want, tc.recovery, r.Detail)
 			}
@@ -411,12 +439,63 @@ func TestReloadScenario(t *testing.T) {
 			!strings.Contains(res.Detail, fmt.Sprintf("by %d of %d requests", samples, samples)) {
 			t.Errorf("reloads %d, detail %q; want one graceful reload with the new code served everywhere", r.reloads, res.Detail)
 		}
+		// The server is itself again after the reload: measured after too.
+		if res.AfterRPS == 0 || !strings.Contains(res.Detail, " after)") {
+			t.Errorf("after the reload: %.0f req/s, detail %q; want the victims measured alone after it", res.AfterRPS, res.Detail)
+		}
 	}
 	// A server that cannot reload at all is an error of the scenario.
 	srv := httptest.NewServer(handler())
 	defer srv.Close()
 	if res := Run(context.Background(), &fake{addr: srv.Listener.Addr().String()}, only("reload"), quick)[0]; res.Err == nil {
 		t.Errorf("a server without Reload ran the scenario: %s", res.Detail)
+	}
+}
+
+// respawning is a server whose worker processes come back (or not) at
+// set times after the trouble.
+type respawning struct {
+	fake
+	start time.Time
+	steps []struct {
+		at time.Duration
+		n  int
+	}
+}
+
+func (r *respawning) Workers() []int {
+	n := 0
+	for _, st := range r.steps {
+		if time.Since(r.start) >= st.at {
+			n = st.n
+		}
+	}
+	return make([]int, n)
+}
+
+// restored waits for the worker count to be back, and no longer than
+// restoreWait for a server left short.
+func TestRestored(t *testing.T) {
+	type step = struct {
+		at time.Duration
+		n  int
+	}
+	for _, c := range []struct {
+		name  string
+		steps []step
+		want  int
+	}{
+		{"back at once", []step{{0, 3}}, 3},
+		{"respawned later", []step{{0, 2}, {300 * time.Millisecond, 3}}, 3},
+		{"more during a reload", []step{{0, 6}}, 6},
+		{"left short", []step{{0, 2}}, 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := &respawning{start: time.Now(), steps: c.steps}
+			if got := restored(context.Background(), r, 3); got != c.want {
+				t.Errorf("restored = %d, want %d", got, c.want)
+			}
+		})
 	}
 }
 
