@@ -149,7 +149,11 @@ func (c *conn) run() {
 // stopped first.
 func (c *conn) dial() bool {
 	r := c.r
-	backoff := minBackoff
+	backoff, most := minBackoff, maxBackoff
+	if r.cfg.MaxBackoff > 0 {
+		most = r.cfg.MaxBackoff
+		backoff = min(backoff, most)
+	}
 	for {
 		if r.now() >= r.end {
 			return false
@@ -194,7 +198,7 @@ func (c *conn) dial() bool {
 			return false
 		case <-t.C:
 		}
-		backoff = min(2*backoff, maxBackoff)
+		backoff = min(2*backoff, most)
 	}
 }
 

@@ -32,6 +32,13 @@ type Config struct {
 	// of a plain dial with Timeout. Package trouble uses it to put each
 	// victim connection on a chosen worker process of the server.
 	Dial func(ctx context.Context, conn int) (net.Conn, error)
+	// MaxBackoff caps the wait between failed dials, which otherwise
+	// doubles from 10 ms to a second. A client that measures how long a
+	// server was gone (package trouble's victims, across a restart) caps it
+	// low, so the time it reads is the server's and not its own back-off's:
+	// doubling, a server back 0.35 s after it went is seen again 0.63 s
+	// after.
+	MaxBackoff time.Duration
 }
 
 // DefaultTimeout applies when Config.Timeout is zero.

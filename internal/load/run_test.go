@@ -802,3 +802,32 @@ func TestStarvedConnections(t *testing.T) {
 		t.Errorf("no starvation warning in %q", res.Warnings)
 	}
 }
+
+// A refused dial is retried with a doubling back-off, or every MaxBackoff
+// at most when that is set. Counted attempts only fall when the machine is
+// busy (timers fire late), so the uncapped count is bounded above and the
+// capped one below, each with room.
+func TestMaxBackoff(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // refused from now on
+	attempts := func(most time.Duration) int64 {
+		res, err := Run(context.Background(), Config{Addr: addr, Mix: []Template{{Path: "/"}},
+			Connections: 1, Duration: 400 * time.Millisecond, MaxBackoff: most})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Errors.Connect
+	}
+	// Doubling from 10 ms: tries at 0, 10, 30, 70, 150 and 310 ms.
+	if n := attempts(0); n > 7 {
+		t.Errorf("%d dials in 400 ms with the doubling back-off, want at most 7", n)
+	}
+	// Every 20 ms at most: about 20.
+	if n := attempts(20 * time.Millisecond); n < 8 {
+		t.Errorf("%d dials in 400 ms with the back-off capped at 20 ms, want 8 or more", n)
+	}
+}

@@ -91,6 +91,9 @@ func RobustnessTable(w io.Writer, f *results.File) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", plain(behind(r.Server, r.Front)), r.Shape, scoreText(r), strings.Join(cells, "\t"))
 	}
 	tw.Flush()
+	if onceOnly(f) {
+		fmt.Fprintln(w, "single runs: a cell can be 20 points off the next identical run; --repeat 3 keeps the median of three fresh runs")
+	}
 }
 
 // mdRobustness writes the trouble section of summary.md.
@@ -100,6 +103,9 @@ func mdRobustness(p func(string, ...any), f *results.File) {
 	}
 	p("## Under trouble\n\n")
 	p("Each server (fresh for every scenario) served a few closed-loop clients alone for a baseline, then while trouble was made; each cell is the share of the baseline throughput those clients kept (✓ ≥ 80%%, ! ≥ 30%%, ✗ below). The score is the mean.\n\n")
+	if onceOnly(f) {
+		p("Some scenarios ran once. One run of a scenario on a freshly started server can be 20 points or more off the next, identical one; the median of three fresh runs (`trouble --repeat 3`, or `run --trouble-repeat 3`) kept most cells of three identical runs within 10 points of each other (README: how repeatable the scores are). Compare single-run cells only where they differ by much more.\n\n")
+	}
 	ids, _ := columnsOf(scenarioIDs(f))
 	titles := map[string]string{}
 	for _, r := range f.Robustness {
@@ -197,4 +203,17 @@ func scoreText(r results.Robustness) string {
 		}
 	}
 	return "-"
+}
+
+// onceOnly reports whether any scenario that ran was run once rather than
+// as the median of several.
+func onceOnly(f *results.File) bool {
+	for _, r := range f.Robustness {
+		for _, sc := range r.Scenarios {
+			if sc.Error == "" && sc.Repeats <= 1 {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -86,3 +86,29 @@ func TestSuitesTables(t *testing.T) {
 		}
 	}
 }
+
+// A scenario run once is flagged as such, in the terminal table and in
+// summary.md; medians of several are not.
+func TestSingleRunNotice(t *testing.T) {
+	for _, repeats := range []int{0, 1, 3} {
+		f := suitesFile()
+		for i := range f.Robustness {
+			for j := range f.Robustness[i].Scenarios {
+				f.Robustness[i].Scenarios[j].Repeats = repeats
+			}
+		}
+		var b bytes.Buffer
+		RobustnessTable(&b, f)
+		want := repeats <= 1
+		if got := strings.Contains(b.String(), "single runs:"); got != want {
+			t.Errorf("repeats %d: table notice %v, want %v:\n%s", repeats, got, want, b.String())
+		}
+		var md bytes.Buffer
+		if err := Markdown(&md, f); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(md.String(), "Some scenarios ran once"); got != want {
+			t.Errorf("repeats %d: summary notice %v, want %v", repeats, got, want)
+		}
+	}
+}
