@@ -71,8 +71,11 @@ func (p *suiteServer) start(ctx context.Context) error {
 // Reload reloads the app by the server's own graceful means, the signal
 // its record names, sent to its main process. A server without one is
 // restarted the way it would be in production: stopped (gracefully), then
-// started again on the same port; ctx bounds the reload, not the new
-// server's life.
+// started again on the same port. That launch takes the context the suite
+// started the server with, not ctx: package proc stops a server when its
+// launch context ends, and ctx (the reload's own) ends as soon as the
+// reload has been checked. ctx is not used otherwise; the restart's
+// readiness is bounded by the run's ready timeout.
 func (p *suiteServer) Reload(ctx context.Context) (how string, graceful bool, err error) {
 	a := p.cell.Status.Adapter
 	if name := a.Facts.Reload.Signal; name != "" {

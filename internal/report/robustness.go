@@ -92,7 +92,7 @@ func RobustnessTable(w io.Writer, f *results.File) {
 	}
 	tw.Flush()
 	if onceOnly(f) {
-		fmt.Fprintln(w, "single runs: a cell can be 20 points off the next identical run; --repeat 3 keeps the median of three fresh runs")
+		fmt.Fprintln(w, "single runs: a cell can be 20 points off the next identical run; trouble --repeat 3 (run --trouble-repeat 3) keeps the median of three fresh runs")
 	}
 }
 
