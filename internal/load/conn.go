@@ -66,6 +66,7 @@ type conn struct {
 	qhead, qn int
 	v         vars
 	next      int64         // open model: intended time of the next request
+	claimed   bool          // shared schedule: next is a send time this connection has taken
 	freeAt    int64         // since when a pipeline slot has been free; math.MaxInt64 if none
 	wake      chan struct{} // open model: the pacer's wake-up
 	peek      peeker
@@ -110,7 +111,8 @@ func newConn(r *runner, id int) *conn {
 	if r.interval > 0 {
 		c.unc = newPacked()
 		c.wake = make(chan struct{}, 1)
-		// Stagger the connections so the total is evenly spaced.
+		// Stagger the connections so the total is evenly spaced. On a
+		// shared schedule a connection takes its first send time in step.
 		c.next = int64(id) * r.interval / int64(len(r.conns))
 	}
 	return c
@@ -210,6 +212,12 @@ func (c *conn) step() {
 		now = r.now()
 	}
 	c.parsedAt = 0
+	if r.shared && c.qn == 0 && !c.claimed {
+		// Free: take the oldest send time no connection has taken. Under
+		// overload it is past, and the request is timed from it.
+		c.next = int64(float64(r.slot.Add(1)-1) * r.gap)
+		c.claimed = true
+	}
 	if now >= r.end || r.interval > 0 && c.qn == 0 && c.next >= r.end {
 		// Each connection ends the run on its own clock, so the window
 		// is exact however late the runner's own timer fires.
@@ -260,6 +268,9 @@ func (c *conn) step() {
 				}
 				sched := c.next
 				c.next += r.interval
+				if r.shared {
+					c.next, c.claimed = math.MaxInt64, false
+				}
 				if now-sched > int64(lateAfter) {
 					c.late++
 					if c.freeAt <= sched {

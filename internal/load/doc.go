@@ -57,6 +57,10 @@
 // uncorrected view, from the actual send, is kept too. Sends that left more
 // than a millisecond behind schedule, for any reason, are counted as late,
 // and an achieved rate more than 1% short of the target adds a warning.
+// With Config.Shared the schedule is one for the whole run rather than one
+// per connection: a connection with nothing in flight takes the oldest send
+// time not yet taken, as a front hands requests to its backend connections,
+// so a server cannot keep some connections on schedule by starving others.
 // Before writing into a connection that sat idle, the generator checks
 // whether the server closed it meanwhile (a keep-alive timeout), and
 // reconnects instead of losing the request.

@@ -39,6 +39,18 @@ type Config struct {
 	// doubling, a server back 0.35 s after it went is seen again 0.63 s
 	// after.
 	MaxBackoff time.Duration
+	// Shared, in the open model, keeps one schedule for the whole run
+	// instead of one per connection: each send time is taken, oldest
+	// first, by the next connection with nothing in flight, as a front
+	// hands requests to its pool of backend connections. On a schedule of
+	// its own (wrk2's, the default: independent clients) a connection the
+	// server serves promptly stays in time while the others fall behind,
+	// so under overload the share answered in time rewards a server for
+	// serving some clients and starving the rest, by however much it
+	// happened to favour some on that start. On a shared schedule the
+	// share in time is the server's in-time throughput alone. It needs
+	// Pipeline 1.
+	Shared bool
 }
 
 // DefaultTimeout applies when Config.Timeout is zero.
@@ -197,9 +209,12 @@ type runner struct {
 	cfg      Config
 	mix      *mix
 	start    time.Time
-	timeout  int64 // ns
-	end      int64 // ns since start: Config.Duration
-	interval int64 // open model: ns between sends on one connection; 0 closed
+	timeout  int64   // ns
+	end      int64   // ns since start: Config.Duration
+	interval int64   // open model: ns between sends on one connection; 0 closed
+	shared   bool    // Config.Shared: connections take send times from slot
+	gap      float64 // Shared: ns between sends over the whole run
+	slot     atomic.Int64
 	pipeline int
 	ctx      context.Context // canceled when the run stops
 	stopping atomic.Bool
@@ -265,6 +280,9 @@ func (cfg *Config) normalize() error {
 	if cfg.Pipeline < 1 || cfg.Pipeline > 1024 {
 		return fmt.Errorf("pipeline depth %d out of range 1..1024", cfg.Pipeline)
 	}
+	if cfg.Shared && (cfg.Rate == 0 || cfg.Pipeline > 1) {
+		return fmt.Errorf("a shared schedule needs the open model (a rate) and pipeline depth 1")
+	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultTimeout
 	}
@@ -307,6 +325,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	n := cfg.Connections
 	if cfg.Rate > 0 {
 		r.interval = int64(float64(n) * 1e9 / cfg.Rate)
+		r.shared, r.gap = cfg.Shared, 1e9/cfg.Rate
 	}
 	r.conns = make([]*conn, n)
 	for i := range r.conns {

@@ -25,7 +25,7 @@ func Scenarios() []Scenario {
 		{ID: "worker-killed", Title: "the busiest worker process is killed with SIGKILL mid-load", make: workerKilled, Restores: true},
 		{ID: "overload", Title: "clients offer twice the server's capacity for a few seconds, then half of it", run: overload},
 		{ID: "slow-threshold", Title: "ever more slow clients (slow-headers), until the others lose half their throughput", run: slowThreshold, Unscored: true},
-		{ID: "reload", Title: "new app code is deployed mid-load by the server's graceful reload, or a restart where it has none", make: reload, Restores: true},
+		{ID: "reload", Title: "new app code is deployed mid-load by the server's graceful reload, or a restart where it has none", make: reload, Restores: true, Windows: 2},
 	}
 }
 
