@@ -15,7 +15,7 @@ PACKAGES=(
   apache2 libapache2-mod-wsgi-py3
   nginx varnish wrk time
   postgresql python3-psycopg python3-psycopg2  # run --db postgres: a private cluster, psycopg 3 else 2
-  procps util-linux curl ca-certificates
+  procps util-linux iproute2 curl ca-certificates  # iproute2: scripts/test.sh's second stream brings up its own loopback
   chromium fonts-dejavu-core  # the HTML report's browser test (headless)
 )
 # Services these packages start on install; wsgibench runs private
