@@ -25,20 +25,20 @@ while read -r p; do
 	[[ " ${second[*]} " == *" $p "* ]] || first+=("$p")
 done < <(go list ./...)
 
-run() { go test -p 1 -count=1 -timeout 40m "$@"; }
+gotest=(go test -p 1 -count=1 -timeout 40m)
 isolated() { unshare -n sh -c 'ip link set lo up && exec "$@"' sh "$@"; }
 if ! isolated true 2>/dev/null; then
 	echo "test.sh: no network namespace here; running the packages one after the other"
-	run "${first[@]}" "${second[@]}"
+	"${gotest[@]}" "${first[@]}" "${second[@]}"
 	exit
 fi
 # The second stream's output is printed whole once it ends.
 log=$(mktemp)
-isolated go test -p 1 -count=1 -timeout 40m "${second[@]}" >"$log" 2>&1 &
+isolated "${gotest[@]}" "${second[@]}" >"$log" 2>&1 &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true; rm -f "$log"' EXIT
 rc=0
-run "${first[@]}" || rc=$?
+"${gotest[@]}" "${first[@]}" || rc=$?
 wait "$pid" || rc=$?
 cat "$log"
 exit "$rc"

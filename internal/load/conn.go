@@ -65,8 +65,7 @@ type conn struct {
 	q         []inflight // ring of Pipeline entries
 	qhead, qn int
 	v         vars
-	next      int64         // open model: intended time of the next request
-	claimed   bool          // shared schedule: next is a send time this connection has taken
+	next      int64         // open model: intended time of the next request; unclaimed on a shared schedule until taken
 	freeAt    int64         // since when a pipeline slot has been free; math.MaxInt64 if none
 	wake      chan struct{} // open model: the pacer's wake-up
 	peek      peeker
@@ -99,6 +98,10 @@ type conn struct {
 	secHist        *hdrhistogram.PackedHistogram
 }
 
+// unclaimed is conn.next on a shared schedule while the connection has
+// taken no send time: it sent the last one it took.
+const unclaimed = math.MaxInt64
+
 func newConn(r *runner, id int) *conn {
 	c := &conn{
 		r:       r,
@@ -114,6 +117,9 @@ func newConn(r *runner, id int) *conn {
 		// Stagger the connections so the total is evenly spaced. On a
 		// shared schedule a connection takes its first send time in step.
 		c.next = int64(id) * r.interval / int64(len(r.conns))
+		if r.shared {
+			c.next = unclaimed
+		}
 	}
 	return c
 }
@@ -212,11 +218,10 @@ func (c *conn) step() {
 		now = r.now()
 	}
 	c.parsedAt = 0
-	if r.shared && c.qn == 0 && !c.claimed {
+	if r.shared && c.qn == 0 && c.next == unclaimed {
 		// Free: take the oldest send time no connection has taken. Under
 		// overload it is past, and the request is timed from it.
 		c.next = int64(float64(r.slot.Add(1)-1) * r.gap)
-		c.claimed = true
 	}
 	if now >= r.end || r.interval > 0 && c.qn == 0 && c.next >= r.end {
 		// Each connection ends the run on its own clock, so the window
@@ -267,9 +272,10 @@ func (c *conn) step() {
 					break
 				}
 				sched := c.next
-				c.next += r.interval
 				if r.shared {
-					c.next, c.claimed = math.MaxInt64, false
+					c.next = unclaimed
+				} else {
+					c.next += r.interval
 				}
 				if now-sched > int64(lateAfter) {
 					c.late++
