@@ -39,6 +39,7 @@ fi
 # The second stream's output is printed whole once it ends.
 log=$(mktemp)
 tmp=$(mktemp -d /tmp/s2.XXXX)
+chmod 1777 "$tmp" # as /tmp: the private PostgreSQL cluster runs as its own user
 TMPDIR=$tmp isolated "${gotest[@]}" "${second[@]}" >"$log" 2>&1 &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true; rm -rf "$log" "$tmp"' EXIT
