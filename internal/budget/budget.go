@@ -38,11 +38,13 @@ import (
 // Costs are the fixed costs of a run's phases, beyond the durations the
 // plan itself states (warm-up, measured time, capacity probe time).
 type Costs struct {
-	Setup           time.Duration // detect servers, write and seed the app, once
-	TrialFixed      time.Duration // a trial's server start, readiness and stop
-	FrontStart      time.Duration // starting and stopping a front, per trial behind one
-	ProbeServer     time.Duration // the conformance probes, per server
-	TroubleScenario time.Duration // one trouble scenario run once, per server and front
+	Setup       time.Duration // detect servers, write and seed the app, once
+	TrialFixed  time.Duration // a trial's server start, readiness and stop
+	FrontStart  time.Duration // starting and stopping a front, per trial behind one
+	ProbeServer time.Duration // the conformance probes, per server
+	// TroubleScenario is one trouble scenario run once, per server and
+	// front; 0: each scenario's own cost (trouble.Scenario.Cost).
+	TroubleScenario time.Duration
 	CapacityFixed   time.Duration // a capacity search's start and stop, beyond its probes
 	CapacityProbes  float64       // probes a capacity search typically takes
 	Ceiling         time.Duration // a parallelism ceiling, per cell
@@ -51,21 +53,20 @@ type Costs struct {
 // Measured are the costs measured on the 2-core machine the README names,
 // quiet, 2026-12-03: a trial's start, readiness and stop 0.21 s (median of
 // 166 trials; the warm-up and measured time come from the plan); probes
-// 2.5–5.6 s per server; trouble 55–56 s for 7 scenarios (8 s each);
+// 2.5–5.6 s per server; trouble scenarios as each states (its Cost, 8–15 s);
 // capacity 16–20 s per cell at 6–7 probes of 2 s; ceilings 4–6.5 s per
 // cell; a front's start and stop 0.02 s (nginx) to 0.67 s (Varnish) per
 // trial, so the dearer. On a busy machine every fixed cost grows (a trial's
 // was 0.9–2 s with seven jobs sharing the cores): a budgeted racing run
 // then ends its race earlier rather than run over (plan: deadline.go).
 var Measured = Costs{
-	Setup:           3 * time.Second,
-	TrialFixed:      250 * time.Millisecond,
-	FrontStart:      700 * time.Millisecond,
-	ProbeServer:     4 * time.Second,
-	TroubleScenario: 8 * time.Second,
-	CapacityFixed:   4 * time.Second,
-	CapacityProbes:  6.5,
-	Ceiling:         5 * time.Second,
+	Setup:          3 * time.Second,
+	TrialFixed:     250 * time.Millisecond,
+	FrontStart:     700 * time.Millisecond,
+	ProbeServer:    4 * time.Second,
+	CapacityFixed:  4 * time.Second,
+	CapacityProbes: 6.5,
+	Ceiling:        5 * time.Second,
 }
 
 // MinTrials is the fewest trials per cell a budget cuts to (fewer if the
@@ -217,7 +218,7 @@ func Of(o plan.Options, m Matrix, c Costs) Estimate {
 				e.Repeat = 3 // the plan's default for a race's contenders
 			}
 		}
-		e.Trouble = time.Duration(e.TroubleTargets*len(e.Scenarios)*e.Repeat) * c.TroubleScenario
+		e.Trouble = time.Duration(e.TroubleTargets*e.Repeat) * c.scenarios(o)
 	}
 	e.Trials = time.Duration(first) * each
 	later0 := time.Duration(later) * each
@@ -244,6 +245,26 @@ func Of(o plan.Options, m Matrix, c Costs) Estimate {
 // are in (plan: reach.go); two or three in the default comparisons
 // measured on 2026-12-03.
 const InReach = 3
+
+// scenarios is what o's trouble scenarios take on one server, each once.
+func (c Costs) scenarios(o plan.Options) time.Duration {
+	scs := o.TroubleScenarios
+	if scs == nil {
+		scs = trouble.Scenarios()
+	}
+	var d time.Duration
+	for _, s := range scs {
+		switch {
+		case c.TroubleScenario > 0:
+			d += c.TroubleScenario
+		case s.Cost > 0:
+			d += s.Cost
+		default:
+			d += 8 * time.Second // a scenario of a plan's own, stating no cost
+		}
+	}
+	return d
+}
 
 func scenarioIDs(o plan.Options) []string {
 	var ids []string

@@ -203,7 +203,7 @@ func TestFitTo(t *testing.T) {
 		{name: "half: every cut, trouble scenarios last", m: all, budget: uncut / 2,
 			trials: 3, shapes: 1, capacity: 3, scenarios: 5, repeat: 1,
 			cuts: []string{"3 trials per cell instead of 5", "one shape (3x1), not 1x8",
-				"capacity searched for the top 3 of 20 cells", "no trouble scenario slow-threshold, reload"}},
+				"capacity searched for the top 3 of 20 cells", "no trouble scenario slow-headers, slow-threshold"}},
 		{name: "30 minutes: slack from a dropped scenario goes back to capacity", m: all, budget: 30 * time.Minute,
 			trials: 3, shapes: 1, capacity: 7, scenarios: 6, repeat: 1,
 			cuts: []string{"3 trials per cell instead of 5", "one shape", "capacity searched for the top 7 of 20 cells",
@@ -212,11 +212,11 @@ func TestFitTo(t *testing.T) {
 			edit:   func(o *plan.Options) { o.TroubleRepeat = 3 },
 			trials: 4, shapes: 1, capacity: 1, scenarios: 5, repeat: 1,
 			cuts: []string{"4 trials per cell instead of 5", "one shape", "capacity searched for the top 1 of 2",
-				"each trouble scenario once, not 3 times", "no trouble scenario slow-threshold, reload"}},
+				"each trouble scenario once, not 3 times", "no trouble scenario slow-headers, slow-threshold"}},
 		{name: "asked for 2 trials: never fewer", m: two, budget: 2 * time.Minute,
 			edit:   func(o *plan.Options) { o.Trials = 2 },
 			trials: 2, shapes: 1, capacity: 1, scenarios: 2, repeat: 1,
-			cuts: []string{"one shape", "capacity", "no trouble scenario slow-headers, slow-body, hung-request, slow-threshold, reload"}},
+			cuts: []string{"one shape", "capacity", "no trouble scenario slow-headers, slow-body, hung-request, worker-killed, slow-threshold"}},
 		{name: "the default number of trials (0) is cut from 5, not given back from 0", m: all, budget: 30 * time.Minute,
 			edit:   func(o *plan.Options) { o.Trials = 0 },
 			trials: 3, shapes: 1, capacity: 7, scenarios: 6, repeat: 1,
@@ -226,7 +226,7 @@ func TestFitTo(t *testing.T) {
 			edit: func(o *plan.Options) {
 				o.TroubleScenarios = pick(t, "worker-killed", "reload", "slow-headers")
 			},
-			trials: 3, shapes: 1, capacity: 1, scenarios: 2, repeat: 1, cuts: []string{"3 trials", "one shape", "capacity", "no trouble scenario reload"}},
+			trials: 3, shapes: 1, capacity: 1, scenarios: 2, repeat: 1, cuts: []string{"3 trials", "one shape", "capacity", "no trouble scenario slow-headers"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := defaults()
@@ -317,4 +317,27 @@ func pick(t *testing.T, ids ...string) []trouble.Scenario {
 		out = append(out, trouble.Scenarios()[i])
 	}
 	return out
+}
+
+// The measured model costs each trouble scenario at its own Cost (the
+// overload and reload take longer than the slow clients); a model that
+// states one cost per scenario uses it for all.
+func TestScenarioCosts(t *testing.T) {
+	m := matrix(t, []string{"waitress", "gunicorn-gthread"}, twoCPUShapes)
+	o := defaults()
+	o.NoRacing = true
+	o.TroubleScenarios = pick(t, "overload", "reload")
+	var own time.Duration
+	for _, sc := range o.TroubleScenarios {
+		if sc.Cost <= 0 {
+			t.Fatalf("%s states no cost", sc.ID)
+		}
+		own += sc.Cost
+	}
+	if e := Of(o, m, Measured); e.Trouble != 2*own {
+		t.Errorf("measured: trouble %v, want 2 servers × %v", e.Trouble, own)
+	}
+	if e := Of(o, m, busy); e.Trouble != 2*2*busy.TroubleScenario {
+		t.Errorf("one cost per scenario: trouble %v, want 2 × 2 × %v", e.Trouble, busy.TroubleScenario)
+	}
 }

@@ -34,9 +34,9 @@ const (
 	costCapacity = 11 * time.Second
 	// costProbes is the conformance probes of one server.
 	costProbes = 4 * time.Second
-	// costScenario is one trouble scenario run once: a restart, a
-	// warm-up, a baseline and the trouble window (the overload and the
-	// threshold search take longer, the others less).
+	// costScenario is one trouble scenario run once when the scenario
+	// states no cost of its own (trouble.Scenario.Cost): a restart, a
+	// warm-up, a baseline and the trouble window.
 	costScenario = 8 * time.Second
 	// costTrialFixed is a trial's server start, readiness and stop.
 	costTrialFixed = 300 * time.Millisecond
@@ -63,12 +63,12 @@ func (d deadline) left() time.Duration { return time.Until(d.end) }
 
 // reserve is what the servers still in the race need after it: their
 // capacity searches and probes, the ceilings and the scenarios (scored
-// trouble scenarios each, once) of those likely to stay within reach, and
-// the fixed rest.
-func reserve(servers, scenarios int) time.Duration {
+// trouble scenarios each, once: scenarios is what they take on one server)
+// of those likely to stay within reach, and the fixed rest.
+func reserve(servers int, scenarios time.Duration) time.Duration {
 	reach := min(servers, likelyInReach)
 	return time.Duration(servers)*(costCapacity+costProbes) +
-		time.Duration(reach)*(3*costCeiling/2+time.Duration(scenarios)*costScenario) + costFixed
+		time.Duration(reach)*(3*costCeiling/2+scenarios) + costFixed
 }
 
 // raceGoesOn says whether the race may start another trial of a later
@@ -80,16 +80,29 @@ func (r *runner) raceGoesOn(file *results.File) bool {
 	return r.deadline.left() > reserve(len(racingServers(file.Runs)), r.scoredScenarios())
 }
 
-// scoredScenarios counts the plan's scored trouble scenarios: an unscored
-// one is the first a short budget drops.
-func (r *runner) scoredScenarios() int {
-	n := 0
+// scoredScenarios is what the plan's scored trouble scenarios take on one
+// server, each run once: an unscored one is the first a short budget drops.
+func (r *runner) scoredScenarios() time.Duration {
+	var scored []trouble.Scenario
 	for _, sc := range r.troubleScenarios() {
 		if !sc.Unscored {
-			n++
+			scored = append(scored, sc)
 		}
 	}
-	return n
+	return scenariosCost(scored)
+}
+
+// scenariosCost is what scs take on one server, each run once.
+func scenariosCost(scs []trouble.Scenario) time.Duration {
+	var d time.Duration
+	for _, sc := range scs {
+		if sc.Cost > 0 {
+			d += sc.Cost
+		} else {
+			d += costScenario
+		}
+	}
+	return d
 }
 
 // racingServers are the servers with a run still in the race.
@@ -120,11 +133,11 @@ func (r *runner) troubleFit(targets, repeat int, scs []trouble.Scenario) (int, [
 	if !r.deadline.set() || r.o.TroubleRepeat > 0 || targets == 0 {
 		return repeat, scs, ""
 	}
-	cost := func(rep, n int) time.Duration {
-		return time.Duration(targets*rep*n)*costScenario + costFixed/2
+	cost := func(rep int, scs []trouble.Scenario) time.Duration {
+		return time.Duration(targets*rep)*scenariosCost(scs) + costFixed/2
 	}
 	left := r.deadline.left()
-	if cost(repeat, len(scs)) <= left {
+	if cost(repeat, scs) <= left {
 		return repeat, scs, ""
 	}
 	cut := ""
@@ -135,7 +148,7 @@ func (r *runner) troubleFit(targets, repeat int, scs []trouble.Scenario) (int, [
 	kept := scs
 	var dropped []string
 	for _, id := range trouble.DropOrder {
-		if cost(1, len(kept)) <= left || len(kept) <= 1 {
+		if cost(1, kept) <= left || len(kept) <= 1 {
 			break
 		}
 		for i, sc := range kept {
@@ -173,7 +186,7 @@ func (r *runner) cut(file *results.File, what string) {
 // projected, so a ceiling changes no score (the factors say "not used"), and
 // its seconds go to the trouble scenarios, which do.
 func (r *runner) skipCeilings(file *results.File) bool {
-	if !r.deadline.set() || r.target.projected || r.o.CheckProjection {
+	if !r.budgetSkipsCeilings() {
 		return false
 	}
 	servers := slices.Sorted(maps.Keys(racingServers(file.Runs)))
@@ -182,4 +195,32 @@ func (r *runner) skipCeilings(file *results.File) bool {
 			Why: "under a time budget, and the target is the cores measured on: nothing is projected, so a ceiling would change no score"})
 	}
 	return true
+}
+
+// budgetSkipsCeilings: the budget leaves the ceilings out (skipCeilings).
+func (r *runner) budgetSkipsCeilings() bool {
+	return r.deadline.set() && !r.target.projected && !r.o.CheckProjection
+}
+
+// leastTrouble is what one server's trouble scenarios take when a budget
+// has cut them to the least it keeps: the scored scenario DropOrder gives
+// up last, once.
+func (r *runner) leastTrouble() time.Duration {
+	var scored []trouble.Scenario
+	for _, sc := range r.troubleScenarios() {
+		if !sc.Unscored {
+			scored = append(scored, sc)
+		}
+	}
+	if len(scored) == 0 {
+		return 0
+	}
+	last := scored[len(scored)-1] // a scenario DropOrder does not name goes last
+	rank := -1
+	for _, sc := range scored {
+		if k := slices.Index(trouble.DropOrder, sc.ID); k > rank {
+			last, rank = sc, k
+		}
+	}
+	return scenariosCost([]trouble.Scenario{last})
 }

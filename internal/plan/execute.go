@@ -304,6 +304,10 @@ func Execute(ctx context.Context, o Options, log io.Writer, tool string) (*resul
 		if err := runSteps(r.finalRound(file)); err != nil {
 			return file, err
 		}
+		// Judged again with the final round's trials, whose pairs narrow
+		// the intervals reach takes the least gap from: the trouble
+		// scenarios run only for the servers that can still win.
+		r.stopOutOfReach(file)
 		suiteCells = r.fullSuiteCells(cells, file.Runs)
 		if !o.NoTrouble {
 			r.skipServers(file, "trouble scenarios")

@@ -165,6 +165,11 @@ func TestSearchShapes(t *testing.T) {
 // median of 3, else once, else scenarios dropped in trouble.DropOrder.
 func TestTroubleFit(t *testing.T) {
 	all := trouble.Scenarios()
+	byID := map[string]trouble.Scenario{}
+	for _, sc := range all {
+		byID[sc.ID] = sc
+	}
+	lastTwo := scenariosCost([]trouble.Scenario{byID["overload"], byID["reload"]})
 	for _, tc := range []struct {
 		name      string
 		left      time.Duration
@@ -173,8 +178,8 @@ func TestTroubleFit(t *testing.T) {
 		cut       string
 	}{
 		{"room for 3", time.Hour, 3, len(all), ""},
-		{"room for once", time.Duration(3*len(all))*costScenario + costFixed, 1, len(all), "each trouble scenario run once"},
-		{"room for two scenarios", 3*2*costScenario + costFixed/2 + time.Second, 1, 2, "trouble scenarios left out"},
+		{"room for once", 3*scenariosCost(all) + costFixed, 1, len(all), "each trouble scenario run once"},
+		{"room for two scenarios", 3*lastTwo + costFixed/2 + time.Second, 1, 2, "trouble scenarios left out"},
 		{"no room: one kept", time.Second, 1, 1, "trouble scenarios left out"},
 	} {
 		r := &runner{o: Options{}, deadline: deadline{end: time.Now().Add(tc.left)}}
@@ -182,8 +187,11 @@ func TestTroubleFit(t *testing.T) {
 		if rep != tc.repeat || len(scs) != tc.scenarios || !strings.Contains(cut, tc.cut) {
 			t.Errorf("%s: ×%d, %d scenarios, cut %q; want ×%d, %d, %q", tc.name, rep, len(scs), cut, tc.repeat, tc.scenarios, tc.cut)
 		}
-		if len(scs) == 2 && (scs[0].ID != "worker-killed" && scs[1].ID != "worker-killed") {
-			t.Errorf("%s: kept %s and %s; worker-killed is the last DropOrder gives up", tc.name, scs[0].ID, scs[1].ID)
+		if len(scs) == 2 && !(scs[0].ID == "overload" && scs[1].ID == "reload") {
+			t.Errorf("%s: kept %s and %s; overload and reload are the last DropOrder gives up", tc.name, scs[0].ID, scs[1].ID)
+		}
+		if len(scs) == 1 && scs[0].ID != "reload" {
+			t.Errorf("%s: kept %s; reload is the last DropOrder gives up", tc.name, scs[0].ID)
 		}
 	}
 	// No budget, or a repeat the user asked for: the plan's own choice.
@@ -206,7 +214,7 @@ func TestRaceEndsAtTheBudget(t *testing.T) {
 	}
 	f := &results.File{Runs: runs, Plan: results.Plan{Racing: testRules.record(nil)}}
 	r := &runner{o: Options{Trials: RaceTrials, Seed: 1}, log: &strings.Builder{}}
-	r.deadline = deadline{end: time.Now().Add(reserve(4, 6) - time.Second)}
+	r.deadline = deadline{end: time.Now().Add(reserve(4, (&runner{}).scoredScenarios()) - time.Second)}
 	s := r.raceSteps(f, testRules)
 	n := 0
 	for range s.all() {
@@ -288,6 +296,7 @@ func TestFinalRound(t *testing.T) {
 	}
 	// A budget without room for a block beside what the servers still
 	// need (a block of two trials is 5.6 s here): no trials, and a cut.
+	r.deadline = deadline{end: time.Now().Add(time.Hour)} // a budget: what finalNeed keeps back depends on it
 	r.deadline = deadline{end: time.Now().Add(r.finalNeed(2) + 4*time.Second)}
 	got = got[:0]
 	for _, st := range r.finalRound(f).all() {
@@ -300,5 +309,32 @@ func TestFinalRound(t *testing.T) {
 	f.Runs[2].Stopped = &results.Stop{After: 3}
 	if fs := r.finalRound(f); len(fs.steps) != 0 {
 		t.Errorf("one server left: %d steps", len(fs.steps))
+	}
+}
+
+// The final round keeps back only the least the servers within reach still
+// need: under a budget that projects nothing the ceilings are left out, and
+// of the trouble scenarios the one DropOrder gives up last (reload), once.
+func TestFinalNeedIsTheLeast(t *testing.T) {
+	var reload trouble.Scenario
+	for _, sc := range trouble.Scenarios() {
+		if sc.ID == "reload" {
+			reload = sc
+		}
+	}
+	r := &runner{deadline: deadline{end: time.Now().Add(time.Hour)}}
+	if got, want := r.finalNeed(3), 3*reload.Cost+costFixed/2; got != want {
+		t.Errorf("under a budget: %v, want 3 × reload's %v + %v", got, reload.Cost, costFixed/2)
+	}
+	if all := 3*(r.scoredScenarios()+costCeiling) + costFixed/2; r.finalNeed(3) >= all {
+		t.Errorf("the least (%v) is not less than every scenario and a ceiling (%v)", r.finalNeed(3), all)
+	}
+	r.o.NoTrouble = true
+	if got := r.finalNeed(3); got != costFixed/2 {
+		t.Errorf("no trouble: %v, want %v", got, costFixed/2)
+	}
+	r = &runner{o: Options{TroubleScenarios: []trouble.Scenario{reload}}, target: target{projected: true}, deadline: deadline{end: time.Now().Add(time.Hour)}}
+	if got, want := r.finalNeed(2), 2*(reload.Cost+costCeiling)+costFixed/2; got != want {
+		t.Errorf("projected: %v, want the ceilings too, %v", got, want)
 	}
 }

@@ -3,6 +3,7 @@ package plan
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/wsgibench/wsgibench/internal/results"
@@ -66,7 +67,8 @@ func (r *runner) troubleOne(ctx context.Context, c Cell, scenarios []trouble.Sce
 			P99MS: float64(tr.P99) / float64(time.Millisecond), MaxMS: float64(tr.Longest) / float64(time.Millisecond),
 			Recovered: tr.Recovered, Detail: tr.Detail,
 			Outcome: string(tr.Outcome), RecoveryS: tr.Recovery.Seconds(),
-			RetainedLo: tr.RetainedLo, RetainedHi: tr.RetainedHi, Unscored: tr.Scenario.Unscored, Repeats: tr.Repeats}
+			RetainedLo: tr.RetainedLo, RetainedHi: tr.RetainedHi, Unscored: tr.Scenario.Unscored, Repeats: tr.Repeats,
+			Seconds: math.Round(tr.Seconds*100) / 100}
 		if tr.Scenario.ID == "slow-threshold" {
 			tc.Threshold, tc.ThresholdMax = tr.Threshold, trouble.MaxSlow
 		}

@@ -144,6 +144,9 @@ type TroubleCase struct {
 	RetainedLo float64 `json:"retained_lo,omitempty"`
 	RetainedHi float64 `json:"retained_hi,omitempty"`
 	RecoveryS  float64 `json:"recovery_s,omitempty"`
+	// Seconds is the wall time the scenario took, every run of it with
+	// the server's restart before each.
+	Seconds float64 `json:"seconds,omitempty"`
 	// Front is, behind a front, its counters and CPU over the trouble
 	// window: what it passed on to the server, what it answered itself
 	// (Varnish's 503s, nginx's 502/504) while the trouble was on.

@@ -87,6 +87,11 @@ type Scenario struct {
 	// kept share of paste, tornado and werkzeug by 11 points between
 	// identical runs, and a window twice as long halves it.
 	Windows int
+	// Cost is the wall time one run of the scenario typically takes,
+	// with the server's restart before it, as measured on the 2-core
+	// machine the README names (Result.Seconds records it for each run):
+	// what a time budget plans with.
+	Cost time.Duration
 }
 
 // Options size the scenarios.
@@ -201,6 +206,9 @@ type Result struct {
 
 	// Repeats is how many runs the result is the median of (0 or 1: one).
 	Repeats int
+	// Seconds is the wall time the scenario took, every run of it with the
+	// server's restart before each: what Scenario.Cost is calibrated on.
+	Seconds float64
 
 	// Threshold (slow-threshold only) is the fewest slow clients that took
 	// the victims below half their throughput; 0 when none up to MaxSlow.
@@ -221,6 +229,7 @@ func Run(ctx context.Context, s Server, scenarios []Scenario, o Options) []Resul
 	first := true
 	for _, sc := range scenarios {
 		var reps []Result
+		began := time.Now()
 		for range o.Repeat {
 			if ctx.Err() != nil {
 				return out
@@ -238,7 +247,9 @@ func Run(ctx context.Context, s Server, scenarios []Scenario, o Options) []Resul
 			}
 			reps = append(reps, r)
 		}
-		out = append(out, median(reps))
+		m := median(reps)
+		m.Seconds = time.Since(began).Seconds()
+		out = append(out, m)
 	}
 	return out
 }

@@ -606,3 +606,27 @@ func TestObserveTheWindow(t *testing.T) {
 		t.Errorf("observed %v requests in the window; the victims made %d good ones in it (%s)", r.Observed, under, r.Detail)
 	}
 }
+
+// A budget plans with each scenario's cost and drops scenarios in
+// DropOrder: every scenario states a cost and is named there once, and a
+// server behind a cache keeps the reload and the overload longest.
+func TestDropOrderAndCosts(t *testing.T) {
+	seen := map[string]bool{}
+	for _, id := range DropOrder {
+		if seen[id] {
+			t.Errorf("%s is in DropOrder twice", id)
+		}
+		seen[id] = true
+	}
+	for _, sc := range Scenarios() {
+		if !seen[sc.ID] {
+			t.Errorf("%s is not in DropOrder", sc.ID)
+		}
+		if sc.Cost <= 0 {
+			t.Errorf("%s states no cost", sc.ID)
+		}
+	}
+	if n := len(DropOrder); n < 2 || DropOrder[n-1] != "reload" || DropOrder[n-2] != "overload" {
+		t.Errorf("DropOrder %v: the reload, then the overload, are the last dropped", DropOrder)
+	}
+}
