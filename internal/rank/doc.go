@@ -105,12 +105,18 @@
 // tie, which is what the data support. The points each metric gives at
 // its medians are still what the score and the reasons show.
 //
-// Servers are ordered by score; a server joins the tie group above it when
-// no member of that group is placed ahead of it. A tie group shares one
-// position (competition ranking: 1, 1, 3), and its members list each other
-// in TiedWith. Ties need not be transitive (A ahead of C, both tied with
-// B); a server that cannot be told apart from one in another group says
-// so in its reasons.
+// Servers are grouped in layers: the first group holds every server no
+// other server is placed ahead of, the next every server only those of the
+// first are ahead of, and so on; within a group, by score. A group shares
+// one position (competition ranking: 1, 1, 3), and its members list each
+// other in TiedWith. Ties need not be transitive (A ahead of C, both tied
+// with B): B then shares first place with A, even when C scores above B,
+// since nothing is placed ahead of B; a server that cannot be told apart
+// from one in another group says so in its reasons. (Grouping in score
+// order, joining the group just above, put B second behind C and let the
+// headline name A alone: the exhaustive run of 2026-12-04 crowned tornado
+// 3×1 "ahead of gunicorn-sync" while waitress and uWSGI, too close to call
+// against tornado, were placed second.)
 //
 // Robustness is one measurement per scenario, so like a capacity search
 // it separates two servers only when at least CapacityMargin (10%) apart.

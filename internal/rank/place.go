@@ -24,35 +24,42 @@ func (r *ranker) place(fin []*cand) []results.Rank {
 		return fin[i].name() < fin[j].name()
 	})
 	n := len(fin)
-	pairs := make([][]pair, n)
-	for i := range fin {
-		pairs[i] = make([]pair, n)
-		for j := i + 1; j < n; j++ {
-			pairs[i][j] = r.compare(fin[i], fin[j], best)
+	comparePairs := func() [][]pair {
+		pairs := make([][]pair, n)
+		for i := range fin {
+			pairs[i] = make([]pair, n)
+			for j := i + 1; j < n; j++ {
+				pairs[i][j] = r.compare(fin[i], fin[j], best)
+			}
 		}
+		return pairs
 	}
-	// A server joins the group above it when no member of that group is
-	// ahead of it; groups share a position (1, 1, 3 …).
-	group := make([]int, n)
+	pairs := comparePairs()
+	// Groups are layers: the first holds every server no other is placed
+	// ahead of, the next every server only the first's are ahead of, and
+	// so on; a group shares a position (1, 1, 3 …). Ties need not be
+	// transitive, and joining only the group just above let a server tied
+	// with the leader fall into the second place behind a server the
+	// leader was ahead of (the exhaustive run of 2026-12-04: tornado 3×1
+	// ahead of gunicorn-sync, both too close to call against waitress and
+	// uWSGI, and a headline that named tornado alone).
+	layer := layers(pairs)
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(x, y int) bool { return layer[order[x]] < layer[order[y]] })
+	if !sort.IntsAreSorted(order) {
+		fin, layer = permute(fin, order), permute(layer, order)
+		pairs = comparePairs()
+	}
+	group := layer
 	var groups [][]int
 	for i := range fin {
-		if len(groups) > 0 {
-			g := groups[len(groups)-1]
-			tied := true
-			for _, j := range g {
-				if pairs[j][i].ahead() {
-					tied = false
-					break
-				}
-			}
-			if tied {
-				groups[len(groups)-1] = append(g, i)
-				group[i] = len(groups) - 1
-				continue
-			}
+		if group[i] == len(groups) {
+			groups = append(groups, nil)
 		}
-		groups = append(groups, []int{i})
-		group[i] = len(groups) - 1
+		groups[group[i]] = append(groups[group[i]], i)
 	}
 	r.sampleSizeNote(fin, pairs)
 	pos := make([]int, n)
@@ -74,6 +81,51 @@ func (r *ranker) place(fin []*cand) []results.Rank {
 		}
 		rk.Reasons = r.reasons(i, fin, pairs, group, pos)
 		out[i] = rk
+	}
+	return out
+}
+
+// layers gives each server, in score order, its layer: 0 for those no
+// other server is placed ahead of, 1 for those only layer-0 servers are
+// ahead of, and so on. A server is placed ahead only of one with a lower
+// score (pair.ahead), so pairs[j][i] with j < i is every relation there is.
+func layers(pairs [][]pair) []int {
+	n := len(pairs)
+	layer := make([]int, n)
+	left := make([]bool, n) // not yet in a layer
+	for i := range left {
+		left[i] = true
+	}
+	for k, done := 0, 0; done < n; k++ {
+		var this []int
+		for i := range n {
+			if !left[i] {
+				continue
+			}
+			free := true
+			for j := range i {
+				if left[j] && pairs[j][i].ahead() {
+					free = false
+					break
+				}
+			}
+			if free {
+				this = append(this, i)
+			}
+		}
+		for _, i := range this {
+			layer[i], left[i] = k, false
+		}
+		done += len(this)
+	}
+	return layer
+}
+
+// permute is xs in the order given by the indexes in order.
+func permute[T any](xs []T, order []int) []T {
+	out := make([]T, len(xs))
+	for k, i := range order {
+		out[k] = xs[i]
 	}
 	return out
 }

@@ -861,3 +861,28 @@ func TestRankBehindFront(t *testing.T) {
 		}
 	}
 }
+
+// Ties need not be transitive: a is ahead of b, and c, too noisy to tell
+// apart from either, scores below both. c cannot be behind b's place when
+// nothing is placed ahead of it: it shares first place with a, and the
+// headline names both.
+func TestRankNonTransitiveTieSharesFirstPlace(t *testing.T) {
+	f := file(
+		srv{name: "a", rps: around(2000, 2, 5), p99: around(30, 0.2, 5), pssMiB: 100},
+		srv{name: "b", rps: around(2000, 2, 5), p99: around(40, 0.2, 5), pssMiB: 100},
+		srv{name: "c", rps: around(2000, 2, 5), p99: []float64{20, 35, 45, 55, 70}, pssMiB: 100},
+	)
+	rk, v := must(t, f, "p99=1")
+	if got := positions(rk); got != "a=1 c=1 b=3" {
+		t.Fatalf("positions %s, want a=1 c=1 b=3", got)
+	}
+	if rk[0].Score <= rk[2].Score || rk[2].Score <= rk[1].Score {
+		t.Errorf("scores a %v, b %v, c %v: the test wants c below b", rk[0].Score, rk[2].Score, rk[1].Score)
+	}
+	if !slices.Equal(rk[0].TiedWith, []string{"c"}) || !strings.HasPrefix(rk[2].Reasons[0], "behind a:") {
+		t.Errorf("a tied with %v; b's reasons %q", rk[0].TiedWith, rk[2].Reasons)
+	}
+	if !strings.Contains(v.Headline, "a") || !strings.Contains(v.Headline, "c") || strings.Contains(v.Headline, "ahead of") {
+		t.Errorf("headline %q: want a and c tied for first", v.Headline)
+	}
+}
