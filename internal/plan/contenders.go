@@ -144,8 +144,14 @@ func (r *runner) fullShapes(cells []Cell, runs []results.Run) map[string]bool {
 
 // raceRules are the plan's racing rules, from its options.
 func (r *runner) raceRules() raceRules {
-	return raceRules{Off: r.o.NoRacing || r.o.SuitesOnly, First: RaceFirst, Round: RaceRound, Max: r.o.Trials,
+	rr := raceRules{Off: r.o.NoRacing || r.o.SuitesOnly, First: RaceFirst, Round: RaceRound, Max: r.o.Trials,
 		Alpha: RaceAlpha, MinEffect: RaceMinEffect, Metric: r.o.RaceMetric}
+	if rr.Metric == rank.RaceScore {
+		if p, err := rank.ParseProfile(r.o.Profile); err == nil {
+			rr.Weights = rank.RaceWeights(p)
+		}
+	}
+	return rr
 }
 
 // describe is the plan's trials in the opening line.
@@ -158,8 +164,12 @@ func (rr raceRules) describe(cells int) string {
 		return fmt.Sprintf("%d trials (%d per cell: too few for a second round, so no racing)", cells*rr.Max, rr.Max)
 	}
 	looks := fmt.Sprint(s[:len(s)-1])
+	on := raceMetricOf(rr.Metric).name
+	if rr.Metric == rank.RaceScore {
+		on = scoreName(rr.Weights)
+	}
 	return fmt.Sprintf("racing trials (%d per cell, then contenders up to %d; who is behind on %s is judged after %s trials)",
-		s[0], rr.Max, raceMetricOf(rr.Metric).name, strings.Trim(looks, "[]"))
+		s[0], rr.Max, on, strings.Trim(looks, "[]"))
 }
 
 // recordStops marks the runs the scheduler stopped, once each, and says so.

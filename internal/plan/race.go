@@ -2,10 +2,13 @@ package plan
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 
+	"github.com/wsgibench/wsgibench/internal/rank"
 	"github.com/wsgibench/wsgibench/internal/results"
 	"github.com/wsgibench/wsgibench/internal/stats"
 )
@@ -41,7 +44,10 @@ type raceRules struct {
 	Max          int // most trials per cell (Options.Trials)
 	Alpha        float64
 	MinEffect    float64
-	Metric       string // the metric raced on (rank's keys): rps, p50, p99, memory, cpu
+	Metric       string  // the metric raced on (rank's keys): rps, p50, p99, memory, cpu, or score
+	// Weights combine the metrics into the raced score when Metric is
+	// rank.RaceScore (rank.RaceWeights of the profile).
+	Weights map[string]float64
 }
 
 // looks are the trial counts at which the rule is applied, and the last,
@@ -223,18 +229,18 @@ func judgeLook(runs []results.Run, due []int, n int, rr raceRules) map[int]resul
 func judgeGroup(runs []results.Run, group []int, n int, rr raceRules) map[int]results.Stop {
 	stops := map[int]results.Stop{}
 	m := raceMetricOf(rr.Metric)
+	if m.key == rank.RaceScore {
+		m.name = scoreName(rr.Weights)
+	}
 	race := rr.race()
 	tLook := n < race.MinPairs()
-	samples := map[int][]float64{}
+	samples := groupSamples(runs, group, n, m, rr.Weights)
 	uneven := map[int]bool{} // at a t-test look only
 	even := 0
-	for _, i := range group {
-		if xs, ok := raceSamples(runs[i].Trials[:n], m); ok {
-			samples[i] = xs // else not evidence on this metric: it races on, unjudged
-			uneven[i] = tLook && unevenTrials(runs[i].Trials[:n])
-			if !uneven[i] {
-				even++
-			}
+	for i := range samples {
+		uneven[i] = tLook && unevenTrials(runs[i].Trials[:n])
+		if !uneven[i] {
+			even++
 		}
 	}
 	leader, best := -1, 0.0
@@ -273,6 +279,59 @@ func judgeGroup(runs []results.Run, group []int, n int, rr raceRules) map[int]re
 		}
 	}
 	return stops
+}
+
+// groupSamples are the group's first n trials as higher-is-better values of
+// m, by run; a run whose trials are not evidence on m is left out (it races
+// on, unjudged). For the raced score each trial's value is the weighted
+// mean, over the weighted metrics, of its value over the best run's median
+// at this look, as the ranking scores a server against the best: a trial
+// at the best median on every metric scores 1. Each trial's score stands on
+// that trial alone, so trial t of two runs still pair.
+func groupSamples(runs []results.Run, group []int, n int, m raceMetric, weights map[string]float64) map[int][]float64 {
+	out := map[int][]float64{}
+	if m.key != rank.RaceScore {
+		for _, i := range group {
+			if xs, ok := raceSamples(runs[i].Trials[:n], m); ok {
+				out[i] = xs
+			}
+		}
+		return out
+	}
+	keys := slices.Sorted(maps.Keys(weights))
+	per := map[string]map[int][]float64{} // metric → run → samples
+	best := map[string]float64{}
+	for _, k := range keys {
+		per[k] = map[int][]float64{}
+		for _, i := range group {
+			if xs, ok := raceSamples(runs[i].Trials[:n], raceMetricOf(k)); ok {
+				per[k][i] = xs
+				best[k] = max(best[k], stats.Median(xs))
+			}
+		}
+	}
+	var wsum float64
+	for _, k := range keys {
+		wsum += weights[k]
+	}
+	for _, i := range group {
+		xs := make([]float64, n)
+		ok := wsum > 0
+		for _, k := range keys {
+			v, has := per[k][i]
+			if !has || best[k] <= 0 {
+				ok = false
+				break
+			}
+			for t := range xs {
+				xs[t] += weights[k] * v[t] / best[k] / wsum
+			}
+		}
+		if ok {
+			out[i] = xs
+		}
+	}
+	return out
 }
 
 // unevenTrials says whether any of the trials found the server's workers
@@ -316,14 +375,31 @@ var raceMetrics = []raceMetric{
 
 // RaceMetrics are the keys racing can use, in rank's names.
 func RaceMetrics() []string {
-	var out []string
+	out := []string{rank.RaceScore}
 	for _, m := range raceMetrics {
 		out = append(out, m.key)
 	}
 	return out
 }
 
+// scoreMetric is the raced score (rank.RaceScore): its values come from
+// groupSamples, not from one trial alone.
+var scoreMetric = raceMetric{key: rank.RaceScore, name: "the trials' weighted score", unit: "score", higher: true}
+
+// scoreName names the raced score with its weights: "the trials' score
+// (peak memory ×2, p99 ×3, req/s ×4)".
+func scoreName(weights map[string]float64) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(weights)) {
+		parts = append(parts, fmt.Sprintf("%s ×%g", raceMetricOf(k).unit, weights[k]))
+	}
+	return "the trials' score (" + strings.Join(parts, ", ") + ")"
+}
+
 func raceMetricOf(key string) raceMetric {
+	if key == rank.RaceScore {
+		return scoreMetric
+	}
 	for _, m := range raceMetrics {
 		if m.key == key {
 			return m

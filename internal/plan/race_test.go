@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wsgibench/wsgibench/internal/rank"
 	"github.com/wsgibench/wsgibench/internal/results"
 )
 
@@ -418,5 +419,45 @@ func TestRaceUnevenAtTheFirstLook(t *testing.T) {
 	six[1].Trials = trials(false, 4000, 3950, 3960, 4010, 3900, 3990)
 	if _, ok := judgeGroup(six, []int{0, 1}, 6, testRules)[1]; !ok {
 		t.Errorf("at six pairs, the uneven leader did not stop the run behind it")
+	}
+}
+
+// Raced on the profile's score over what the trials measure, a server
+// behind the throughput leader but far ahead on p99 is not stopped; the
+// throughput leader with four times its p99 is. On req/s alone the first
+// look stops the other way round (gevent 1×1 stopped uWSGI 1×8 at 0.88×
+// on 2026-12-04; the exhaustive run ties uWSGI for first).
+func TestRaceOnTheScore(t *testing.T) {
+	trials := func(rps, p99 float64) []results.Trial {
+		var out []results.Trial
+		for i, k := range []float64{1, 0.99, 1.01} {
+			out = append(out, results.Trial{Index: i, RPS: rps * k, LatencyMS: results.Latency{P50: p99 / 3, P99: p99 * (2 - k)},
+				PSSPeakBytes: 30 << 20})
+		}
+		return out
+	}
+	runs := fakeRuns(3)
+	runs[0].Trials = trials(4600, 50) // the throughput leader, its tail long
+	runs[1].Trials = trials(4050, 12) // 0.88× its req/s, a quarter of its p99
+	runs[2].Trials = trials(2000, 20) // behind on both
+	score := testRules
+	score.Metric, score.Weights = rank.RaceScore, map[string]float64{"rps": 4, "p99": 3, "memory": 2}
+	stops := judgeGroup(runs, []int{0, 1, 2}, RaceFirst, score)
+	if _, ok := stops[1]; ok {
+		t.Errorf("on the score, the run ahead on p99 was stopped: %s", stops[1].Reason)
+	}
+	for _, i := range []int{0, 2} {
+		s, ok := stops[i]
+		if !ok {
+			t.Errorf("on the score, run %d was not stopped", i)
+			continue
+		}
+		if s.Behind != runs[1].Key() || !strings.Contains(s.Reason, "the trials' score (peak memory ×2, p99 ×3, req/s ×4)") {
+			t.Errorf("run %d: %s", i, s.Reason)
+		}
+	}
+	byRPS := judgeGroup(runs, []int{0, 1, 2}, RaceFirst, testRules)
+	if _, ok := byRPS[1]; !ok {
+		t.Errorf("on req/s alone the 0.88× run was not stopped; the test no longer shows the difference")
 	}
 }

@@ -160,9 +160,15 @@
 // stops giving trials to a cell that cannot win, and gives the contenders
 // another round (3 more) until one is left or they reach the plan's most
 // trials per cell (--trials, 8): looks after 3 and 6 trials, the race
-// ending at 8. The raced metric is the profile's heaviest that trials
-// measure (RaceMetric: req/s for capacity and throughput profiles, p99 for
-// latency, memory, CPU). At each look the leader is the cell with the best
+// ending at 8. The raced metric is the profile's own weighting of what
+// every trial measures (RaceMetric, RaceWeights: closed-loop req/s standing
+// for capacity, p50, p99, memory, CPU): each trial scores the weighted mean
+// of its values over the best median at the look, so the default profile
+// races on req/s ×4, p99 ×3 and memory ×2 together. A profile that weights
+// one such metric races on it alone (throughput: req/s). Racing on req/s
+// alone let a server with four times another's p99 stop it at 0.88× its
+// req/s (gevent 1×1 and uWSGI 1×8, 2026-12-04); the ranking put uWSGI
+// first and gevent out of reach. At each look the leader is the cell with the best
 // median; a cell stops when its paired comparison with the leader shows it
 // behind at one-sided level α/L and by at least a minimum effect
 // (stats.Race, α = 0.05, minimum effect 10%), where L is the number of

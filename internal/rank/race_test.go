@@ -68,7 +68,8 @@ func TestRankPairedSeparatesDrift(t *testing.T) {
 
 func TestRaceMetric(t *testing.T) {
 	for _, c := range []struct{ profile, want string }{
-		{"", RPS}, {"throughput", RPS}, {"latency", P99}, {"memory", Memory}, {"efficiency", CPU}, {"robustness=3,errors=1", RPS},
+		{"", RaceScore}, {"throughput", RPS}, {"latency", RaceScore}, {"memory", RaceScore}, {"efficiency", RaceScore},
+		{"robustness=3,errors=1", RPS}, {"p99=2,errors=1", P99}, {"capacity=1,rps=2", RPS},
 	} {
 		p, err := ParseProfile(c.profile)
 		if err != nil {
@@ -77,5 +78,9 @@ func TestRaceMetric(t *testing.T) {
 		if got := RaceMetric(p); got != c.want {
 			t.Errorf("RaceMetric(%s) = %s, want %s", c.profile, got, c.want)
 		}
+	}
+	p, _ := ParseProfile(DefaultProfile)
+	if w := RaceWeights(p); len(w) != 3 || w[RPS] != 4 || w[P99] != 3 || w[Memory] != 2 {
+		t.Errorf("RaceWeights(%s) = %v, want rps 4 (capacity), p99 3, memory 2", DefaultProfile, w)
 	}
 }

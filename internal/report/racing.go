@@ -83,6 +83,8 @@ func raceMetricName(key string) string {
 		return key + " latency"
 	case rank.CPU:
 		return "CPU per request"
+	case rank.RaceScore:
+		return "the profile's weights over what every trial measures (closed-loop req/s standing for capacity, latency, memory, CPU)"
 	}
 	return key
 }
