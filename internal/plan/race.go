@@ -44,7 +44,7 @@ type raceRules struct {
 	Max          int // most trials per cell (Options.Trials)
 	Alpha        float64
 	MinEffect    float64
-	Metric       string  // the metric raced on (rank's keys): rps, p50, p99, memory, cpu, or score
+	Metric       string // the metric raced on (rank's keys): rps, p50, p99, memory, cpu, or score
 	// Weights combine the metrics into the raced score when Metric is
 	// rank.RaceScore (rank.RaceWeights of the profile).
 	Weights map[string]float64
