@@ -27,9 +27,9 @@ func Scenarios() []Scenario {
 		{ID: "slow-body", Title: "slow clients send a 100 KB request body a byte every half second", make: slowBody, Lifts: true, Cost: 8 * time.Second},
 		{ID: "hung-request", Title: "one request hangs in the app for the whole window", make: hungRequest, Lifts: true, Cost: 9 * time.Second},
 		{ID: "worker-killed", Title: "the busiest worker process is killed with SIGKILL mid-load", make: workerKilled, Restores: true, Cost: 8 * time.Second},
-		{ID: "overload", Title: "clients offer twice the server's capacity for a few seconds, then half of it", run: overload, Cost: 14 * time.Second},
-		{ID: "slow-threshold", Title: "ever more slow clients (slow-headers), until the others lose half their throughput", run: slowThreshold, Unscored: true, Cost: 15 * time.Second},
-		{ID: "reload", Title: "new app code is deployed mid-load by the server's graceful reload, or a restart where it has none", make: reload, Restores: true, Windows: 2, Cost: 11 * time.Second},
+		{ID: "overload", Title: "clients offer twice the server's capacity for a few seconds, then half of it", run: overload, Cost: 12 * time.Second},
+		{ID: "slow-threshold", Title: "ever more slow clients (slow-headers), until the others lose half their throughput", run: slowThreshold, Unscored: true, Cost: 16 * time.Second},
+		{ID: "reload", Title: "new app code is deployed mid-load by the server's graceful reload, or a restart where it has none", make: reload, Restores: true, Windows: 3, Cost: 14 * time.Second},
 	}
 }
 

@@ -85,12 +85,18 @@ type Scenario struct {
 	// whose length varies from one start to the next (paste's restart
 	// took 0.2 s, then 2.7 s): over one 3 s window that alone moved the
 	// kept share of paste, tornado and werkzeug by 11 points between
-	// identical runs, and a window twice as long halves it.
+	// identical runs, and a window twice as long halves it. gunicorn-gevent's
+	// graceful reload runs old and new workers side by side on the server's
+	// core for a varying time: over 6 s its median of 3 read 99, 88 and
+	// 100% in three identical runs; over 9 s, 94, 97 and 100% (reload:
+	// three windows).
 	Windows int
 	// Cost is the wall time one run of the scenario typically takes,
 	// with the server's restart before it, as measured on the 2-core
-	// machine the README names (Result.Seconds records it for each run):
-	// what a time budget plans with.
+	// machine the README names (Result.Seconds records it for each run;
+	// medians over 17 servers, 2026-12-04: slow clients 7.0–7.4 s, hung
+	// request 8.3, killed worker 7.3, overload 11.7, threshold search
+	// 16.3, reload 10.3): what a time budget plans with.
 	Cost time.Duration
 }
 
