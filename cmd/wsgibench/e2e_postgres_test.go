@@ -171,7 +171,7 @@ func TestInterruptPostgres(t *testing.T) {
 			var dirs []string
 			for time.Now().Before(deadline) {
 				dirs = newDirs(before, clusterDirs())
-				if tc.when == "setup" && len(dirs) > 0 || tc.when == "trial" && strings.Contains(stderr.String(), " req/s ") {
+				if tc.when == "setup" && len(dirs) > 0 || tc.when == "trial" && finishedTrials(stderr.String()) > 0 {
 					break
 				}
 				time.Sleep(20 * time.Millisecond)
@@ -212,7 +212,7 @@ func TestInterruptPostgres(t *testing.T) {
 				if d := newDirs(before, clusterDirs()); len(d) > 0 {
 					t.Errorf("cluster directories left after Ctrl-C: %v", d)
 				}
-				finished := strings.Count(stderr.String(), " req/s ")
+				finished := finishedTrials(stderr.String())
 				if finished > 0 {
 					f, err := results.Read(filepath.Join(out, "results.json"))
 					if err != nil {
@@ -350,7 +350,7 @@ func TestPostgresDies(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	deadline := time.Now().Add(90 * time.Second)
-	for !strings.Contains(stderr.String(), " req/s ") {
+	for finishedTrials(stderr.String()) == 0 {
 		if time.Now().After(deadline) {
 			t.Fatalf("no trial finished\n%s", stderr.String())
 		}

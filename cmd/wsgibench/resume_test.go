@@ -47,8 +47,8 @@ func TestResumeAfterKill(t *testing.T) {
 	}
 	// Kill it while a server is up after two trials finished: mid-trial.
 	deadline := time.Now().Add(2 * time.Minute)
-	for !(strings.Count(stderr.String(), " req/s ") >= 2 && len(leftovers(cmd.Process.Pid)) > 0) {
-		if time.Now().After(deadline) || strings.Count(stderr.String(), " req/s ") >= steps-1 {
+	for !(finishedTrials(stderr.String()) >= 2 && len(leftovers(cmd.Process.Pid)) > 0) {
+		if time.Now().After(deadline) || finishedTrials(stderr.String()) >= steps-1 {
 			cmd.Process.Kill()
 			cmd.Wait()
 			t.Fatalf("never caught a trial in progress after the second\n%s", stderr.String())
