@@ -252,18 +252,10 @@ func (c Costs) scenarios(o plan.Options) time.Duration {
 	if scs == nil {
 		scs = trouble.Scenarios()
 	}
-	var d time.Duration
-	for _, s := range scs {
-		switch {
-		case c.TroubleScenario > 0:
-			d += c.TroubleScenario
-		case s.Cost > 0:
-			d += s.Cost
-		default:
-			d += 8 * time.Second // a scenario of a plan's own, stating no cost
-		}
+	if c.TroubleScenario > 0 {
+		return time.Duration(len(scs)) * c.TroubleScenario
 	}
-	return d
+	return trouble.TotalCost(scs)
 }
 
 func scenarioIDs(o plan.Options) []string {

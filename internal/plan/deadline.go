@@ -34,10 +34,6 @@ const (
 	costCapacity = 11 * time.Second
 	// costProbes is the conformance probes of one server.
 	costProbes = 4 * time.Second
-	// costScenario is one trouble scenario run once when the scenario
-	// states no cost of its own (trouble.Scenario.Cost): a restart, a
-	// warm-up, a baseline and the trouble window.
-	costScenario = 8 * time.Second
 	// costTrialFixed is a trial's server start, readiness and stop.
 	costTrialFixed = 300 * time.Millisecond
 	// costCeiling is one parallelism ceiling.
@@ -83,26 +79,18 @@ func (r *runner) raceGoesOn(file *results.File) bool {
 // scoredScenarios is what the plan's scored trouble scenarios take on one
 // server, each run once: an unscored one is the first a short budget drops.
 func (r *runner) scoredScenarios() time.Duration {
-	var scored []trouble.Scenario
-	for _, sc := range r.troubleScenarios() {
-		if !sc.Unscored {
-			scored = append(scored, sc)
-		}
-	}
-	return scenariosCost(scored)
+	return trouble.TotalCost(r.scored())
 }
 
-// scenariosCost is what scs take on one server, each run once.
-func scenariosCost(scs []trouble.Scenario) time.Duration {
-	var d time.Duration
-	for _, sc := range scs {
-		if sc.Cost > 0 {
-			d += sc.Cost
-		} else {
-			d += costScenario
+// scored are the plan's scored trouble scenarios.
+func (r *runner) scored() []trouble.Scenario {
+	var out []trouble.Scenario
+	for _, sc := range r.troubleScenarios() {
+		if !sc.Unscored {
+			out = append(out, sc)
 		}
 	}
-	return d
+	return out
 }
 
 // racingServers are the servers with a run still in the race.
@@ -134,7 +122,7 @@ func (r *runner) troubleFit(targets, repeat int, scs []trouble.Scenario) (int, [
 		return repeat, scs, ""
 	}
 	cost := func(rep int, scs []trouble.Scenario) time.Duration {
-		return time.Duration(targets*rep)*scenariosCost(scs) + costFixed/2
+		return time.Duration(targets*rep)*trouble.TotalCost(scs) + costFixed/2
 	}
 	left := r.deadline.left()
 	if cost(repeat, scs) <= left {
@@ -206,12 +194,7 @@ func (r *runner) budgetSkipsCeilings() bool {
 // has cut them to the least it keeps: the scored scenario DropOrder gives
 // up last, once.
 func (r *runner) leastTrouble() time.Duration {
-	var scored []trouble.Scenario
-	for _, sc := range r.troubleScenarios() {
-		if !sc.Unscored {
-			scored = append(scored, sc)
-		}
-	}
+	scored := r.scored()
 	if len(scored) == 0 {
 		return 0
 	}
@@ -222,5 +205,5 @@ func (r *runner) leastTrouble() time.Duration {
 			last, rank = sc, k
 		}
 	}
-	return scenariosCost([]trouble.Scenario{last})
+	return trouble.TotalCost([]trouble.Scenario{last})
 }

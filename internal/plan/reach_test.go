@@ -169,7 +169,7 @@ func TestTroubleFit(t *testing.T) {
 	for _, sc := range all {
 		byID[sc.ID] = sc
 	}
-	lastTwo := scenariosCost([]trouble.Scenario{byID["overload"], byID["reload"]})
+	lastTwo := trouble.TotalCost([]trouble.Scenario{byID["overload"], byID["reload"]})
 	for _, tc := range []struct {
 		name      string
 		left      time.Duration
@@ -178,7 +178,7 @@ func TestTroubleFit(t *testing.T) {
 		cut       string
 	}{
 		{"room for 3", time.Hour, 3, len(all), ""},
-		{"room for once", 3*scenariosCost(all) + costFixed, 1, len(all), "each trouble scenario run once"},
+		{"room for once", 3*trouble.TotalCost(all) + costFixed, 1, len(all), "each trouble scenario run once"},
 		{"room for two scenarios", 3*lastTwo + costFixed/2 + time.Second, 1, 2, "trouble scenarios left out"},
 		{"no room: one kept", time.Second, 1, 1, "trouble scenarios left out"},
 	} {

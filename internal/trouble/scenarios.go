@@ -20,6 +20,24 @@ import (
 // worker, an overload, and the graceful reload every deploy makes.
 var DropOrder = []string{"slow-threshold", "slow-headers", "slow-body", "hung-request", "worker-killed", "overload", "reload"}
 
+// DefaultCost is what a budget plans for a scenario that states no Cost
+// (one of a plan's own).
+const DefaultCost = 8 * time.Second
+
+// TotalCost is what scs take on one server, each run once: each
+// scenario's Cost, or DefaultCost.
+func TotalCost(scs []Scenario) time.Duration {
+	var d time.Duration
+	for _, sc := range scs {
+		if sc.Cost > 0 {
+			d += sc.Cost
+		} else {
+			d += DefaultCost
+		}
+	}
+	return d
+}
+
 // Scenarios lists every scenario, in the order they run.
 func Scenarios() []Scenario {
 	return []Scenario{
