@@ -2,6 +2,7 @@ package plan
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -124,5 +125,60 @@ func TestJudge(t *testing.T) {
 		if s := judge(&tc.res, 100); s.Pass != tc.pass {
 			t.Errorf("%s: pass=%v, want %v (%+v)", tc.name, s.Pass, tc.pass, s)
 		}
+	}
+}
+
+// The search's first failure at or below the closed-loop throughput is
+// probed again; a failure above it, or a second one, is believed at once.
+func TestSearchCapacityRetriesTheFirstFailure(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		hint       float64
+		flaky      map[float64]int // rate -> failures before it passes
+		wantRates  []float64
+		wantRPS    float64
+		wantRetried int
+	}{
+		// A fresh server fails its first window at 800 and passes the
+		// repeat: the search goes on up, as if it had passed.
+		{"first window spurious", 1000, map[float64]int{800: 1},
+			[]float64{800, 800, 1200, 1000, 1100, 1150}, 1150, 1},
+		// It fails again: believed, and the search goes down from there.
+		{"first failure real", 1000, map[float64]int{800: 2},
+			[]float64{800, 800, 400, 600, 700, 750, 775}, 775, 1},
+		// Only once a search: 1000 fails the first time too (it passes
+		// on the next probe) but is believed.
+		{"only the first failure", 1000, map[float64]int{800: 1, 1000: 1},
+			[]float64{800, 800, 1200, 1000, 900, 950, 975}, 975, 1},
+		// Above the closed-loop throughput a failure is expected: no repeat.
+		{"above the hint", 700, map[float64]int{},
+			[]float64{560, 840, 1260, 1050, 1155, 1208}, 1155, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			seen := map[float64]int{}
+			probe := func(ctx context.Context, rate float64) (results.CapacityStep, error) {
+				seen[rate]++
+				pass := rate <= 1180 && seen[rate] > tc.flaky[rate]
+				return results.CapacityStep{Rate: rate, Achieved: rate, P99MS: 5, Pass: pass}, nil
+			}
+			c, err := searchCapacity(context.Background(), probe, tc.hint, 100, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rates []float64
+			retried := 0
+			for _, s := range c.Steps {
+				rates = append(rates, s.Rate)
+				if s.Retried {
+					retried++
+					if s.Pass {
+						t.Errorf("step %+v passed and is marked retried", s)
+					}
+				}
+			}
+			if !slices.Equal(rates, tc.wantRates) || c.RPS != tc.wantRPS || retried != tc.wantRetried {
+				t.Errorf("rates %v capacity %.0f retried %d; want %v, %.0f, %d", rates, c.RPS, retried, tc.wantRates, tc.wantRPS, tc.wantRetried)
+			}
+		})
 	}
 }

@@ -78,9 +78,14 @@
 // are compared with the Mann-Whitney U test (package stats); a metric
 // separates the two when p < α (0.05). A capacity search is a single
 // measurement, so a capacity difference separates only when the searches
-// do not overlap (one server held a rate the other failed), the gap is at
-// least CapacityMargin (10%), and the repeated closed-loop trials agree in
-// direction at p < α.
+// do not overlap (one server held a rate the other failed), the rate the
+// higher one held is at least CapacityMargin (10%) above the rate the lower
+// one failed (the ends of the two brackets that favour the higher one
+// least, not the two values), and the repeated closed-loop trials agree in
+// direction at p < α. Values 10% apart were not enough: a search repeated
+// in another run moves by more than its 5% bracket, and uWSGI 1x8 (3,995
+// req/s, failed at 4,095) was separated from waitress 1x3 (4,430) in one
+// ten-minute run when the exhaustive run had them 4% apart.
 //
 // A server is placed ahead of another when the metrics that separate them
 // add up to at least MinScoreGap (2) score points in its favour; metrics

@@ -450,6 +450,11 @@ func (r *ranker) sampleSizeNote(fin []*cand, pairs [][]pair) {
 	}
 }
 
+// NameTiesUpTo is how many servers tied for first a headline still names.
+// "all 3 tie" read as if every server had tied, when a race had ranked
+// only its three finalists; past a handful, a list no longer helps.
+const NameTiesUpTo = 4
+
 func (r *ranker) headline(wl string, ranking []results.Rank, fin []*cand) string {
 	switch len(ranking) {
 	case 0:
@@ -472,7 +477,7 @@ func (r *ranker) headline(wl string, ranking []results.Rank, fin []*cand) string
 			break
 		}
 		s = fmt.Sprintf("Best for %s: %s, ahead of %s.", r.prof.Description, top[0], next)
-	case len(top) == len(ranking):
+	case len(top) == len(ranking) && len(top) > NameTiesUpTo:
 		s = fmt.Sprintf("No server is measurably best for %s: all %d tie.", r.prof.Description, len(ranking))
 	default:
 		s = fmt.Sprintf("No single best server for %s: %s tie for first place.", r.prof.Description, JoinAnd(top))

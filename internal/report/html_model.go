@@ -1004,6 +1004,9 @@ func kneePlot(views []*runView) *plot {
 			if st.GeneratorBound {
 				verdict += " (generator-bound)"
 			}
+			if st.Retried {
+				verdict += " (probed again)"
+			}
 			pl.Table.Rows = append(pl.Table.Rows, []string{rv.label, num(st.Rate), num(st.Achieved), num(st.P99MS), percent(st.ErrorRate), verdict})
 		}
 		if len(s.Points) > 0 {

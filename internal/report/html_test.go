@@ -526,3 +526,22 @@ func TestHTMLGolden(t *testing.T) {
 		t.Errorf("page markup differs from %s; if intended, run go test ./internal/report -run TestHTMLGolden -update-html and review the diff", golden)
 	}
 }
+
+// A capacity step the search probed again is shown as such in the knee
+// plot's table, so a failure left of a pass at the same rate reads right.
+func TestKneeTableMarksRetriedSteps(t *testing.T) {
+	run := &results.Run{Server: "tornado", Shape: results.Shape{Workers: 3, Threads: 1}, Capacity: &results.Capacity{
+		GoalP99MS: 100, RPS: 4000, Steps: []results.CapacityStep{
+			{Rate: 3400, Achieved: 2600, P99MS: 366, Retried: true},
+			{Rate: 3400, Achieved: 3400, P99MS: 9, Pass: true},
+			{Rate: 4000, Achieved: 4000, P99MS: 40, Pass: true},
+		}}}
+	pl := kneePlot([]*runView{{run: run, label: "tornado 3x1"}})
+	var verdicts []string
+	for _, row := range pl.Table.Rows {
+		verdicts = append(verdicts, row[1]+" "+row[len(row)-1])
+	}
+	if want := []string{"3,400 no (probed again)", "3,400 yes", "4,000 yes"}; !slices.Equal(verdicts, want) {
+		t.Errorf("knee table %q, want %q", verdicts, want)
+	}
+}

@@ -131,7 +131,7 @@ const restatedNote = "This file's stored ranking was made by another version of 
 // winnersText names who is first of n ranked servers; when every one
 // is, the data could not separate them and a list would read as a choice.
 func winnersText(ws []string, n int) string {
-	if len(ws) == n && n > 2 {
+	if len(ws) == n && n > rank.NameTiesUpTo {
 		return fmt.Sprintf("all %d tie (the data cannot separate them)", n)
 	}
 	return rank.JoinAnd(ws)

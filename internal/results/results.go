@@ -491,6 +491,10 @@ type CapacityStep struct {
 	ErrorRate      float64 `json:"error_rate"`
 	Pass           bool    `json:"pass"`
 	GeneratorBound bool    `json:"generator_bound,omitempty"`
+	// Retried marks a failed step the search probed again at the same
+	// rate; the next step is the one that counts. Only the search's first
+	// failure at or below the closed-loop throughput is retried.
+	Retried bool `json:"retried,omitempty"`
 }
 
 // Errors counts failed requests by class.
