@@ -132,11 +132,11 @@ func TestJudge(t *testing.T) {
 // probed again; a failure above it, or a second one, is believed at once.
 func TestSearchCapacityRetriesTheFirstFailure(t *testing.T) {
 	for _, tc := range []struct {
-		name       string
-		hint       float64
-		flaky      map[float64]int // rate -> failures before it passes
-		wantRates  []float64
-		wantRPS    float64
+		name        string
+		hint        float64
+		flaky       map[float64]int // rate -> failures before it passes
+		wantRates   []float64
+		wantRPS     float64
 		wantRetried int
 	}{
 		// A fresh server fails its first window at 800 and passes the

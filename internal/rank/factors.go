@@ -209,14 +209,7 @@ func (f Factor) Moved() bool {
 // FactorsFor is Factors for the ranking f.Verdict records (the default
 // profile when it has none).
 func FactorsFor(f *results.File) (*FactorTable, error) {
-	o := Options{}
-	if v := f.Verdict; v != nil {
-		o = Options{Profile: v.Profile, GoalMS: v.GoalP99MS, Workload: v.Workload, Alpha: v.Alpha}
-		if v.Profile == "custom" || v.Profile == "" {
-			o.Profile = FormatWeights(v.Weights)
-		}
-	}
-	t, err := Factors(f, o)
+	t, err := Factors(f, storedOptions(f))
 	if err == nil && f.Ranking != nil {
 		t.Restated = len(f.Ranking) != len(t.Servers)
 		for i := 0; !t.Restated && i < len(f.Ranking); i++ {
@@ -597,4 +590,24 @@ func (v Variation) Describe() string {
 	}
 	parts = append(parts, fmt.Sprintf("gaps to the leader change by %.1f points on average", v.GapChange))
 	return strings.Join(parts, "; ")
+}
+
+// storedOptions are the options of the ranking f.Verdict records (the
+// default profile when it has none).
+func storedOptions(f *results.File) Options {
+	o := Options{}
+	if v := f.Verdict; v != nil {
+		o = Options{Profile: v.Profile, GoalMS: v.GoalP99MS, Workload: v.Workload, Alpha: v.Alpha}
+		if v.Profile == "custom" || v.Profile == "" {
+			o.Profile = FormatWeights(v.Weights)
+		}
+	}
+	return o
+}
+
+// Restate ranks f again by this version's rules, on the profile, goal,
+// workload and α its stored verdict names: a file written by an older
+// version keeps the ranking that version made.
+func Restate(f *results.File) ([]results.Rank, *results.Verdict, error) {
+	return RankWith(f, storedOptions(f))
 }

@@ -568,6 +568,9 @@ func Compare(w io.Writer, oldName string, old *results.File, newName string, cur
 	for _, n := range diffSetupNotes(old, cur) {
 		p("note: %s\n", plain(n))
 	}
+	if v := verdictChange(old, cur); v != "" {
+		p("%s\n", v)
+	}
 
 	type both struct {
 		old, cur *results.Run
@@ -781,6 +784,81 @@ func Compare(w io.Writer, oldName string, old *results.File, newName string, cur
 	}
 	_, err := io.WriteString(w, out.String())
 	return err
+}
+
+// verdictChange says whether the two files put the same servers first: the
+// question a second run of a comparison asks first. Shapes are named but
+// not compared (a server's best shape may change between runs while the
+// advice, which server, stands). Empty when either file has no ranking.
+//
+// Both files are ranked again by this version's rules, each on the profile
+// its verdict names, so a change in the rules between the two versions that
+// wrote them is not read as a change in the servers; where that moves a
+// file's first place from the one it stores, the line says so.
+func verdictChange(old, cur *results.File) string {
+	var restated []string
+	first := func(which string, f *results.File) (names []string, shown string) {
+		if f.Verdict == nil {
+			return nil, ""
+		}
+		top := func(ranking []results.Rank) (names, parts []string) {
+			for _, rk := range ranking {
+				if rk.Position == 1 {
+					names = append(names, rk.Server)
+					parts = append(parts, plain(rk.Server)+" "+rk.Shape.String())
+				}
+			}
+			return names, parts
+		}
+		stored, _ := top(f.Ranking)
+		ranking, _, err := rank.Restate(f)
+		if err != nil || len(ranking) == 0 {
+			ranking = f.Ranking
+		}
+		names, parts := top(ranking)
+		if !slices.Equal(stored, names) {
+			restated = append(restated, fmt.Sprintf("%s's file stores %s, ranked by another version of the rules", which, rank.JoinAnd(stored)))
+		}
+		shown = rank.JoinAnd(parts)
+		if len(parts) > 1 {
+			shown += " (tie)"
+		}
+		return names, shown
+	}
+	a, as := first("old", old)
+	b, bs := first("new", cur)
+	if len(a) == 0 || len(b) == 0 {
+		return ""
+	}
+	s := fmt.Sprintf("first place: old %s; new %s: ", as, bs)
+	var onlyOld, onlyNew []string
+	for _, n := range a {
+		if !slices.Contains(b, n) {
+			onlyOld = append(onlyOld, plain(n))
+		}
+	}
+	for _, n := range b {
+		if !slices.Contains(a, n) {
+			onlyNew = append(onlyNew, plain(n))
+		}
+	}
+	switch {
+	case len(onlyOld) == 0 && len(onlyNew) == 0:
+		s += "the same servers"
+	case len(onlyOld) == 0:
+		s += "new adds " + rank.JoinAnd(onlyNew)
+	case len(onlyNew) == 0:
+		s += "new drops " + rank.JoinAnd(onlyOld)
+	default:
+		s += "different: only old has " + rank.JoinAnd(onlyOld) + ", only new " + rank.JoinAnd(onlyNew)
+	}
+	if old.Verdict.Profile != cur.Verdict.Profile || old.Verdict.Workload != cur.Verdict.Workload {
+		s += fmt.Sprintf(" (ranked differently: old %s on %s, new %s on %s)", plain(old.Verdict.Profile), plain(old.Verdict.Workload), plain(cur.Verdict.Profile), plain(cur.Verdict.Workload))
+	}
+	if len(restated) > 0 {
+		s += " (" + plain(strings.Join(restated, "; ")) + ")"
+	}
+	return s
 }
 
 func diffFileLine(f *results.File) string {

@@ -252,3 +252,40 @@ func TestRowsOrder(t *testing.T) {
 		t.Errorf("reversed runs give rows\n%q\nnot\n%q", got, want)
 	}
 }
+
+// compare's first line after the files says whether the two put the same
+// servers first, by this version's rules.
+func TestCompareVerdict(t *testing.T) {
+	cur := readFixture(t, "results.json")
+	if err := rank.Apply(cur, rank.DefaultProfile, 0); err != nil {
+		t.Fatal(err)
+	}
+	var top []string
+	for _, rk := range cur.Ranking {
+		if rk.Position == 1 {
+			top = append(top, rk.Server)
+		}
+	}
+	if len(top) == 0 {
+		t.Fatal("fixture has no first place")
+	}
+	if got := verdictChange(cur, cur); !strings.HasSuffix(got, ": the same servers") {
+		t.Errorf("a file against itself: %q", got)
+	}
+	// A stored ranking from "another version" that put someone else first.
+	stale := readFixture(t, "results.json")
+	if err := rank.Apply(stale, rank.DefaultProfile, 0); err != nil {
+		t.Fatal(err)
+	}
+	for i := range stale.Ranking {
+		stale.Ranking[i].Position = 2
+	}
+	stale.Ranking[len(stale.Ranking)-1].Position = 1
+	got := verdictChange(stale, cur)
+	if !strings.HasSuffix(got, ": the same servers (old's file stores "+stale.Ranking[len(stale.Ranking)-1].Server+", ranked by another version of the rules)") {
+		t.Errorf("stale stored ranking: %q", got)
+	}
+	if got := verdictChange(&results.File{}, cur); got != "" {
+		t.Errorf("no ranking in old: %q", got)
+	}
+}
