@@ -109,9 +109,10 @@ func TestStopKillsTree(t *testing.T) {
 			if !slices.Contains(pids, g.Pid()) || slices.Contains(pids, g.rpid) {
 				t.Errorf("Pids() = %v, want the server %d and not the reaper %d", pids, g.Pid(), g.rpid)
 			}
-			if tagged := Tagged(g.Tag()); len(tagged) != 4 {
-				t.Errorf("Tagged = %v, want the reaper and 3 processes", tagged)
-			}
+			// A child seen by Pids may still be inside execve, when its
+			// environment reads empty for a moment (a clean-checkout CI
+			// run at 0bead70 saw 3 of 4): wait for it rather than sample.
+			waitFor(t, 10*time.Second, "the reaper and 3 processes tagged", func() bool { return len(Tagged(g.Tag())) == 4 })
 
 			t0 := time.Now()
 			stop := g.Stop
@@ -366,9 +367,8 @@ func TestParentKilled(t *testing.T) {
 			if err != nil {
 				t.Fatalf("helper said %q", line)
 			}
-			if tagged := Tagged(tt.cfg.Tag); len(tagged) != 4 {
-				t.Fatalf("Tagged = %v, want the reaper and 3 processes", tagged)
-			}
+			// As in TestStopKillsTree: a child may still be inside execve.
+			waitFor(t, 10*time.Second, "the reaper and 3 processes tagged", func() bool { return len(Tagged(tt.cfg.Tag)) == 4 })
 
 			cmd.Process.Kill()
 			cmd.Wait()
