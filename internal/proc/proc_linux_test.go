@@ -268,10 +268,18 @@ time.sleep(1000)
 			daemon, _ = strconv.Atoi(s)
 		}
 	}
-	waitFor(t, 5*time.Second, "daemon to exec sleep", func() bool {
+	// Waited for here rather than with waitFor, to say what the daemon was
+	// doing if it never gets there (a clean-checkout CI run at 8850699 timed
+	// out here once; 100 runs under two CPU hogs did not).
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		st, err := readStat(daemon)
-		return err == nil && st.comm == "sleep"
-	})
+		if err == nil && st.comm == "sleep" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after 5s waiting for daemon %d to exec sleep: stat %+v, err %v; output %q", daemon, st, err, g.Output(0))
+		}
+	}
 	st, _ := readStat(daemon)
 	if st.ppid != g.rpid || st.pgrp == g.rpid {
 		t.Errorf("daemon ppid %d pgrp %d; want re-parented to the reaper %d in another group", st.ppid, st.pgrp, g.rpid)
