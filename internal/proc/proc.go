@@ -221,13 +221,18 @@ func (s *Sampler) sample() {
 	for _, p := range u.perProc {
 		w := s.procs[p.pid]
 		if w == nil {
-			// Its command line once, when first seen: a few hundred
-			// bytes per new process, never per sample.
-			w = &procWindow{cmd: cmdline(p.pid)}
+			w = &procWindow{}
 			if baseline {
 				w.first = p.cpu
 			}
 			s.procs[p.pid] = w
+		}
+		if w.cmd == "" {
+			// The command line once, when first seen: a few hundred bytes
+			// per new process, not per sample. Read again while empty: a
+			// process inside execve (a server Start has just returned)
+			// reads as having no arguments until the new image is set up.
+			w.cmd = cmdline(p.pid)
 		}
 		w.last = p.cpu
 	}

@@ -246,6 +246,11 @@ func TestStartRequiresMain(t *testing.T) {
 
 // A double-forked, setsid'd daemon that also clears its environment escapes
 // both the process group and the tag; only the subreaper keeps it in the tree.
+//
+// The daemon reports its pid in one write: print("daemon", pid) makes four
+// when PYTHONUNBUFFERED is set (as in CI's environment), and a read between
+// them once gave the test "daemon " and a pid of 0, and it then waited for
+// that pid to exec sleep (a clean-checkout CI failure at 8850699).
 func TestDaemonizedGrandchild(t *testing.T) {
 	t.Parallel()
 	const daemonize = `
@@ -254,23 +259,24 @@ pid = os.fork()
 if pid == 0:
     os.setsid()
     if os.fork() == 0:
-        print("daemon", os.getpid(), flush=True)
+        os.write(1, b"daemon %d\n" % os.getpid())
         os.execve("/bin/sleep", ["sleep", "1000"], {})
     os._exit(0)
 os.waitpid(pid, 0)
 time.sleep(1000)
 `
 	g := startT(t, Spec{Argv: []string{python, "-c", daemonize}, Grace: time.Second})
-	waitFor(t, 10*time.Second, "daemon pid", outputHas(g, "daemon "))
 	var daemon int
-	for _, l := range g.Output(0) {
-		if s, ok := strings.CutPrefix(l, "daemon "); ok {
-			daemon, _ = strconv.Atoi(s)
+	waitFor(t, 10*time.Second, "daemon pid", func() bool {
+		for _, l := range g.Output(0) {
+			if s, ok := strings.CutPrefix(l, "daemon "); ok {
+				daemon, _ = strconv.Atoi(s)
+			}
 		}
-	}
+		return daemon > 0
+	})
 	// Waited for here rather than with waitFor, to say what the daemon was
-	// doing if it never gets there (a clean-checkout CI run at 8850699 timed
-	// out here once; 100 runs under two CPU hogs did not).
+	// doing if it never gets there.
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		st, err := readStat(daemon)
 		if err == nil && st.comm == "sleep" {

@@ -273,18 +273,38 @@ func Tagged(tag string) []int {
 // in case some fork meanwhile, and returns how many distinct processes it
 // signalled.
 func KillTagged(tag string) int {
+	return killTagged(tag, Tagged, func(pid int) error { return unix.Kill(pid, unix.SIGKILL) }, 10*time.Millisecond)
+}
+
+// killQuietRounds is how many sweeps in a row must find no tagged process
+// before KillTagged stops. One is not enough: a process inside execve reads
+// an empty environment (the new image's is not set up yet), so a sweep that
+// lands in that window misses it, and a child forked a moment before can
+// show up in the next one. Three sweeps 10 ms apart outlast that window
+// unless the process is kept off the CPU for longer; the reaper's kill of
+// its process group and tree runs before this sweep, so both would have to
+// miss a process for it to survive.
+const killQuietRounds = 3
+
+// killTagged is KillTagged with the lister, the signaller and the pause
+// between sweeps passed in, for tests. It sweeps at most 50 times.
+func killTagged(tag string, list func(string) []int, kill func(int) error, pause time.Duration) int {
 	killed := make(map[int]bool)
-	for round := 0; round < 20; round++ {
-		pids := Tagged(tag)
+	for round, quiet := 0, 0; round < 50 && quiet < killQuietRounds; round++ {
+		pids := list(tag)
 		if len(pids) == 0 {
-			break
+			quiet++
+		} else {
+			quiet = 0
 		}
 		for _, pid := range pids {
-			if unix.Kill(pid, unix.SIGKILL) == nil {
+			if kill(pid) == nil {
 				killed[pid] = true
 			}
 		}
-		time.Sleep(10 * time.Millisecond)
+		if quiet < killQuietRounds {
+			time.Sleep(pause)
+		}
 	}
 	return len(killed)
 }

@@ -2,7 +2,10 @@ package proc
 
 import (
 	"os"
+	"slices"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestParseStat(t *testing.T) {
@@ -85,5 +88,52 @@ func TestScanFindsSelf(t *testing.T) {
 	}
 	if _, ok := pssBytes(os.Getpid()); !ok {
 		t.Error("no Pss for self")
+	}
+}
+
+// TestKillTaggedSweepsPastAQuietRound feeds killTagged the sweeps a real
+// stop can see: a process inside execve reads an untagged (empty)
+// environment, so it is missing from one sweep and back in the next.
+func TestKillTaggedSweepsPastAQuietRound(t *testing.T) {
+	tests := []struct {
+		name       string
+		sweeps     [][]int // what each call of the lister returns; empty after the last
+		failKill   int     // a pid whose kill fails
+		wantKilled int
+		wantCalls  int
+	}{
+		{"nothing tagged", nil, 0, 0, killQuietRounds},
+		{"one process", [][]int{{5}}, 0, 1, 1 + killQuietRounds},
+		{"missed by one sweep", [][]int{{5}, {}, {7}}, 0, 2, 3 + killQuietRounds},
+		{"missed by two sweeps", [][]int{{}, {}, {7}}, 0, 1, 3 + killQuietRounds},
+		{"a kill that fails is not counted", [][]int{{5, 6}}, 6, 1, 1 + killQuietRounds},
+		{"never goes away", slices.Repeat([][]int{{5}}, 100), 0, 1, 50},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			calls := 0
+			list := func(tag string) []int {
+				if tag != "t" {
+					t.Fatalf("lister got tag %q", tag)
+				}
+				calls++
+				if calls <= len(tt.sweeps) {
+					return tt.sweeps[calls-1]
+				}
+				return nil
+			}
+			kill := func(pid int) error {
+				if pid == tt.failKill {
+					return unix.ESRCH
+				}
+				return nil
+			}
+			if got := killTagged("t", list, kill, 0); got != tt.wantKilled {
+				t.Errorf("killed %d, want %d", got, tt.wantKilled)
+			}
+			if calls != tt.wantCalls {
+				t.Errorf("swept %d times, want %d", calls, tt.wantCalls)
+			}
+		})
 	}
 }
