@@ -84,7 +84,7 @@ func (d factorDef) values(base *ranked) []FactorValue {
 	}
 	for i := 0; i+1 < len(fin); i++ {
 		if out[i].Has && out[i+1].Has {
-			out[i].Separated = d.separated(r, fin[i], fin[i+1], out[i].Value, out[i+1].Value)
+			out[i].Separated = d.separated(r, fin[i], fin[i+1], out[i], out[i+1])
 		}
 	}
 	return out
@@ -103,9 +103,11 @@ func (d factorDef) metricOf(c *cand) string {
 
 // separated applies the ranking's own rules: the U test at α for sampled
 // metrics, the capacity rule for searches, a CapacityMargin gap for one
-// measurement each (ceilings, trouble scenarios), any difference for the
-// exact conformance probes.
-func (d factorDef) separated(r *ranker, a, b *cand, va, vb float64) bool {
+// measurement each (ceilings, trouble scenarios run once), ranges that do
+// not overlap for trouble scenarios repeated, any difference for the exact
+// conformance probes.
+func (d factorDef) separated(r *ranker, a, b *cand, fa, fb FactorValue) bool {
+	va, vb := fa.Value, fb.Value
 	switch {
 	case len(d.metrics) > 0:
 		key := d.metricOf(a)
@@ -123,6 +125,12 @@ func (d factorDef) separated(r *ranker, a, b *cand, va, vb float64) bool {
 		return stats.MannWhitney(sa, sb) < r.alpha
 	case len(d.probes) > 0 || d.otherProbes:
 		return va != vb
+	case fa.repeated && fb.repeated:
+		hi, lo := fa, fb
+		if vb > va {
+			hi, lo = fb, fa
+		}
+		return va != vb && hi.lo > lo.hi
 	}
 	return math.Abs(va-vb) >= CapacityMargin*math.Max(math.Abs(va), math.Abs(vb))
 }
@@ -197,8 +205,9 @@ func (r *ranker) scenarioValue(c *cand, ids []string) FactorValue {
 	if len(found) == 0 {
 		return FactorValue{Why: "not tried"}
 	}
-	var sum float64
+	var sum, sumLo, sumHi float64
 	var n int
+	repeats := math.MaxInt
 	var extra []string
 	halved := "" // the slow-client threshold, for the short form
 	for _, sc := range found[0].Scenarios {
@@ -219,6 +228,9 @@ func (r *ranker) scenarioValue(c *cand, ids []string) FactorValue {
 			continue
 		}
 		sum += sc.Retained
+		sumLo += min(sc.RetainedLo, sc.Retained)
+		sumHi += max(sc.RetainedHi, sc.Retained)
+		repeats = min(repeats, max(sc.Repeats, 1))
 		n++
 		if sc.ID == "worker-killed" && !sc.Recovered {
 			extra = append(extra, "did not recover")
@@ -232,7 +244,11 @@ func (r *ranker) scenarioValue(c *cand, ids []string) FactorValue {
 	if len(extra) > 0 {
 		text += "; " + strings.Join(extra, "; ")
 	}
-	return FactorValue{Has: true, Value: v, Text: text, Short: fmt.Sprintf("%.0f%%", v*100) + halved}
+	fv := FactorValue{Has: true, Value: v, Text: text, Short: fmt.Sprintf("%.0f%%", v*100) + halved}
+	if repeats >= 2 {
+		fv.repeated, fv.lo, fv.hi = true, sumLo/float64(n), sumHi/float64(n)
+	}
+	return fv
 }
 
 // probeValue is c's score on d's probes alone.

@@ -161,6 +161,10 @@ type FactorValue struct {
 	// single measurements; see separatedOn).
 	Separated bool
 	Why       string // why there is no value
+	// repeated: a trouble scenarios' value, each scenario the median of
+	// several runs; lo and hi are the value at their least and most.
+	repeated bool
+	lo, hi   float64
 }
 
 // Variation is the ranking with a factor left out or doubled, against the

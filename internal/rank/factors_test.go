@@ -184,6 +184,43 @@ func TestFactorValues(t *testing.T) {
 	}
 }
 
+// A trouble factor whose scenarios were repeated separates two servers by
+// the ranges over the runs, as the ranking does; run once, by the margin.
+func TestFactorScenarioRanges(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		hi, lo    results.TroubleCase // the hung request, for the higher and the lower server
+		separated bool
+	}{
+		{"repeated, 5% apart, ranges apart", sc("hung-request", .95, .94, .96, 3), sc("hung-request", .90, .89, .91, 3), true},
+		{"run once, 5% apart", sc("hung-request", .95, .94, .96, 0), sc("hung-request", .90, .89, .91, 0), false},
+		{"repeated, 16% apart, ranges overlap", sc("hung-request", .95, .80, 1, 3), sc("hung-request", .80, .70, .85, 3), false},
+		{"run once, 16% apart", sc("hung-request", .95, .80, 1, 0), sc("hung-request", .80, .70, .85, 0), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := file(
+				srv{name: "a", rps: around(1000, 10, 5), p99: around(30, 0.2, 5), pssMiB: 100},
+				srv{name: "b", rps: around(1000, 10, 5), p99: around(30, 0.2, 5), pssMiB: 100},
+			)
+			f.Robustness = []results.Robustness{robustnessOf("a", tc.hi), robustnessOf("b", tc.lo)}
+			tab, err := Factors(f, Options{Profile: "rps=1,robustness=4"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tab.Servers[0].Server != "a" {
+				t.Fatalf("servers %+v", tab.Servers)
+			}
+			i := slices.IndexFunc(tab.Factors, func(fa Factor) bool { return fa.Key == FactorHung })
+			if i < 0 {
+				t.Fatal("no hung-request factor")
+			}
+			if got := tab.Factors[i].Values[0].Separated; got != tc.separated {
+				t.Errorf("separated = %v, want %v: %+v", got, tc.separated, tab.Factors[i].Values)
+			}
+		})
+	}
+}
+
 // Weighing scenarios or probes by 1 gives back the stored scores, so a
 // factor's effect is the variation's alone.
 func TestWeighIdentity(t *testing.T) {

@@ -378,7 +378,7 @@ func (r *ranker) phrase(d mdiff) string {
 		if !better {
 			word = "less"
 		}
-		return fmt.Sprintf("kept %s of its throughput under trouble (%s vs %s on average; one measurement each)", word, pct(d.a), pct(d.b))
+		return fmt.Sprintf("kept %s of its throughput under trouble (%s vs %s on average; %s)", word, pct(d.a), pct(d.b), d.measured)
 	}
 	if d.key == Correctness {
 		word := "higher"
@@ -513,6 +513,22 @@ func pct(rel float64) string {
 		return fmt.Sprintf("%.0f%%", rel*100)
 	}
 	return fmt.Sprintf("%.1f%%", rel*100)
+}
+
+// pctRange formats a range of shares (0.63, 0.66 → "63–66%").
+func pctRange(lo, hi float64) string {
+	a, b := fmt.Sprintf("%.0f", lo*100), fmt.Sprintf("%.0f", hi*100)
+	if a == b {
+		return a + "%"
+	}
+	return a + "–" + b + "%"
+}
+
+func runsOf(n int) string {
+	if n == 1 {
+		return "one run"
+	}
+	return fmt.Sprintf("%d runs", n)
 }
 
 func ratePct(rate float64) string { return fmt.Sprintf("%.2f%%", rate*100) }

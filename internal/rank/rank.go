@@ -76,6 +76,12 @@ type cand struct {
 	fromSearch   bool
 	shapes       int // shapes of this server measured
 	probeFails   int // conformance probes failed
+	// robRepeats is how many runs each scored trouble scenario's value is
+	// the median of (the fewest over them; 1 for single measurements), and
+	// robLo, robHi the robustness value with every scenario at the least
+	// and the most it kept over its runs, when repeated.
+	robRepeats   int
+	robLo, robHi float64
 }
 
 func (c *cand) name() string { return c.run.Server }
@@ -333,8 +339,9 @@ func (r *ranker) extract(c *cand, pss bool) {
 }
 
 // robustness reads the server's trouble scenarios, when it was tried:
-// one measurement per scenario, so a difference separates two servers
-// only when wide (see compare).
+// one measurement per scenario, or the median of a few runs of each, so a
+// difference separates two servers only when wide or outside the runs'
+// ranges (see compare).
 func (r *ranker) robustness(c *cand) {
 	var found []results.Robustness
 	for _, rob := range r.f.Robustness {
@@ -351,11 +358,48 @@ func (r *ranker) robustness(c *cand) {
 		for _, sc := range rob.Scenarios {
 			if sc.Error == "" && !sc.Unscored {
 				c.val[Robustness] = rob.Score
+				c.robRepeats, c.robLo, c.robHi = repeatRange(rob)
 				return
 			}
 		}
 		return
 	}
+}
+
+// rangesApart: the robustness of a and b, each scenario repeated, is
+// apart when the higher one's at every scenario's least is above the
+// other's at every scenario's most (see doc.go for its error rate).
+func rangesApart(a, b *cand) bool {
+	va, vb := a.val[Robustness], b.val[Robustness]
+	hi, lo := a, b
+	if vb > va {
+		hi, lo = b, a
+	}
+	return va != vb && hi.robLo > lo.robHi
+}
+
+// repeatRange is the fewest runs any scored scenario of rob is the median
+// of, and, when every one was repeated, rob's score with each scenario at
+// the least and at the most it kept over its runs. The range is taken
+// about the stored score (weighScenarios shifts it to weigh a factor) by
+// the plain means' distances, so it moves with it.
+func repeatRange(rob results.Robustness) (repeats int, lo, hi float64) {
+	var n, ret, sumLo, sumHi float64
+	repeats = math.MaxInt
+	for _, sc := range rob.Scenarios {
+		if sc.Error != "" || sc.Unscored {
+			continue
+		}
+		repeats = min(repeats, max(sc.Repeats, 1))
+		n++
+		ret += sc.Retained
+		sumLo += min(sc.RetainedLo, sc.Retained)
+		sumHi += max(sc.RetainedHi, sc.Retained)
+	}
+	if n == 0 || repeats < 2 {
+		return 1, rob.Score, rob.Score
+	}
+	return repeats, rob.Score - (ret-sumLo)/n, rob.Score + (sumHi-ret)/n
 }
 
 // frontFirst orders a server's suite records so the one measured behind
@@ -720,6 +764,9 @@ type mdiff struct {
 	// bound it with.
 	lo, hi float64
 	why    string // why a capacity difference does not count
+	// measured says what single measurements rest on ("one measurement
+	// each", "each scenario the median of 3 runs, ranges …"), for reasons.
+	measured string
 	// paired is a's value over b's trial by trial, when their trials ran
 	// in pairs (see pairs.go); nameA and nameB say who a and b are.
 	paired       *stats.Paired
@@ -779,8 +826,22 @@ func (r *ranker) compare(a, b *cand, best map[string]float64) pair {
 		case len(sa) > 0 && len(sb) > 0:
 			d.p, d.paired = r.test(a, b, w.Metric)
 			d.separated = d.p < r.alpha && d.points != 0
+		case w.Metric == Robustness && a.robRepeats >= 2 && b.robRepeats >= 2:
+			// Each scenario repeated: the runs' ranges are the evidence.
+			// Apart when one server's mean at every scenario's least is
+			// above the other's at every scenario's most.
+			d.separated = rangesApart(a, b)
+			d.measured = fmt.Sprintf("each scenario the median of %s, %s vs %s over them",
+				runsOf(min(a.robRepeats, b.robRepeats)), pctRange(a.robLo, a.robHi), pctRange(b.robLo, b.robHi))
+			if !d.separated {
+				d.why = d.measured + ": they overlap"
+			}
 		default: // one measurement each: only a wide gap counts
 			d.separated = math.Abs(va-vb) >= CapacityMargin*math.Max(math.Abs(va), math.Abs(vb))
+			d.measured = "one measurement each"
+			if w.Metric == Robustness && !d.separated {
+				d.why = "one measurement each, under " + pct(CapacityMargin) + " apart"
+			}
 		}
 		d.lo, d.hi = r.span(a, b, w, d, best)
 		if d.separated {
@@ -801,8 +862,9 @@ func (r *ranker) compare(a, b *cand, best map[string]float64) pair {
 // span is the range of points a metric gives a over b across what the
 // data allow, holding the point value: the pairs' ratio interval for trial
 // metrics, the searches' brackets for capacity (passed at one rate, failed
-// at the next). Single measurements (robustness, correctness, errors) have
-// no interval: they span their points alone.
+// at the next), the runs' ranges for trouble scenarios repeated. Single
+// measurements (robustness run once, correctness, errors) have no
+// interval: they span their points alone.
 func (r *ranker) span(a, b *cand, w results.Weight, d mdiff, best map[string]float64) (lo, hi float64) {
 	var rLo, rHi float64 // a's value over b's
 	switch {
@@ -818,6 +880,8 @@ func (r *ranker) span(a, b *cand, w results.Weight, d mdiff, best map[string]flo
 		}
 	case d.paired != nil && d.paired.N >= 2:
 		rLo, rHi = d.paired.Lo, d.paired.Hi
+	case d.key == Robustness && a.robRepeats >= 2 && b.robRepeats >= 2 && a.robHi > 0 && b.robHi > 0:
+		rLo, rHi = a.robLo/b.robHi, a.robHi/b.robLo // b.robLo = 0: +Inf, which at leaves out
 	default:
 		return d.points, d.points
 	}

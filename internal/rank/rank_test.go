@@ -720,6 +720,131 @@ func TestRankRobustness(t *testing.T) {
 	}
 }
 
+// sc is one trouble scenario's median over its runs and their range.
+func sc(id string, med, lo, hi float64, repeats int) results.TroubleCase {
+	return results.TroubleCase{ID: id, Retained: med, RetainedLo: lo, RetainedHi: hi, Repeats: repeats}
+}
+
+// robustnessOf is a server's robustness entry, its score the scenarios'
+// mean as package trouble computes it.
+func robustnessOf(server string, scs ...results.TroubleCase) results.Robustness {
+	var sum float64
+	for _, c := range scs {
+		sum += c.Retained
+	}
+	return results.Robustness{Server: server, Scenarios: scs, Score: sum / float64(len(scs))}
+}
+
+// Scenarios repeated separate two servers by the runs' ranges, not by
+// the margin for single measurements: waitress and uWSGI's medians from
+// the exhaustive run of 2026-12-05 (three runs each) are 9% apart, under
+// the margin, and their ranges do not overlap.
+func TestRankRobustnessRepeated(t *testing.T) {
+	waitress := func(n int) results.Robustness {
+		return robustnessOf("waitress", sc("slow-headers", .87, .85, .91, n), sc("slow-body", .89, .88, .90, n),
+			sc("hung-request", 1, 1, 1, n), sc("worker-killed", .10, .09, .10, n), sc("overload", .06, .03, .07, n),
+			sc("reload", .98, .93, 1, n))
+	}
+	uwsgi := func(n int) results.Robustness {
+		return robustnessOf("uwsgi", sc("slow-headers", .93, .90, .99, n), sc("slow-body", 0, 0, 0, n),
+			sc("hung-request", 1, 1, 1, n), sc("worker-killed", .67, .66, .67, n), sc("overload", .05, .05, .06, n),
+			sc("reload", .88, .86, .91, n))
+	}
+	wide := func(name string, med, lo, hi float64) results.Robustness {
+		return robustnessOf(name, sc("slow-headers", med, lo, hi, 3))
+	}
+	for _, tc := range []struct {
+		name      string
+		a, b      results.Robustness
+		positions string
+		reason    string // a reason of the first server's, or of the pair's tie
+	}{
+		{"repeated, ranges apart", waitress(3), uwsgi(3), "waitress=1 uwsgi=2",
+			"ahead of uwsgi: kept more of its throughput under trouble (65% vs 59% on average; each scenario the median of 3 runs, 63–66% vs 58–60% over them)"},
+		{"run once, under the margin", waitress(0), uwsgi(0), "tie",
+			"robustness (one measurement each, under 10% apart)"},
+		{"one side repeated: the margin", waitress(3), uwsgi(0), "tie",
+			"robustness (one measurement each, under 10% apart)"},
+		{"repeated, ranges overlap", wide("a", .80, .60, .95), wide("b", .68, .62, .75), "tie",
+			"robustness (each scenario the median of 3 runs, 60–95% vs 62–75% over them: they overlap)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			same := func(name string) srv {
+				return srv{name: name, rps: around(2000, 10, 5), p99: around(30, 0.2, 5), pssMiB: 100, capacity: 1800}
+			}
+			f := file(same(tc.a.Server), same(tc.b.Server))
+			f.Robustness = []results.Robustness{tc.a, tc.b}
+			rk, v := must(t, f, "robustness=1")
+			got := positions(rk)
+			if tc.positions == "tie" {
+				if rk[0].Position != rk[1].Position {
+					t.Errorf("positions %s, want a tie", got)
+				}
+			} else if got != tc.positions {
+				t.Errorf("positions %s, want %s\n%q", got, tc.positions, v.Notes)
+			}
+			if !slices.ContainsFunc(rk[0].Reasons, func(r string) bool { return strings.Contains(r, tc.reason) }) {
+				t.Errorf("reasons: %q\nwant one with %q", rk[0].Reasons, tc.reason)
+			}
+		})
+	}
+}
+
+// The ranges rule's error rate on synthetic samples: two servers with the
+// same scenarios' distributions are called apart at most at the rate
+// doc.go states (1 in 10 either way with one noisy scenario, fewer with
+// more), and real differences of 10% and 20% are found.
+func TestRobustnessRangesAtATie(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	// runs draws one scenario three times: its median, least and most.
+	runs := func(id string, mean, sd float64) results.TroubleCase {
+		var xs [3]float64
+		for i := range xs {
+			xs[i] = min(max(mean+sd*rng.NormFloat64(), 0), 1)
+		}
+		slices.Sort(xs[:])
+		return sc(id, xs[1], xs[0], xs[2], 3)
+	}
+	type scenario struct{ mean, sd float64 }
+	draw := func(name string, scs []scenario) *cand {
+		var cases []results.TroubleCase
+		for i, s := range scs {
+			cases = append(cases, runs(strconv.Itoa(i), s.mean, s.sd))
+		}
+		rob := robustnessOf(name, cases...)
+		c := &cand{val: map[string]float64{Robustness: rob.Score}}
+		c.robRepeats, c.robLo, c.robHi = repeatRange(rob)
+		return c
+	}
+	const draws = 4000
+	for _, tc := range []struct {
+		name    string
+		a, b    []scenario
+		atMost  float64 // the rate it may call them apart, either way
+		atLeast float64
+	}{
+		// One noisy scenario among steady ones: 2/C(6,3) = 0.10 exactly.
+		{"tie, one noisy scenario", []scenario{{1, 0}, {0, 0}, {.8, .05}}, []scenario{{1, 0}, {0, 0}, {.8, .05}}, 0.115, 0},
+		{"tie, three noisy scenarios", []scenario{{.9, .03}, {.6, .05}, {.3, .08}}, []scenario{{.9, .03}, {.6, .05}, {.3, .08}}, 0.05, 0},
+		// Real differences, at the noise of the exhaustive run's repeats
+		// (a range of 0.01–0.06 over three runs) and at twice it.
+		{"10% apart, three quiet scenarios", []scenario{{.95, .02}, {.66, .02}, {.33, .02}}, []scenario{{.86, .02}, {.6, .02}, {.3, .02}}, 1, 0.80},
+		{"20% apart, three noisy scenarios", []scenario{{.95, .04}, {.72, .04}, {.33, .04}}, []scenario{{.8, .04}, {.6, .04}, {.27, .04}}, 1, 0.80},
+	} {
+		apart := 0
+		for range draws {
+			if rangesApart(draw("a", tc.a), draw("b", tc.b)) {
+				apart++
+			}
+		}
+		rate := float64(apart) / draws
+		t.Logf("%s: apart in %.3f of %d draws", tc.name, rate, draws)
+		if rate > tc.atMost || rate < tc.atLeast {
+			t.Errorf("%s: apart in %.3f of draws, want within [%v, %v]", tc.name, rate, tc.atLeast, tc.atMost)
+		}
+	}
+}
+
 // TestUnscored pins the one predicate the ranking and the reports share:
 // what it refuses, the ranking leaves out with the same words.
 func TestUnscored(t *testing.T) {

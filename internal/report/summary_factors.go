@@ -74,7 +74,7 @@ func mdFactors(p func(string, ...any), f *results.File) {
 		p("\n")
 	}
 	p("\n%s: the data separate this server from the next one down on that factor (the ranking's own tests: Mann-Whitney at α for trials, "+
-		"a %.0f%% gap for single measurements such as capacity searches, ceilings and trouble scenarios, any difference for the exact conformance probes). "+
+		"a %.0f%% gap for single measurements such as capacity searches, ceilings and trouble scenarios run once, ranges that do not overlap for trouble scenarios run several times, any difference for the exact conformance probes). "+
 		"–: no value the ranking scores for that server (not measured, or not scored: its reasons say why).\n\n", sepMark, rank.CapacityMargin*100)
 
 	p("**Winner under each profile:** ")
