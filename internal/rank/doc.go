@@ -261,6 +261,27 @@
 // that moved the ranking; with each server's value, and the winner under
 // every built-in profile.
 //
+// # Firmness
+//
+// A place rests on tests at α and on score gaps at the ends of intervals,
+// so evidence near either threshold can go the other way in another run
+// of the same plan: three exhaustive runs at the default trial settings
+// on one quiet machine (2026-12-04/05) all put waitress first, and shared
+// first place with uWSGI, tornado, and uWSGI. Firmness (firmness.go) says how near the
+// thresholds a run's own evidence was: it ranks the file again on
+// FirmnessResamples bootstrap resamples of the trials and counts how often
+// the first place came out exactly, and how often each server was in it
+// ("this first place came out in 38 of 100 resamples; first in them:
+// waitress 100, uwsgi 74, tornado 43"). Resamples draw the same positions
+// in every run, so trials that ran side by side stay paired. Capacity
+// searches, trouble scenarios and probes are single measurements with
+// nothing to resample and are held as measured, so the count speaks for
+// the trials' noise only; a server whose place moves between two runs by
+// more than that (first in 0 of 100 in one, 74 in the other) moved on
+// those, or on the machine between the runs (compare shows both counts).
+// The draws are seeded from the plan's seed: a report of the same file
+// says the same.
+//
 // # Use
 //
 // At the end of a run, and in report to re-rank on another profile:
@@ -268,7 +289,7 @@
 //	if err := rank.Apply(f, profile, goalMS); err != nil { … }
 //
 // Apply fills every Run.Summary and Run.Projection, File.Ranking and
-// File.Verdict. The result
+// File.Verdict, with the verdict's Firmness. The result
 // depends on the trials only: the same file, in any run order, gives the
 // same ranking, byte for byte.
 package rank

@@ -615,3 +615,8 @@ func storedOptions(f *results.File) Options {
 func Restate(f *results.File) ([]results.Rank, *results.Verdict, error) {
 	return RankWith(f, storedOptions(f))
 }
+
+// RestateFirmness is Firmness on the options Restate ranks with.
+func RestateFirmness(f *results.File, resamples int) (*results.Firmness, error) {
+	return Firmness(f, storedOptions(f), resamples)
+}

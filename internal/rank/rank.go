@@ -59,6 +59,11 @@ func Apply(f *results.File, profile string, goalMS float64) error {
 	if err != nil {
 		return err
 	}
+	if v != nil {
+		if v.Firmness, err = Firmness(f, Options{Profile: profile, GoalMS: goalMS}, FirmnessResamples); err != nil {
+			return err
+		}
+	}
 	f.Ranking, f.Verdict = ranking, v
 	return nil
 }

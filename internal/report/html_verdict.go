@@ -11,6 +11,7 @@ import (
 // verdict is File.Verdict and File.Ranking as the page shows them.
 type verdict struct {
 	Headline string
+	Firmness string     // how often resamples of the trials gave the same first place
 	Basis    []keyValue // profile, weights, workload, goal, tests
 	Notes    []string
 	Entries  []rankEntry
@@ -36,6 +37,7 @@ func verdictOf(f *results.File) verdict {
 	var v verdict
 	if vd := f.Verdict; vd != nil {
 		v.Headline = vd.Headline
+		v.Firmness = firmnessText(vd.Firmness)
 		v.Notes = vd.Notes
 		add := func(k, val string) {
 			if val != "" {

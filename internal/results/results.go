@@ -450,6 +450,24 @@ type Verdict struct {
 	// server behind that front, and direct runs are shown, not ranked.
 	Front string   `json:"front,omitempty"`
 	Notes []string `json:"notes,omitempty"`
+	// Firmness is how often the first place comes out again when the
+	// trials are resampled (see rank.Firmness); nil when not computed.
+	Firmness *Firmness `json:"firmness,omitempty"`
+}
+
+// Firmness counts, over resamples of the trials with everything else held
+// as measured, how often the verdict's first place came out exactly, and
+// how often each server was in first place.
+type Firmness struct {
+	Resamples int           `json:"resamples"`
+	Same      int           `json:"same"`
+	InFirst   []ServerCount `json:"in_first"` // most often first, first
+}
+
+// ServerCount is a server and how many times something held for it.
+type ServerCount struct {
+	Server string `json:"server"`
+	Count  int    `json:"count"`
 }
 
 // Weight is one metric's weight in a ranking profile.
