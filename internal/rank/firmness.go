@@ -93,9 +93,12 @@ func resample(f *results.File, u []float64) *results.File {
 	g := *f
 	g.Runs = slices.Clone(f.Runs)
 	for i := range g.Runs {
+		n := len(f.Runs[i].Trials)
+		if n == 0 {
+			continue
+		}
 		old := slices.Clone(f.Runs[i].Trials)
 		slices.SortStableFunc(old, func(a, b results.Trial) int { return a.Index - b.Index })
-		n := len(old)
 		trials := make([]results.Trial, n)
 		for k := range n {
 			t := old[min(int(u[k]*float64(n)), n-1)]
