@@ -496,9 +496,17 @@ func (r *runner) result(elapsed, wall, cpu time.Duration) *Result {
 		res.Warnings = append(res.Warnings, w)
 	}
 	if open && res.Sent > 0 && float64(res.GeneratorLate) > starvedFraction*float64(res.Sent) {
+		// A server that closes its connections makes the generator open
+		// one per request, and connecting costs it several times the CPU
+		// of a request on a kept-alive connection: that, more often than
+		// another process, is what it was short of.
+		why := "is another process competing for it?"
+		if res.ConnectionsOpened*2 > res.Sent {
+			why = fmt.Sprintf("it opened %d connections for %d sends, as the server closed them, and each connect costs it more than a request on a kept-alive one; or another process competed for it", res.ConnectionsOpened, res.Sent)
+		}
 		res.Warnings = append(res.Warnings, fmt.Sprintf(
-			"generator_late: %d of %d sends left over %v behind schedule with a connection free: the load generator was short of CPU (is another process competing for it?), and latency may include its own delays",
-			res.GeneratorLate, res.Sent, lateAfter))
+			"generator_late: %d of %d sends left over %v behind schedule with a connection free: the load generator was short of CPU (%s), and latency may include its own delays",
+			res.GeneratorLate, res.Sent, lateAfter, why))
 	}
 	if res.IdleCloseRetries > 0 && res.IdleCloseRetries*100 > res.Requests {
 		res.Warnings = append(res.Warnings, fmt.Sprintf(
