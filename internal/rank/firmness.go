@@ -76,12 +76,7 @@ func Firmness(f *results.File, o Options, resamples int) (*results.Firmness, err
 
 // firstPlace is the servers ranked first, sorted.
 func firstPlace(rk []results.Rank) []string {
-	var out []string
-	for _, r := range rk {
-		if r.Position == 1 {
-			out = append(out, r.Server)
-		}
-	}
+	out := winners(rk)
 	slices.Sort(out)
 	return out
 }
