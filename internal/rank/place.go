@@ -378,7 +378,7 @@ func (r *ranker) phrase(d mdiff) string {
 		if !better {
 			word = "less"
 		}
-		return fmt.Sprintf("kept %s of its throughput under trouble (%s vs %s on average; %s)", word, pct(d.a), pct(d.b), d.measured)
+		return fmt.Sprintf("kept %s of its throughput under trouble (%s vs %s %s; %s)", word, pct(d.a), pct(d.b), d.over, d.measured)
 	}
 	if d.key == Correctness {
 		word := "higher"

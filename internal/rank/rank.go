@@ -87,6 +87,7 @@ type cand struct {
 	// and the most it kept over its runs, when repeated.
 	robRepeats   int
 	robLo, robHi float64
+	robN         int // scored trouble scenarios the robustness value averages
 }
 
 func (c *cand) name() string { return c.run.Server }
@@ -364,11 +365,25 @@ func (r *ranker) robustness(c *cand) {
 			if sc.Error == "" && !sc.Unscored {
 				c.val[Robustness] = rob.Score
 				c.robRepeats, c.robLo, c.robHi = repeatRange(rob)
+				c.robN = scoredScenarios(rob)
 				return
 			}
 		}
 		return
 	}
+}
+
+// scenariosPhrase says what two robustness values average: "on average
+// over 4 scenarios", or "over 4 and 7" when the two differ (a budget keeps
+// the same scenarios for every server, so they rarely do).
+func scenariosPhrase(a, b int) string {
+	switch {
+	case a == b && a == 1:
+		return "in 1 scenario"
+	case a == b:
+		return fmt.Sprintf("on average over %d scenarios", a)
+	}
+	return fmt.Sprintf("on average over %d and %d scenarios", a, b)
 }
 
 // rangesApart: the robustness of a and b, each scenario repeated, is
@@ -381,6 +396,17 @@ func rangesApart(a, b *cand) bool {
 		hi, lo = b, a
 	}
 	return va != vb && hi.robLo > lo.robHi
+}
+
+// scoredScenarios counts the scenarios rob's score averages.
+func scoredScenarios(rob results.Robustness) int {
+	n := 0
+	for _, sc := range rob.Scenarios {
+		if sc.Error == "" && !sc.Unscored {
+			n++
+		}
+	}
+	return n
 }
 
 // repeatRange is the fewest runs any scored scenario of rob is the median
@@ -772,6 +798,7 @@ type mdiff struct {
 	// measured says what single measurements rest on ("one measurement
 	// each", "each scenario the median of 3 runs, ranges …"), for reasons.
 	measured string
+	over     string // robustness: "on average over 4 scenarios", what the values average
 	// paired is a's value over b's trial by trial, when their trials ran
 	// in pairs (see pairs.go); nameA and nameB say who a and b are.
 	paired       *stats.Paired
@@ -813,6 +840,9 @@ func (r *ranker) compare(a, b *cand, best map[string]float64) pair {
 			continue
 		}
 		d := mdiff{key: w.Metric, a: va, b: vb, p: math.NaN(), nameA: a.name(), nameB: b.name()}
+		if w.Metric == Robustness {
+			d.over = scenariosPhrase(a.robN, b.robN)
+		}
 		d.points = 100 * w.Weight * (unit(w.Metric, va, best[w.Metric]) - unit(w.Metric, vb, best[w.Metric])) / r.total
 		sa, sb := a.samples[w.Metric], b.samples[w.Metric]
 		d.allZero = len(sa) > 0 && len(sb) > 0 && slices.Max(sa) == 0 && slices.Max(sb) == 0 && slices.Min(sa) == 0 && slices.Min(sb) == 0

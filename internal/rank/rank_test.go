@@ -706,7 +706,7 @@ func TestRankRobustness(t *testing.T) {
 	if got := positions(rk); got != "steady=1 stalls=2" {
 		t.Fatalf("positions %s\n%q", got, v.Notes)
 	}
-	want := "ahead of stalls: kept more of its throughput under trouble (95% vs 30% on average; one measurement each)"
+	want := "ahead of stalls: kept more of its throughput under trouble (95% vs 30% in 1 scenario; one measurement each)"
 	if !slices.ContainsFunc(rk[0].Reasons, func(r string) bool { return strings.HasPrefix(r, want) }) {
 		t.Errorf("reasons: %q\nwant %q", rk[0].Reasons, want)
 	}
@@ -760,7 +760,7 @@ func TestRankRobustnessRepeated(t *testing.T) {
 		reason    string // a reason of the first server's, or of the pair's tie
 	}{
 		{"repeated, ranges apart", waitress(3), uwsgi(3), "waitress=1 uwsgi=2",
-			"ahead of uwsgi: kept more of its throughput under trouble (65% vs 59% on average; each scenario the median of 3 runs, 63–66% vs 58–60% over them)"},
+			"ahead of uwsgi: kept more of its throughput under trouble (65% vs 59% on average over 6 scenarios; each scenario the median of 3 runs, 63–66% vs 58–60% over them)"},
 		{"run once, under the margin", waitress(0), uwsgi(0), "tie",
 			"robustness (one measurement each, under 10% apart)"},
 		{"one side repeated: the margin", waitress(3), uwsgi(0), "tie",
@@ -1015,5 +1015,20 @@ func TestRankNonTransitiveTieSharesFirstPlace(t *testing.T) {
 	}
 	if !strings.Contains(v.Headline, "a") || !strings.Contains(v.Headline, "c") || strings.Contains(v.Headline, "ahead of") {
 		t.Errorf("headline %q: want a and c tied for first", v.Headline)
+	}
+}
+
+func TestScenariosPhrase(t *testing.T) {
+	for _, tc := range []struct {
+		a, b int
+		want string
+	}{
+		{1, 1, "in 1 scenario"},
+		{2, 2, "on average over 2 scenarios"},
+		{4, 7, "on average over 4 and 7 scenarios"},
+	} {
+		if got := scenariosPhrase(tc.a, tc.b); got != tc.want {
+			t.Errorf("scenariosPhrase(%d, %d) = %q, want %q", tc.a, tc.b, got, tc.want)
+		}
 	}
 }
