@@ -126,11 +126,7 @@ func (d factorDef) separated(r *ranker, a, b *cand, fa, fb FactorValue) bool {
 	case len(d.probes) > 0 || d.otherProbes:
 		return va != vb
 	case fa.repeated && fb.repeated:
-		hi, lo := fa, fb
-		if vb > va {
-			hi, lo = fb, fa
-		}
-		return va != vb && hi.lo > lo.hi
+		return rangesApart(va, fa.lo, fa.hi, vb, fb.lo, fb.hi)
 	}
 	return math.Abs(va-vb) >= CapacityMargin*math.Max(math.Abs(va), math.Abs(vb))
 }
@@ -205,9 +201,7 @@ func (r *ranker) scenarioValue(c *cand, ids []string) FactorValue {
 	if len(found) == 0 {
 		return FactorValue{Why: "not tried"}
 	}
-	var sum, sumLo, sumHi float64
-	var n int
-	repeats := math.MaxInt
+	var s spread
 	var extra []string
 	halved := "" // the slow-client threshold, for the short form
 	for _, sc := range found[0].Scenarios {
@@ -227,26 +221,23 @@ func (r *ranker) scenarioValue(c *cand, ids []string) FactorValue {
 		if sc.Unscored {
 			continue
 		}
-		sum += sc.Retained
-		sumLo += min(sc.RetainedLo, sc.Retained)
-		sumHi += max(sc.RetainedHi, sc.Retained)
-		repeats = min(repeats, max(sc.Repeats, 1))
-		n++
+		s.add(sc)
 		if sc.ID == "worker-killed" && !sc.Recovered {
 			extra = append(extra, "did not recover")
 		}
 	}
-	if n == 0 {
+	if s.n == 0 {
 		return FactorValue{Why: "not tried"}
 	}
-	v := sum / float64(n)
+	n := float64(s.n)
+	v := s.sum / n
 	text := "kept " + pct(v)
 	if len(extra) > 0 {
 		text += "; " + strings.Join(extra, "; ")
 	}
 	fv := FactorValue{Has: true, Value: v, Text: text, Short: fmt.Sprintf("%.0f%%", v*100) + halved}
-	if repeats >= 2 {
-		fv.repeated, fv.lo, fv.hi = true, sumLo/float64(n), sumHi/float64(n)
+	if s.repeated() {
+		fv.repeated, fv.lo, fv.hi = true, s.lo/n, s.hi/n
 	}
 	return fv
 }

@@ -81,13 +81,11 @@ type cand struct {
 	fromSearch   bool
 	shapes       int // shapes of this server measured
 	probeFails   int // conformance probes failed
-	// robRepeats is how many runs each scored trouble scenario's value is
-	// the median of (the fewest over them; 1 for single measurements), and
-	// robLo, robHi the robustness value with every scenario at the least
-	// and the most it kept over its runs, when repeated.
-	robRepeats   int
+	// rob sums the scored trouble scenarios behind the robustness value;
+	// robLo and robHi are that value with every scenario at the least and
+	// at the most it kept over its runs (the value itself when run once).
+	rob          spread
 	robLo, robHi float64
-	robN         int // scored trouble scenarios the robustness value averages
 }
 
 func (c *cand) name() string { return c.run.Server }
@@ -364,8 +362,7 @@ func (r *ranker) robustness(c *cand) {
 		for _, sc := range rob.Scenarios {
 			if sc.Error == "" && !sc.Unscored {
 				c.val[Robustness] = rob.Score
-				c.robRepeats, c.robLo, c.robHi = repeatRange(rob)
-				c.robN = scoredScenarios(rob)
+				c.rob, c.robLo, c.robHi = repeatRange(rob)
 				return
 			}
 		}
@@ -386,51 +383,56 @@ func scenariosPhrase(a, b int) string {
 	return fmt.Sprintf("on average over %d and %d scenarios", a, b)
 }
 
-// rangesApart: the robustness of a and b, each scenario repeated, is
-// apart when the higher one's at every scenario's least is above the
-// other's at every scenario's most (see doc.go for its error rate).
-func rangesApart(a, b *cand) bool {
-	va, vb := a.val[Robustness], b.val[Robustness]
-	hi, lo := a, b
+// rangesApart: two means of trouble scenarios, each scenario repeated,
+// are apart when the higher one with every scenario at its least (aLo or
+// bLo) is above the other with every scenario at its most (see doc.go for
+// the error rate). The robustness metric and the factor table's trouble
+// factors both separate by it.
+func rangesApart(va, aLo, aHi, vb, bLo, bHi float64) bool {
 	if vb > va {
-		hi, lo = b, a
+		va, aLo, aHi, vb, bLo, bHi = vb, bLo, bHi, va, aLo, aHi
 	}
-	return va != vb && hi.robLo > lo.robHi
+	return va != vb && aLo > bHi
 }
 
-// scoredScenarios counts the scenarios rob's score averages.
-func scoredScenarios(rob results.Robustness) int {
-	n := 0
-	for _, sc := range rob.Scenarios {
-		if sc.Error == "" && !sc.Unscored {
-			n++
-		}
-	}
-	return n
+// spread sums scored trouble scenarios: how many, their medians, the least
+// and the most each kept over its runs, and the fewest runs any of them is
+// the median of.
+type spread struct {
+	n           int
+	sum, lo, hi float64
+	repeats     int
 }
 
-// repeatRange is the fewest runs any scored scenario of rob is the median
-// of, and, when every one was repeated, rob's score with each scenario at
-// the least and at the most it kept over its runs. The range is taken
+func (s *spread) add(sc results.TroubleCase) {
+	if r := max(sc.Repeats, 1); s.n == 0 || r < s.repeats {
+		s.repeats = r
+	}
+	s.n++
+	s.sum += sc.Retained
+	s.lo += min(sc.RetainedLo, sc.Retained)
+	s.hi += max(sc.RetainedHi, sc.Retained)
+}
+
+// repeated: every scenario added was the median of two runs or more.
+func (s spread) repeated() bool { return s.n > 0 && s.repeats >= 2 }
+
+// repeatRange sums rob's scored scenarios and, when every one was
+// repeated, gives rob's score with each scenario at the least and at the
+// most it kept over its runs (else the score itself). The range is taken
 // about the stored score (weighScenarios shifts it to weigh a factor) by
 // the plain means' distances, so it moves with it.
-func repeatRange(rob results.Robustness) (repeats int, lo, hi float64) {
-	var n, ret, sumLo, sumHi float64
-	repeats = math.MaxInt
+func repeatRange(rob results.Robustness) (s spread, lo, hi float64) {
 	for _, sc := range rob.Scenarios {
-		if sc.Error != "" || sc.Unscored {
-			continue
+		if sc.Error == "" && !sc.Unscored {
+			s.add(sc)
 		}
-		repeats = min(repeats, max(sc.Repeats, 1))
-		n++
-		ret += sc.Retained
-		sumLo += min(sc.RetainedLo, sc.Retained)
-		sumHi += max(sc.RetainedHi, sc.Retained)
 	}
-	if n == 0 || repeats < 2 {
-		return 1, rob.Score, rob.Score
+	if !s.repeated() {
+		return s, rob.Score, rob.Score
 	}
-	return repeats, rob.Score - (ret-sumLo)/n, rob.Score + (sumHi-ret)/n
+	n := float64(s.n)
+	return s, rob.Score - (s.sum-s.lo)/n, rob.Score + (s.hi-s.sum)/n
 }
 
 // frontFirst orders a server's suite records so the one measured behind
@@ -841,7 +843,7 @@ func (r *ranker) compare(a, b *cand, best map[string]float64) pair {
 		}
 		d := mdiff{key: w.Metric, a: va, b: vb, p: math.NaN(), nameA: a.name(), nameB: b.name()}
 		if w.Metric == Robustness {
-			d.over = scenariosPhrase(a.robN, b.robN)
+			d.over = scenariosPhrase(a.rob.n, b.rob.n)
 		}
 		d.points = 100 * w.Weight * (unit(w.Metric, va, best[w.Metric]) - unit(w.Metric, vb, best[w.Metric])) / r.total
 		sa, sb := a.samples[w.Metric], b.samples[w.Metric]
@@ -861,22 +863,17 @@ func (r *ranker) compare(a, b *cand, best map[string]float64) pair {
 		case len(sa) > 0 && len(sb) > 0:
 			d.p, d.paired = r.test(a, b, w.Metric)
 			d.separated = d.p < r.alpha && d.points != 0
-		case w.Metric == Robustness && a.robRepeats >= 2 && b.robRepeats >= 2:
+		case w.Metric == Robustness && a.rob.repeated() && b.rob.repeated():
 			// Each scenario repeated: the runs' ranges are the evidence.
-			// Apart when one server's mean at every scenario's least is
-			// above the other's at every scenario's most.
-			d.separated = rangesApart(a, b)
+			d.separated = rangesApart(va, a.robLo, a.robHi, vb, b.robLo, b.robHi)
 			d.measured = fmt.Sprintf("each scenario the median of %s, %s vs %s over them",
-				runsOf(min(a.robRepeats, b.robRepeats)), pctRange(a.robLo, a.robHi), pctRange(b.robLo, b.robHi))
+				runsOf(min(a.rob.repeats, b.rob.repeats)), pctRange(a.robLo, a.robHi), pctRange(b.robLo, b.robHi))
 			if !d.separated {
 				d.why = d.measured + ": they overlap"
 			}
 		default: // one measurement each: only a wide gap counts
 			d.separated = math.Abs(va-vb) >= CapacityMargin*math.Max(math.Abs(va), math.Abs(vb))
-			d.measured = "one measurement each"
-			if w.Metric == Robustness && !d.separated {
-				d.why = "one measurement each, under " + pct(CapacityMargin) + " apart"
-			}
+			d.measured = "one measurement each" // not separated: evidenceWhy says so, with the margin
 		}
 		d.lo, d.hi = r.span(a, b, w, d, best)
 		if d.separated {
@@ -915,7 +912,7 @@ func (r *ranker) span(a, b *cand, w results.Weight, d mdiff, best map[string]flo
 		}
 	case d.paired != nil && d.paired.N >= 2:
 		rLo, rHi = d.paired.Lo, d.paired.Hi
-	case d.key == Robustness && a.robRepeats >= 2 && b.robRepeats >= 2 && a.robHi > 0 && b.robHi > 0:
+	case d.key == Robustness && a.rob.repeated() && b.rob.repeated() && a.robHi > 0 && b.robHi > 0:
 		rLo, rHi = a.robLo/b.robHi, a.robHi/b.robLo // b.robLo = 0: +Inf, which at leaves out
 	default:
 		return d.points, d.points

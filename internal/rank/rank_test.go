@@ -813,7 +813,7 @@ func TestRobustnessRangesAtATie(t *testing.T) {
 		}
 		rob := robustnessOf(name, cases...)
 		c := &cand{val: map[string]float64{Robustness: rob.Score}}
-		c.robRepeats, c.robLo, c.robHi = repeatRange(rob)
+		c.rob, c.robLo, c.robHi = repeatRange(rob)
 		return c
 	}
 	const draws = 4000
@@ -833,7 +833,8 @@ func TestRobustnessRangesAtATie(t *testing.T) {
 	} {
 		apart := 0
 		for range draws {
-			if rangesApart(draw("a", tc.a), draw("b", tc.b)) {
+			a, b := draw("a", tc.a), draw("b", tc.b)
+			if rangesApart(a.val[Robustness], a.robLo, a.robHi, b.val[Robustness], b.robLo, b.robHi) {
 				apart++
 			}
 		}
